@@ -1,0 +1,13 @@
+//! Ringside's call engine, free of any UI toolkit: the call model, provider adapters, call
+//! correlation and the durable store. `ringside-server` and the desktop shell both embed it.
+
+pub mod config;
+pub mod correlate;
+pub mod engine;
+pub mod model;
+pub mod phone;
+pub mod providers;
+pub mod signature;
+pub mod store;
+
+pub use model::*;

@@ -1,0 +1,303 @@
+//! The one call model every provider is normalized into.
+//!
+//! Providers produce [`CallEvent`]s; [`crate::correlate`] folds them into [`Call`]s; the store
+//! keeps both. Everything here is plain data that serializes to the JSON the API and
+//! `/api/live` serve.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A provider Ringside understands. The set is closed: adding one means adding a module in
+/// `providers/` and a variant here, and the compiler points at every match to update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Voiceshot,
+    Whippy,
+    Teltel,
+    Exotel,
+    Generic,
+    Xelion,
+    /// Events Ringside makes itself (for example the timeout that ends a call whose terminal
+    /// event never came).
+    Ringside,
+}
+
+impl Provider {
+    /// Providers that deliver webhooks into the local listener.
+    pub const WEBHOOK: [Provider; 5] = [
+        Provider::Voiceshot,
+        Provider::Whippy,
+        Provider::Teltel,
+        Provider::Exotel,
+        Provider::Generic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Voiceshot => "voiceshot",
+            Provider::Whippy => "whippy",
+            Provider::Teltel => "teltel",
+            Provider::Exotel => "exotel",
+            Provider::Generic => "generic",
+            Provider::Xelion => "xelion",
+            Provider::Ringside => "ringside",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Provider::Voiceshot,
+            Provider::Whippy,
+            Provider::Teltel,
+            Provider::Exotel,
+            Provider::Generic,
+            Provider::Xelion,
+            Provider::Ringside,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| format!("unknown provider `{s}`"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// The four states an agent cares about. `Missed` and `Ended` are terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallState {
+    Ringing,
+    Answered,
+    Missed,
+    Ended,
+}
+
+impl CallState {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, CallState::Missed | CallState::Ended)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Ringing => "ringing",
+            CallState::Answered => "answered",
+            CallState::Missed => "missed",
+            CallState::Ended => "ended",
+        }
+    }
+}
+
+/// Why a leg (one agent or number being rung) stopped ringing without being answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegOutcome {
+    /// Rang out without an answer.
+    NoAnswer,
+    Busy,
+    /// The caller hung up, or the PBX stopped ringing this leg because another leg answered.
+    Cancelled,
+    /// Congestion, unavailable channel, rejected, invalid number, ...
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegState {
+    Ringing,
+    Answered,
+    Stopped,
+}
+
+/// One agent, extension or number that a call rang.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leg {
+    /// The identity rung: an extension, SIP user, user id or phone number as the provider names it.
+    pub agent: String,
+    pub state: LegState,
+    pub outcome: Option<LegOutcome>,
+    pub rang_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// How a call reached its terminal state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The provider said the call completed.
+    Completed,
+    /// Nobody answered (rang out, caller gave up).
+    NoAnswer,
+    Busy,
+    Failed,
+    /// The provider's terminal event never came; Ringside ended the call after the configured
+    /// timeout.
+    Timeout,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keypress {
+    pub at: DateTime<Utc>,
+    /// The IVR prompt the digits were entered at, when the provider says.
+    pub prompt: Option<String>,
+    pub digits: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// `recording`, `transcript`, `analysis` or `other`.
+    pub kind: String,
+    pub url: String,
+    pub content_type: Option<String>,
+}
+
+/// A call as the agent sees it. This is the object `GET /api/calls` and `/api/live` serve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// Ringside's id: `<provider>:<provider_call_id>`; stable, URL-safe after encoding.
+    pub id: String,
+    pub provider: Provider,
+    pub provider_call_id: String,
+    pub direction: Direction,
+    pub state: CallState,
+    /// E.164 where the number parses with the configured region, else as received.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The line, queue, campaign or virtual number the call came in on, when known.
+    pub line: Option<String>,
+    /// The identity that answered, when known.
+    pub answered_by: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub duration_s: Option<u64>,
+    pub end_reason: Option<EndReason>,
+    pub recording_url: Option<String>,
+    pub transcript: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub keypresses: Vec<Keypress>,
+    pub legs: Vec<Leg>,
+    /// Missed calls the agent has dealt with.
+    pub done: bool,
+    /// When Ringside last changed this call (its own clock, used for timeouts and ordering).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What happened, as one provider event says it. A provider message can carry several
+/// (an Exotel terminal callback both ends legs and ends the call).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The call exists (TelTel START); no agent is ringing yet.
+    Started,
+    /// `agent` starts ringing (None: the call rings somewhere unnamed).
+    Ringing { agent: Option<String> },
+    /// One leg stopped ringing without being answered; the call goes on.
+    LegStopped { agent: String, outcome: LegOutcome },
+    /// Someone picked up.
+    Answered { by: Option<String> },
+    /// DTMF digits entered by the caller.
+    Keypress {
+        prompt: Option<String>,
+        digits: String,
+    },
+    /// The call moved to another agent (attended or blind transfer); it stays one call.
+    Transferred { to: Option<String> },
+    /// The call is over. `answered`: what the provider says about whether anyone answered
+    /// (None: it does not say; Ringside then uses what it saw).
+    Ended {
+        answered: Option<bool>,
+        reason: EndReason,
+        duration_s: Option<u64>,
+    },
+    /// Extra facts only (recording, transcript, analysis), no state change.
+    Details,
+}
+
+/// Facts about the call that may ride on any event; later values fill or replace earlier ones.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallFacts {
+    pub direction: Option<Direction>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub line: Option<String>,
+    pub recording_url: Option<String>,
+    pub transcript: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// One normalized event: what a provider adapter produces and the correlator consumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEvent {
+    pub provider: Provider,
+    /// The provider's id for the call; together with `provider` it names the [`Call`].
+    pub provider_call_id: String,
+    /// When it happened by the provider's clock, if it says; else when Ringside received it.
+    pub at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    #[serde(default)]
+    pub facts: CallFacts,
+}
+
+impl CallEvent {
+    pub fn new(provider: Provider, provider_call_id: impl Into<String>, kind: EventKind) -> Self {
+        CallEvent {
+            provider,
+            provider_call_id: provider_call_id.into(),
+            at: None,
+            kind,
+            facts: CallFacts::default(),
+        }
+    }
+    pub fn at(mut self, at: Option<DateTime<Utc>>) -> Self {
+        self.at = at;
+        self
+    }
+    pub fn facts(mut self, facts: CallFacts) -> Self {
+        self.facts = facts;
+        self
+    }
+}
+
+/// The id Ringside gives the call a provider calls `provider_call_id`.
+pub fn call_id(provider: Provider, provider_call_id: &str) -> String {
+    format!("{provider}:{provider_call_id}")
+}
+
+/// One record on a call's timeline: a state transition or another fact worth showing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// `ringing`, `answered`, `missed`, `ended` for state transitions; `leg_ringing`,
+    /// `leg_stopped`, `keypress`, `transferred`, `details`, `done` for the rest.
+    pub what: String,
+    /// Human-readable detail ("201 answered", "NOANSWER on 202", ...).
+    pub detail: Option<String>,
+    /// Journal sequence number of the event that caused it (None for Ringside's own actions).
+    pub event_seq: Option<i64>,
+}
+
+/// A call with its full timeline, as `GET /api/calls/{id}` serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallWithTimeline {
+    #[serde(flatten)]
+    pub call: Call,
+    pub timeline: Vec<TimelineEntry>,
+}

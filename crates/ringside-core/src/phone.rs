@@ -1,0 +1,95 @@
+//! Phone numbers: normalize to E.164 with the configured default region, keep anything else
+//! (extensions, SIP users, `anonymous`) exactly as received.
+
+use phonenumber::country::Id as Region;
+use phonenumber::Mode;
+
+/// A default region for numbers without a country code, parsed from an ISO 3166 code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultRegion(Region);
+
+impl DefaultRegion {
+    pub fn parse(code: &str) -> Result<Self, String> {
+        code.trim()
+            .to_ascii_uppercase()
+            .parse::<Region>()
+            .map(DefaultRegion)
+            .map_err(|_| format!("`{code}` is not an ISO 3166 region code (e.g. US, GB, DE, IN)"))
+    }
+
+    pub fn code(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+impl Default for DefaultRegion {
+    fn default() -> Self {
+        DefaultRegion(Region::US)
+    }
+}
+
+/// `raw` in E.164 when it is a valid number in `region` (or carries its own country code),
+/// else `raw` trimmed, unchanged. Short extensions ("201") and names never become numbers.
+pub fn normalize(raw: &str, region: DefaultRegion) -> String {
+    let raw = raw.trim();
+    e164(raw, region).unwrap_or_else(|| raw.to_string())
+}
+
+/// The E.164 form of `raw`, if it is a valid phone number.
+pub fn e164(raw: &str, region: DefaultRegion) -> Option<String> {
+    let digits = raw.chars().filter(|c| c.is_ascii_digit()).count();
+    // Extensions and short codes are identities, not numbers.
+    if digits < 6 || raw.chars().any(|c| c.is_ascii_alphabetic() && c != 'x' && c != 'X') {
+        return None;
+    }
+    // "00" international prefix, common in Europe and in provider payloads.
+    let candidate = match raw.strip_prefix("00") {
+        Some(rest) if !raw.starts_with("000") => format!("+{rest}"),
+        _ => raw.to_string(),
+    };
+    // Numbers sent with their country code but without the "+" (TelTel, many PBXs).
+    let parsed = phonenumber::parse(Some(region.0), &candidate)
+        .ok()
+        .filter(phonenumber::is_valid)
+        .or_else(|| {
+            (!candidate.starts_with('+') && !candidate.starts_with('0'))
+                .then(|| phonenumber::parse(None, format!("+{candidate}")).ok())
+                .flatten()
+                .filter(phonenumber::is_valid)
+        })?;
+    Some(parsed.format().mode(Mode::E164).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(code: &str) -> DefaultRegion {
+        DefaultRegion::parse(code).unwrap()
+    }
+
+    #[test]
+    fn numbers_become_e164_with_the_region() {
+        assert_eq!(normalize("8182238964", r("US")), "+18182238964");
+        assert_eq!(normalize("(818) 223-8964", r("US")), "+18182238964");
+        assert_eq!(normalize("+14244023931", r("GB")), "+14244023931");
+        assert_eq!(normalize("07874762218", r("IN")), "+917874762218");
+        assert_eq!(normalize("020 7946 0018", r("GB")), "+442079460018");
+        assert_eq!(normalize("0049 30 901820", r("US")), "+4930901820");
+        assert_eq!(normalize("37120000000", r("US")), "+37120000000");
+    }
+
+    #[test]
+    fn identities_and_oddities_stay_as_received() {
+        assert_eq!(normalize("201", r("US")), "201");
+        assert_eq!(normalize("anonymous", r("US")), "anonymous");
+        assert_eq!(normalize(" sip:alice@pbx ", r("US")), "sip:alice@pbx");
+        assert_eq!(normalize("12345", r("US")), "12345");
+    }
+
+    #[test]
+    fn bad_region_is_a_clear_error() {
+        assert!(DefaultRegion::parse("XX").unwrap_err().contains("ISO 3166"));
+        assert_eq!(r("in").code(), "IN");
+    }
+}

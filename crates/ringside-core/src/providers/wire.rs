@@ -1,0 +1,240 @@
+//! Decoding shared by the adapters: JSON, urlencoded and multipart bodies and query strings
+//! into one case-insensitive field map, and timestamp helpers. Wire *types* stay in each
+//! provider's module; this is only the envelope.
+
+use super::{Inbound, ParseError};
+use crate::model::Provider;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Fields of a form, query string or flat JSON object, keyed by lower-cased name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields(BTreeMap<String, Value>);
+
+impl Fields {
+    /// The field's value as text; `None` when absent, empty, JSON null or the string `"null"`
+    /// (Exotel sends that).
+    pub fn text(&self, name: &str) -> Option<String> {
+        match self.0.get(&name.to_ascii_lowercase())? {
+            Value::Null => None,
+            Value::String(s) => {
+                let s = s.trim();
+                (!s.is_empty() && !s.eq_ignore_ascii_case("null")).then(|| s.to_string())
+            }
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// The first of `names` that has a value.
+    pub fn first_text(&self, names: &[&str]) -> Option<String> {
+        names.iter().find_map(|n| self.text(n))
+    }
+
+    /// The raw JSON value (objects and arrays stay structured).
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.0.get(&name.to_ascii_lowercase())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn insert(&mut self, name: &str, value: Value) {
+        self.0.insert(name.to_ascii_lowercase(), value);
+    }
+
+    fn from_object(obj: Map<String, Value>) -> Self {
+        let mut f = Fields::default();
+        for (k, v) in obj {
+            f.insert(&k, v);
+        }
+        f
+    }
+}
+
+/// Deserialize a JSON body into a provider's private wire type.
+pub fn json<T: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<T, ParseError> {
+    serde_json::from_slice(body).map_err(|e| ParseError::malformed(provider, format!("{e}")))
+}
+
+/// The request's fields: the query string for GET, else the body as JSON, urlencoded or
+/// multipart form, chosen by Content-Type (sniffed when the header is missing or generic).
+pub fn fields(provider: Provider, req: &Inbound<'_>) -> Result<Fields, ParseError> {
+    if req.method == http::Method::GET {
+        return Ok(urlencoded(req.query.unwrap_or("").as_bytes()));
+    }
+    let ct = req.content_type().unwrap_or("").to_ascii_lowercase();
+    if ct.starts_with("multipart/form-data") {
+        return multipart(provider, req.content_type().unwrap_or(""), req.body);
+    }
+    let trimmed = trim_ascii_start(req.body);
+    if ct.contains("json") || trimmed.first() == Some(&b'{') {
+        let v: Value = json(provider, req.body)?;
+        return match v {
+            Value::Object(obj) => Ok(Fields::from_object(obj)),
+            _ => Err(ParseError::malformed(provider, "expected a JSON object")),
+        };
+    }
+    if ct.starts_with("application/x-www-form-urlencoded") || ct.is_empty() || ct == "text/plain"
+    {
+        if std::str::from_utf8(req.body).is_err() {
+            return Err(ParseError::malformed(provider, "body is not valid UTF-8"));
+        }
+        let f = urlencoded(req.body);
+        if f.is_empty() {
+            return Err(ParseError::malformed(provider, "empty form body"));
+        }
+        return Ok(f);
+    }
+    Err(ParseError::malformed(
+        provider,
+        format!("unsupported Content-Type `{ct}`: send JSON or a form"),
+    ))
+}
+
+fn urlencoded(bytes: &[u8]) -> Fields {
+    let mut f = Fields::default();
+    for (k, v) in form_urlencoded::parse(bytes) {
+        f.insert(&k, Value::String(v.into_owned()));
+    }
+    f
+}
+
+fn multipart(provider: Provider, content_type: &str, body: &[u8]) -> Result<Fields, ParseError> {
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|e| ParseError::malformed(provider, format!("multipart: {e}")))?;
+    let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(
+        bytes::Bytes::copy_from_slice(body),
+    )));
+    let mut mp = multer::Multipart::new(stream, boundary);
+    let mut f = Fields::default();
+    // The whole body is already in memory, so every future here is ready at once.
+    futures_executor::block_on(async {
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|e| ParseError::malformed(provider, format!("multipart: {e}")))?
+        {
+            let name = field.name().unwrap_or("").to_string();
+            let text = field
+                .text()
+                .await
+                .map_err(|e| ParseError::malformed(provider, format!("multipart: {e}")))?;
+            // A JSON-valued part (Exotel sends `Legs` as JSON text) stays structured.
+            let value = match text.trim_start().as_bytes().first() {
+                Some(b'[') | Some(b'{') => {
+                    serde_json::from_str(&text).unwrap_or(Value::String(text))
+                }
+                _ => Value::String(text),
+            };
+            f.insert(&name, value);
+        }
+        Ok::<_, ParseError>(())
+    })?;
+    if f.is_empty() {
+        return Err(ParseError::malformed(provider, "empty multipart body"));
+    }
+    Ok(f)
+}
+
+fn trim_ascii_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+/// Parse a timestamp: RFC 3339 (any offset), or `YYYY-MM-DD HH:MM:SS[.frac]` / ISO without a
+/// zone, read in `local` (the provider account's offset; UTC for providers that say UTC).
+pub fn timestamp(s: &str, local: FixedOffset) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
+            return local
+                .from_local_datetime(&n)
+                .single()
+                .map(|t| t.with_timezone(&Utc));
+        }
+    }
+    // Unix seconds.
+    s.parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+}
+
+pub fn utc() -> FixedOffset {
+    FixedOffset::east_opt(0).expect("zero offset")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, HeaderValue, Method};
+
+    fn req<'a>(m: &'a Method, h: &'a HeaderMap, q: Option<&'a str>, body: &'a [u8]) -> Inbound<'a> {
+        Inbound {
+            method: m,
+            query: q,
+            headers: h,
+            body,
+        }
+    }
+
+    #[test]
+    fn fields_from_every_encoding_read_the_same() {
+        let get = Method::GET;
+        let post = Method::POST;
+        let none = HeaderMap::new();
+        let q = req(&get, &none, Some("CallSid=a1&Callfrom=0123&EndTime=null"), b"");
+        let f = fields(Provider::Exotel, &q).unwrap();
+        assert_eq!(f.text("CallSid").as_deref(), Some("a1"));
+        assert_eq!(f.text("CallFrom").as_deref(), Some("0123"));
+        assert_eq!(f.text("EndTime"), None);
+
+        let mut json_h = HeaderMap::new();
+        json_h.insert("content-type", HeaderValue::from_static("application/json"));
+        let j = req(&post, &json_h, None, br#"{"CallSid":"a1","Legs":[{"Status":"completed"}],"N":3}"#);
+        let f = fields(Provider::Exotel, &j).unwrap();
+        assert_eq!(f.text("callsid").as_deref(), Some("a1"));
+        assert_eq!(f.text("n").as_deref(), Some("3"));
+        assert!(f.value("legs").unwrap().is_array());
+
+        let mut mp_h = HeaderMap::new();
+        mp_h.insert(
+            "content-type",
+            HeaderValue::from_static("multipart/form-data; boundary=XyZ"),
+        );
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"CallSid\"\r\n\r\na1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"Legs\"\r\n\r\n[{\"Status\":\"completed\"}]\r\n--XyZ--\r\n";
+        let f = fields(Provider::Exotel, &req(&post, &mp_h, None, body)).unwrap();
+        assert_eq!(f.text("CallSid").as_deref(), Some("a1"));
+        assert!(f.value("Legs").unwrap().is_array());
+    }
+
+    #[test]
+    fn bad_bodies_are_malformed_not_panics() {
+        let post = Method::POST;
+        let none = HeaderMap::new();
+        for body in [&b"{not json"[..], b"", b"\xff\xfe=1", b"[1,2]"] {
+            assert!(fields(Provider::Generic, &req(&post, &none, None, body)).is_err());
+        }
+    }
+
+    #[test]
+    fn timestamps_in_local_time_become_utc() {
+        let ist = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        assert_eq!(
+            timestamp("2022-04-06 10:44:40", ist).unwrap().to_rfc3339(),
+            "2022-04-06T05:14:40+00:00"
+        );
+        assert_eq!(
+            timestamp("2023-08-24T10:05:18.432652Z", utc()).unwrap().timestamp(),
+            1692871518
+        );
+        assert_eq!(timestamp("garbage", utc()), None);
+    }
+}

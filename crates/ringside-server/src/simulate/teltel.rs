@@ -1,0 +1,1 @@
+//! teltel scenarios

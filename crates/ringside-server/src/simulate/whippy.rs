@@ -1,0 +1,1 @@
+//! whippy scenarios
