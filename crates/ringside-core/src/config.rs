@@ -1,1 +1,485 @@
-//! config
+//! Settings: built-in defaults plus a TOML file holding what differs.
+//!
+//! Unknown keys and bad values are errors that name the file and the key; nothing is silently
+//! ignored. The desktop app's settings page writes this same file.
+
+use crate::correlate::Timeouts;
+use crate::phone::DefaultRegion;
+use crate::providers::ParseContext;
+use crate::Provider;
+use anyhow::{bail, Context, Result};
+use chrono::FixedOffset;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub api: Api,
+    #[serde(default)]
+    pub agent: Agent,
+    /// When Ringside ends calls whose final event never came.
+    #[serde(default)]
+    pub calls: Timeouts,
+    #[serde(default)]
+    pub providers: Providers,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// Bearer token for `/api/*` and `/api/live`. Required.
+    pub token: Option<String>,
+    /// Extra Host header names the API answers to besides loopback ones (for a hub behind a
+    /// name). Requests naming any other host are refused (DNS rebinding).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    /// ISO 3166 region for numbers without a country code.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Who "I" am: extensions, SIP users, user ids, numbers.
+    #[serde(default)]
+    pub identities: Vec<String>,
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        Agent {
+            region: default_region(),
+            identities: Vec::new(),
+        }
+    }
+}
+
+fn default_region() -> String {
+    "US".into()
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Providers {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voiceshot: Option<Voiceshot>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whippy: Option<Whippy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teltel: Option<Hook>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exotel: Option<Exotel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generic: Option<Hook>,
+}
+
+/// What every webhook provider has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    /// Secret path segment: the webhook URL is `/hooks/<provider>/<token>`.
+    pub token: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Region for this provider's numbers, when it differs from `[agent] region`.
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Voiceshot {
+    #[serde(flatten)]
+    pub hook: Hook,
+    /// HTTP Basic credentials VoiceShot is configured with; enables `/hooks/voiceshot`.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A Call Command to answer each event with, e.g. `<prompt goto="2" />`. Empty 200 if unset.
+    pub reply: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Whippy {
+    #[serde(flatten)]
+    pub hook: Hook,
+    /// If set, requests must carry `X-Whippy-Signature`: hex HMAC-SHA256 of the body with this
+    /// secret. (Whippy's exact format is unconfirmed; the secret URL token always works.)
+    pub signing_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exotel {
+    #[serde(flatten)]
+    pub hook: Hook,
+    /// The account's UTC offset: Exotel sends local times without a zone. Default `+05:30`.
+    #[serde(default = "ist")]
+    pub utc_offset: String,
+}
+
+fn yes() -> bool {
+    true
+}
+fn ist() -> String {
+    "+05:30".into()
+}
+
+/// A provider's settings, reduced to what the listener needs.
+#[derive(Debug, Clone)]
+pub struct HookSettings {
+    pub provider: Provider,
+    pub token: Option<String>,
+    pub enabled: bool,
+    pub region: DefaultRegion,
+    pub parse: ParseContext,
+    pub basic_auth: Option<(String, String)>,
+    pub reply: Option<String>,
+    pub signing_secret: Option<String>,
+}
+
+impl Config {
+    /// Read and check `path`. Errors name the file and the key.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("in config {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Values that parse but make no sense.
+    pub fn check(&self) -> Result<()> {
+        DefaultRegion::parse(&self.agent.region)
+            .map_err(|e| anyhow::anyhow!("agent.region: {e}"))?;
+        match &self.api.token {
+            None => bail!("api.token: missing; every API call is authenticated, so set a secret"),
+            Some(t) => check_secret("api.token", t)?,
+        }
+        for h in self.hooks() {
+            let key = format!("providers.{}", h.provider);
+            if let Some(t) = &h.token {
+                check_secret(&format!("{key}.token"), t)?;
+                if !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    bail!(
+                        "{key}.token: use only letters, digits, '-' and '_' (it is part of a URL)"
+                    );
+                }
+            }
+        }
+        for (name, hook) in self.hook_configs() {
+            if let Some(r) = &hook.region {
+                DefaultRegion::parse(r)
+                    .map_err(|e| anyhow::anyhow!("providers.{name}.region: {e}"))?;
+            }
+        }
+        if let Some(v) = &self.providers.voiceshot {
+            match (&v.username, &v.password) {
+                (Some(_), None) | (None, Some(_)) => {
+                    bail!("providers.voiceshot: set both username and password, or neither")
+                }
+                (Some(_), Some(p)) => check_secret("providers.voiceshot.password", p)?,
+                _ => {}
+            }
+            if let Some(reply) = &v.reply {
+                if !reply.trim_start().starts_with('<') {
+                    bail!("providers.voiceshot.reply: a Call Command is XML, e.g. <prompt goto=\"2\" />");
+                }
+            }
+        }
+        if let Some(e) = &self.providers.exotel {
+            parse_offset(&e.utc_offset)
+                .map_err(|m| anyhow::anyhow!("providers.exotel.utc_offset: {m}"))?;
+        }
+        if self.calls.ringing_s == 0 || self.calls.answered_s == 0 {
+            bail!("calls: timeouts must be at least 1 second");
+        }
+        Ok(())
+    }
+
+    fn hook_configs(&self) -> Vec<(Provider, &Hook)> {
+        let p = &self.providers;
+        [
+            p.voiceshot.as_ref().map(|v| (Provider::Voiceshot, &v.hook)),
+            p.whippy.as_ref().map(|v| (Provider::Whippy, &v.hook)),
+            p.teltel.as_ref().map(|v| (Provider::Teltel, v)),
+            p.exotel.as_ref().map(|v| (Provider::Exotel, &v.hook)),
+            p.generic.as_ref().map(|v| (Provider::Generic, v)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Settings for every configured webhook provider.
+    pub fn hooks(&self) -> Vec<HookSettings> {
+        let agent_region = DefaultRegion::parse(&self.agent.region).unwrap_or_default();
+        self.hook_configs()
+            .into_iter()
+            .map(|(provider, hook)| {
+                let default_region = match provider {
+                    // Exotel is an Indian provider: national numbers with a leading 0 are Indian.
+                    Provider::Exotel => DefaultRegion::parse("IN").unwrap_or_default(),
+                    _ => agent_region,
+                };
+                let mut s = HookSettings {
+                    provider,
+                    token: hook.token.clone(),
+                    enabled: hook.enabled,
+                    region: hook
+                        .region
+                        .as_deref()
+                        .and_then(|r| DefaultRegion::parse(r).ok())
+                        .unwrap_or(default_region),
+                    parse: ParseContext::default(),
+                    basic_auth: None,
+                    reply: None,
+                    signing_secret: None,
+                };
+                match provider {
+                    Provider::Voiceshot => {
+                        let v = self.providers.voiceshot.as_ref();
+                        s.basic_auth = v.and_then(|v| v.username.clone().zip(v.password.clone()));
+                        s.reply = v.and_then(|v| v.reply.clone());
+                    }
+                    Provider::Whippy => {
+                        s.signing_secret = self
+                            .providers
+                            .whippy
+                            .as_ref()
+                            .and_then(|w| w.signing_secret.clone());
+                    }
+                    Provider::Exotel => {
+                        if let Some(off) = self
+                            .providers
+                            .exotel
+                            .as_ref()
+                            .and_then(|e| parse_offset(&e.utc_offset).ok())
+                        {
+                            s.parse.local_offset = off;
+                        }
+                    }
+                    _ => {}
+                }
+                s
+            })
+            .collect()
+    }
+
+    pub fn region(&self) -> DefaultRegion {
+        DefaultRegion::parse(&self.agent.region).unwrap_or_default()
+    }
+
+    /// A working configuration for a first run: every webhook provider enabled with a fresh
+    /// random token, demo agent identities.
+    pub fn demo() -> Config {
+        let hook = || Hook {
+            token: Some(random_token()),
+            enabled: true,
+            region: None,
+        };
+        Config {
+            api: Api {
+                token: Some(random_token()),
+                allowed_hosts: Vec::new(),
+            },
+            agent: Agent {
+                region: "US".into(),
+                identities: vec!["201".into(), "202".into()],
+            },
+            calls: Timeouts::default(),
+            providers: Providers {
+                voiceshot: Some(Voiceshot {
+                    hook: hook(),
+                    username: None,
+                    password: None,
+                    reply: None,
+                }),
+                whippy: Some(Whippy {
+                    hook: hook(),
+                    signing_secret: None,
+                }),
+                teltel: Some(hook()),
+                exotel: Some(Exotel {
+                    hook: hook(),
+                    utc_offset: ist(),
+                }),
+                generic: Some(hook()),
+            },
+        }
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+
+    /// Write to `path` (creating its directory), readable by the owner only: it holds secrets.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let text = format!(
+            "# Ringside configuration. See README.md for every key.\n{}",
+            self.to_toml()?
+        );
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        }
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+fn check_secret(key: &str, value: &str) -> Result<()> {
+    if value.len() < 16 {
+        bail!("{key}: too short to be a secret; use at least 16 characters");
+    }
+    Ok(())
+}
+
+/// `+05:30`, `-08:00`, `Z`.
+pub fn parse_offset(s: &str) -> std::result::Result<FixedOffset, String> {
+    let bad = || format!("`{s}` is not a UTC offset like +05:30");
+    if s.trim() == "Z" {
+        return Ok(FixedOffset::east_opt(0).expect("zero"));
+    }
+    let s = s.trim();
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+}
+
+/// 32 hex characters from the OS's random source.
+pub fn random_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Where Ringside keeps its data and settings unless told otherwise (XDG on Linux).
+pub struct Paths;
+
+impl Paths {
+    fn dirs() -> Option<directories::ProjectDirs> {
+        directories::ProjectDirs::from("", "", "ringside")
+    }
+    pub fn data_dir() -> PathBuf {
+        Self::dirs()
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".ringside"))
+    }
+    pub fn config_file() -> PathBuf {
+        Self::dirs()
+            .map(|d| d.config_dir().join("config.toml"))
+            .unwrap_or_else(|| PathBuf::from(".ringside/config.toml"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[api]
+token = "0123456789abcdef0123"
+[agent]
+region = "GB"
+identities = ["201", "+14155550100"]
+[providers.teltel]
+token = "teltel-secret-token-1"
+[providers.exotel]
+token = "exotel-secret-token-1"
+utc_offset = "+05:30"
+[providers.voiceshot]
+username = "vs"
+password = "a-long-voiceshot-password"
+"#;
+
+    #[test]
+    fn a_full_config_reads_and_yields_hooks() {
+        let c = Config::parse(GOOD).unwrap();
+        let hooks = c.hooks();
+        assert_eq!(hooks.len(), 3);
+        let ex = hooks
+            .iter()
+            .find(|h| h.provider == Provider::Exotel)
+            .unwrap();
+        assert_eq!(ex.region.code(), "IN");
+        assert_eq!(ex.parse.local_offset.local_minus_utc(), 19800);
+        let vs = hooks
+            .iter()
+            .find(|h| h.provider == Provider::Voiceshot)
+            .unwrap();
+        assert!(vs.basic_auth.is_some() && vs.token.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let cases = [
+            ("[api]\ntoken = \"0123456789abcdef0123\"\ncolour = 1", "colour"),
+            ("[api]\ntoken = \"0123456789abcdef0123\"\n[agent]\nregion = \"XX\"", "agent.region"),
+            ("[api]\ntoken = \"short\"", "api.token"),
+            ("", "api.token"),
+            (
+                "[api]\ntoken = \"0123456789abcdef0123\"\n[providers.exotel]\nutc_offset = \"IST\"",
+                "utc_offset",
+            ),
+            (
+                "[api]\ntoken = \"0123456789abcdef0123\"\n[providers.skype]\ntoken = \"x\"",
+                "skype",
+            ),
+            (
+                "[api]\ntoken = \"0123456789abcdef0123\"\n[providers.generic]\ntoken = \"has/slash/aaaaaaaaaaa\"",
+                "providers.generic.token",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(err.contains(key), "{key:?} not in {err}");
+        }
+    }
+
+    #[test]
+    fn demo_config_round_trips_through_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/config.toml");
+        let demo = Config::demo();
+        demo.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), demo);
+        assert_eq!(demo.hooks().len(), 5);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn defaults_cover_every_field() {
+        // A file with only the required key gives the built-in defaults for the rest.
+        let c = Config::parse("[api]\ntoken = \"0123456789abcdef0123\"").unwrap();
+        assert_eq!(c.agent, Agent::default());
+        assert_eq!(c.calls, Timeouts::default());
+        assert_eq!(c.providers, Providers::default());
+    }
+}

@@ -1,1 +1,703 @@
-//! correlate
+//! Call correlation: fold normalized events into calls.
+//!
+//! [`apply`] is a pure function of the previous call, one event and the current time. The rules:
+//! - One call per (provider, provider call id); every agent rung is a [`Leg`].
+//! - States only move forward: ringing -> answered -> missed/ended. A terminal call never
+//!   reopens; a late event may still fill facts that were unknown (recording, who answered).
+//! - A leg that stops ringing (NOANSWER on one of several parallel legs) is not a missed call;
+//!   the call is missed only when it ends with nobody having answered, and only inbound.
+//! - Every state transition is one [`TimelineEntry`].
+//!
+//! [`timeout`] names the synthetic event that ends a call whose terminal event never came.
+
+use crate::model::*;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What applying one event did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub call: Call,
+    /// New timeline records, in order. Empty when the event changed nothing visible.
+    pub timeline: Vec<TimelineEntry>,
+    /// Whether `call` differs from what was there before.
+    pub changed: bool,
+}
+
+/// Apply `ev` (journal sequence `seq`) to `prev`, the call it belongs to if one exists.
+pub fn apply(prev: Option<Call>, ev: &CallEvent, seq: Option<i64>, now: DateTime<Utc>) -> Applied {
+    let at = ev.at.unwrap_or(now);
+    let mut t = Timeline {
+        entries: Vec::new(),
+        seq,
+        at,
+    };
+    let (mut call, before) = match prev {
+        Some(c) => {
+            let before = c.clone();
+            (c, Some(before))
+        }
+        None => (new_call(ev, at, &mut t), None),
+    };
+
+    merge_facts(&mut call, &ev.facts, &mut t);
+    if at < call.started_at {
+        // Out of order: an earlier event arrived after a later one.
+        call.started_at = at;
+    }
+
+    match &ev.kind {
+        EventKind::Started | EventKind::Details => {}
+        EventKind::Ringing { agent } => {
+            if let Some(agent) = agent {
+                ring_leg(&mut call, agent, at, &mut t);
+            }
+        }
+        EventKind::LegStopped { agent, outcome } => {
+            stop_leg(&mut call, agent, *outcome, at, &mut t);
+        }
+        EventKind::Answered { by } => answer(&mut call, by.as_deref(), at, &mut t),
+        EventKind::Keypress { prompt, digits } => {
+            call.keypresses.push(Keypress {
+                at,
+                prompt: prompt.clone(),
+                digits: digits.clone(),
+            });
+            t.push("keypress", Some(format!("pressed {digits}")));
+        }
+        EventKind::Transferred { to } => {
+            if !call.state.is_terminal() {
+                if let Some(to) = to {
+                    upsert_leg(&mut call, to, LegState::Answered, None, at);
+                    call.answered_by = Some(to.clone());
+                }
+                t.push(
+                    "transferred",
+                    Some(match to {
+                        Some(to) => format!("transferred to {to}"),
+                        None => "transferred".into(),
+                    }),
+                );
+            }
+        }
+        EventKind::Ended {
+            answered,
+            reason,
+            duration_s,
+        } => end(&mut call, *answered, *reason, *duration_s, at, &mut t),
+    }
+
+    let changed = before.as_ref() != Some(&call);
+    if changed {
+        call.updated_at = now;
+    }
+    Applied {
+        call,
+        timeline: t.entries,
+        changed,
+    }
+}
+
+/// The event that ends `call` if it has been silent too long, or `None` while it is fine.
+/// Ringing calls end unanswered after `ring`; answered calls end after `answered`.
+pub fn timeout(call: &Call, now: DateTime<Utc>, limits: &Timeouts) -> Option<CallEvent> {
+    let (limit, answered) = match call.state {
+        CallState::Ringing => (limits.ringing_s, false),
+        CallState::Answered => (limits.answered_s, true),
+        CallState::Missed | CallState::Ended => return None,
+    };
+    if now - call.updated_at < Duration::seconds(limit as i64) {
+        return None;
+    }
+    Some(
+        CallEvent::new(
+            call.provider,
+            call.provider_call_id.clone(),
+            EventKind::Ended {
+                answered: Some(answered),
+                reason: EndReason::Timeout,
+                duration_s: None,
+            },
+        )
+        .at(Some(now)),
+    )
+}
+
+/// How long a call may go without any event before Ringside ends it itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// A call still ringing after this long is over (missed, if inbound). Default 10 minutes.
+    pub ringing_s: u64,
+    /// An answered call with no news for this long is over. Default 12 hours.
+    pub answered_s: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            ringing_s: 600,
+            answered_s: 12 * 3600,
+        }
+    }
+}
+
+struct Timeline {
+    entries: Vec<TimelineEntry>,
+    seq: Option<i64>,
+    at: DateTime<Utc>,
+}
+
+impl Timeline {
+    fn push(&mut self, what: &str, detail: Option<String>) {
+        self.entries.push(TimelineEntry {
+            at: self.at,
+            what: what.to_string(),
+            detail,
+            event_seq: self.seq,
+        });
+    }
+}
+
+fn new_call(ev: &CallEvent, at: DateTime<Utc>, t: &mut Timeline) -> Call {
+    let call = Call {
+        id: call_id(ev.provider, &ev.provider_call_id),
+        provider: ev.provider,
+        provider_call_id: ev.provider_call_id.clone(),
+        direction: ev.facts.direction.unwrap_or(Direction::Inbound),
+        state: CallState::Ringing,
+        from: None,
+        to: None,
+        line: None,
+        answered_by: None,
+        started_at: at,
+        answered_at: None,
+        ended_at: None,
+        duration_s: None,
+        end_reason: None,
+        recording_url: None,
+        transcript: None,
+        attachments: Vec::new(),
+        keypresses: Vec::new(),
+        legs: Vec::new(),
+        done: false,
+        updated_at: at,
+    };
+    // A call first seen answered or ended skips "ringing" on its timeline.
+    if matches!(
+        ev.kind,
+        EventKind::Started
+            | EventKind::Ringing { .. }
+            | EventKind::LegStopped { .. }
+            | EventKind::Details
+            | EventKind::Keypress { .. }
+            | EventKind::Transferred { .. }
+    ) {
+        t.push("ringing", None);
+    }
+    call
+}
+
+fn merge_facts(call: &mut Call, f: &CallFacts, t: &mut Timeline) {
+    fn fill(slot: &mut Option<String>, v: &Option<String>) {
+        if slot.is_none() {
+            slot.clone_from(v);
+        }
+    }
+    fill(&mut call.from, &f.from);
+    fill(&mut call.to, &f.to);
+    fill(&mut call.line, &f.line);
+    let mut added = Vec::new();
+    // Recordings and transcripts get better as providers analyse the call: newest wins.
+    if f.recording_url.is_some() && f.recording_url != call.recording_url {
+        call.recording_url.clone_from(&f.recording_url);
+        added.push("recording");
+    }
+    if f.transcript.is_some() && f.transcript != call.transcript {
+        call.transcript.clone_from(&f.transcript);
+        added.push("transcript");
+    }
+    for a in &f.attachments {
+        if !call.attachments.iter().any(|b| b.url == a.url) {
+            call.attachments.push(a.clone());
+            if !added.contains(&a.kind.as_str()) {
+                added.push(match a.kind.as_str() {
+                    "recording" => "recording",
+                    "transcript" => "transcript",
+                    "analysis" => "analysis",
+                    _ => "attachment",
+                });
+            }
+        }
+    }
+    if !added.is_empty() {
+        t.push("details", Some(format!("{} added", added.join(", "))));
+    }
+}
+
+fn upsert_leg(
+    call: &mut Call,
+    agent: &str,
+    state: LegState,
+    outcome: Option<LegOutcome>,
+    at: DateTime<Utc>,
+) {
+    let ended_at = (state == LegState::Stopped).then_some(at);
+    match call.legs.iter_mut().rev().find(|l| l.agent == agent) {
+        Some(leg) => {
+            leg.state = state;
+            leg.outcome = outcome;
+            if ended_at.is_some() {
+                leg.ended_at = ended_at;
+            }
+        }
+        None => call.legs.push(Leg {
+            agent: agent.to_string(),
+            state,
+            outcome,
+            rang_at: at,
+            ended_at,
+        }),
+    }
+}
+
+fn ring_leg(call: &mut Call, agent: &str, at: DateTime<Utc>, t: &mut Timeline) {
+    if call.state != CallState::Ringing {
+        // A late RING after someone answered or the call ended changes nothing.
+        return;
+    }
+    match call.legs.iter().rev().find(|l| l.agent == agent) {
+        Some(leg) if leg.state == LegState::Ringing => return,
+        // Sequential attempts may ring the same agent again after a stop.
+        Some(leg) if leg.state == LegState::Stopped && leg.ended_at.is_some_and(|e| e > at) => {
+            return
+        }
+        _ => {}
+    }
+    upsert_leg(call, agent, LegState::Ringing, None, at);
+    t.push("leg_ringing", Some(format!("ringing {agent}")));
+}
+
+fn stop_leg(
+    call: &mut Call,
+    agent: &str,
+    outcome: LegOutcome,
+    at: DateTime<Utc>,
+    t: &mut Timeline,
+) {
+    match call.legs.iter().rev().find(|l| l.agent == agent) {
+        // Stopping the leg that answered (an Exotel attempt's Terminal) or a leg already
+        // stopped (a redelivery) changes nothing.
+        Some(leg) if leg.state != LegState::Ringing => return,
+        None if call.state.is_terminal() => return,
+        _ => {}
+    }
+    upsert_leg(call, agent, LegState::Stopped, Some(outcome), at);
+    t.push(
+        "leg_stopped",
+        Some(format!(
+            "{agent} stopped ringing ({})",
+            outcome_str(outcome)
+        )),
+    );
+}
+
+fn answer(call: &mut Call, by: Option<&str>, at: DateTime<Utc>, t: &mut Timeline) {
+    let by = by.map(str::to_string).or_else(|| {
+        let mut ringing = call.legs.iter().filter(|l| l.state == LegState::Ringing);
+        match (ringing.next(), ringing.next()) {
+            (Some(only), None) => Some(only.agent.clone()),
+            _ => None,
+        }
+    });
+    match call.state {
+        CallState::Ringing => {
+            call.state = CallState::Answered;
+            call.answered_at = Some(at);
+            call.answered_by.clone_from(&by);
+            if let Some(by) = &by {
+                upsert_leg(call, by, LegState::Answered, None, at);
+            }
+            for leg in call
+                .legs
+                .iter_mut()
+                .filter(|l| l.state == LegState::Ringing)
+            {
+                leg.state = LegState::Stopped;
+                leg.outcome = Some(LegOutcome::Cancelled);
+                leg.ended_at = Some(at);
+            }
+            t.push(
+                "answered",
+                Some(match &by {
+                    Some(by) => format!("answered by {by}"),
+                    None => "answered".into(),
+                }),
+            );
+        }
+        // Already answered or over: only fill in who, if nobody said before.
+        CallState::Answered | CallState::Ended | CallState::Missed => {
+            if call.answered_by.is_none() && by.is_some() && call.state != CallState::Missed {
+                call.answered_by = by;
+                if call.answered_at.is_none() {
+                    call.answered_at = Some(at);
+                }
+            }
+        }
+    }
+}
+
+fn end(
+    call: &mut Call,
+    answered: Option<bool>,
+    reason: EndReason,
+    duration_s: Option<u64>,
+    at: DateTime<Utc>,
+    t: &mut Timeline,
+) {
+    if call.state.is_terminal() {
+        // A duplicate hangup, or a late one: only fill what was unknown.
+        if call.duration_s.is_none() && duration_s.is_some() {
+            call.duration_s = duration_s;
+        }
+        return;
+    }
+    let was_answered = answered.unwrap_or(call.state == CallState::Answered);
+    let state = if was_answered || call.direction == Direction::Outbound {
+        CallState::Ended
+    } else {
+        CallState::Missed
+    };
+    call.state = state;
+    call.ended_at = Some(at);
+    call.end_reason = Some(match (reason, was_answered) {
+        (EndReason::Timeout, _) => EndReason::Timeout,
+        (_, true) => EndReason::Completed,
+        (EndReason::Completed, false) => EndReason::NoAnswer,
+        (r, false) => r,
+    });
+    call.duration_s = duration_s.or_else(|| {
+        call.answered_at
+            .filter(|_| was_answered)
+            .map(|a| (at - a).num_seconds().max(0) as u64)
+    });
+    let leg_outcome = if was_answered {
+        LegOutcome::Cancelled
+    } else {
+        LegOutcome::NoAnswer
+    };
+    for leg in &mut call.legs {
+        match leg.state {
+            LegState::Ringing => {
+                leg.state = LegState::Stopped;
+                leg.outcome = Some(leg_outcome);
+                leg.ended_at = Some(at);
+            }
+            LegState::Answered => leg.ended_at = Some(at),
+            LegState::Stopped => {}
+        }
+    }
+    let detail = match call.end_reason {
+        Some(EndReason::Timeout) => {
+            Some("no final event from the provider; ended by timeout".into())
+        }
+        Some(r) if !was_answered => Some(format!("not answered ({})", reason_str(r))),
+        _ => call.duration_s.map(|d| format!("after {d} s")),
+    };
+    t.push(state.as_str(), detail);
+}
+
+fn outcome_str(o: LegOutcome) -> &'static str {
+    match o {
+        LegOutcome::NoAnswer => "no answer",
+        LegOutcome::Busy => "busy",
+        LegOutcome::Cancelled => "cancelled",
+        LegOutcome::Failed => "failed",
+    }
+}
+
+fn reason_str(r: EndReason) -> &'static str {
+    match r {
+        EndReason::Completed => "completed",
+        EndReason::NoAnswer => "no answer",
+        EndReason::Busy => "busy",
+        EndReason::Failed => "failed",
+        EndReason::Timeout => "timeout",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn ev(kind: EventKind, at: i64) -> CallEvent {
+        CallEvent::new(Provider::Teltel, "c1", kind).at(Some(t(at)))
+    }
+
+    fn ring(agent: &str, at: i64) -> CallEvent {
+        ev(
+            EventKind::Ringing {
+                agent: Some(agent.into()),
+            },
+            at,
+        )
+    }
+
+    fn ended(answered: Option<bool>, at: i64) -> CallEvent {
+        ev(
+            EventKind::Ended {
+                answered,
+                reason: EndReason::Completed,
+                duration_s: None,
+            },
+            at,
+        )
+    }
+
+    /// Fold events in order; return the call and every timeline record's `what`.
+    fn run(events: &[CallEvent]) -> (Call, Vec<String>) {
+        let mut call = None;
+        let mut whats = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let a = apply(call, e, Some(i as i64), t(1000));
+            whats.extend(a.timeline.into_iter().map(|x| x.what));
+            call = Some(a.call);
+        }
+        (call.unwrap(), whats)
+    }
+
+    #[test]
+    fn parallel_ringing_one_winner() {
+        let (c, tl) = run(&[
+            ev(EventKind::Started, 0),
+            ring("201", 1),
+            ring("202", 1),
+            ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                5,
+            ),
+            ev(
+                EventKind::LegStopped {
+                    agent: "202".into(),
+                    outcome: LegOutcome::Cancelled,
+                },
+                5,
+            ),
+            ended(Some(true), 65),
+        ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.answered_by.as_deref(), Some("201"));
+        assert_eq!(c.duration_s, Some(60));
+        assert_eq!(c.legs.len(), 2);
+        assert_eq!(c.legs[1].outcome, Some(LegOutcome::Cancelled));
+        assert_eq!(
+            tl,
+            ["ringing", "leg_ringing", "leg_ringing", "answered", "ended"]
+        );
+    }
+
+    #[test]
+    fn losing_leg_noanswer_is_not_a_miss_but_nobody_answering_is() {
+        let (c, _) = run(&[
+            ring("201", 0),
+            ring("202", 0),
+            ev(
+                EventKind::LegStopped {
+                    agent: "201".into(),
+                    outcome: LegOutcome::NoAnswer,
+                },
+                20,
+            ),
+        ]);
+        assert_eq!(c.state, CallState::Ringing);
+        let (c, tl) = run(&[ring("201", 0), ring("202", 0), ended(Some(false), 30)]);
+        assert_eq!(c.state, CallState::Missed);
+        assert_eq!(c.end_reason, Some(EndReason::NoAnswer));
+        assert!(c
+            .legs
+            .iter()
+            .all(|l| l.outcome == Some(LegOutcome::NoAnswer)));
+        assert_eq!(tl.last().unwrap(), "missed");
+    }
+
+    #[test]
+    fn outbound_unanswered_ends_not_missed() {
+        let mut start = ev(EventKind::Started, 0);
+        start.facts.direction = Some(Direction::Outbound);
+        let (c, _) = run(&[start, ended(Some(false), 30)]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.end_reason, Some(EndReason::NoAnswer));
+    }
+
+    #[test]
+    fn late_events_never_reopen_a_finished_call() {
+        let (c, tl) = run(&[
+            ring("201", 0),
+            ended(Some(false), 30),
+            ring("202", 10),
+            ev(
+                EventKind::LegStopped {
+                    agent: "201".into(),
+                    outcome: LegOutcome::NoAnswer,
+                },
+                29,
+            ),
+            ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                25,
+            ),
+            ended(None, 31),
+        ]);
+        assert_eq!(c.state, CallState::Missed);
+        assert_eq!(c.answered_by, None);
+        assert_eq!(c.ended_at, Some(t(30)));
+        assert_eq!(tl, ["ringing", "leg_ringing", "missed"]);
+    }
+
+    #[test]
+    fn answer_before_ring_and_start_after_stay_consistent() {
+        let (c, tl) = run(&[
+            ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                5,
+            ),
+            ring("201", 1),
+            ev(EventKind::Started, 0),
+        ]);
+        assert_eq!(c.state, CallState::Answered);
+        assert_eq!(c.started_at, t(0));
+        assert_eq!(tl, ["answered"]);
+    }
+
+    #[test]
+    fn answered_without_name_takes_the_only_ringing_leg() {
+        let (c, _) = run(&[
+            ring("+15550001", 0),
+            ev(EventKind::Answered { by: None }, 3),
+        ]);
+        assert_eq!(c.answered_by.as_deref(), Some("+15550001"));
+        let (c, _) = run(&[
+            ring("201", 0),
+            ring("202", 0),
+            ev(EventKind::Answered { by: None }, 3),
+        ]);
+        assert_eq!(c.answered_by, None);
+    }
+
+    #[test]
+    fn sequential_attempts_are_legs_of_one_call() {
+        let stop = |a: &str, at| {
+            ev(
+                EventKind::LegStopped {
+                    agent: a.into(),
+                    outcome: LegOutcome::NoAnswer,
+                },
+                at,
+            )
+        };
+        let (c, _) = run(&[
+            ring("a", 0),
+            stop("a", 20),
+            ring("b", 21),
+            ev(
+                EventKind::Answered {
+                    by: Some("b".into()),
+                },
+                25,
+            ),
+            stop("b", 90),
+            ended(None, 90),
+        ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.answered_by.as_deref(), Some("b"));
+        assert_eq!(c.legs[1].state, LegState::Answered);
+        assert_eq!(c.duration_s, Some(65));
+    }
+
+    #[test]
+    fn duplicate_hangup_only_fills_missing_duration() {
+        let (c, tl) = run(&[
+            ev(EventKind::Answered { by: None }, 0),
+            ended(None, 10),
+            ev(
+                EventKind::Ended {
+                    answered: None,
+                    reason: EndReason::Completed,
+                    duration_s: Some(99),
+                },
+                12,
+            ),
+        ]);
+        assert_eq!(c.duration_s, Some(10));
+        assert_eq!(tl, ["answered", "ended"]);
+    }
+
+    #[test]
+    fn details_after_the_end_add_recording_and_transcript() {
+        let mut details = ev(EventKind::Details, 100);
+        details.facts.recording_url = Some("https://r/1.wav".into());
+        details.facts.transcript = Some("Agent: hi".into());
+        let (c, tl) = run(&[
+            ev(EventKind::Answered { by: None }, 0),
+            ended(None, 10),
+            details,
+        ]);
+        assert_eq!(c.recording_url.as_deref(), Some("https://r/1.wav"));
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(tl.last().unwrap(), "details");
+    }
+
+    #[test]
+    fn timeout_ends_silent_calls_and_marks_them() {
+        let (c, _) = run(&[ring("201", 0)]);
+        let limits = Timeouts::default();
+        assert!(timeout(&c, c.updated_at + Duration::seconds(10), &limits).is_none());
+        let later = c.updated_at + Duration::seconds(601);
+        let e = timeout(&c, later, &limits).unwrap();
+        let a = apply(Some(c), &e, None, later);
+        assert_eq!(a.call.state, CallState::Missed);
+        assert_eq!(a.call.end_reason, Some(EndReason::Timeout));
+        assert!(timeout(&a.call, later + Duration::days(9), &limits).is_none());
+    }
+
+    #[test]
+    fn transfer_keeps_one_call_with_the_new_agent() {
+        let (c, tl) = run(&[
+            ring("A", 0),
+            ev(EventKind::Answered { by: None }, 2),
+            ev(
+                EventKind::Transferred {
+                    to: Some("B".into()),
+                },
+                30,
+            ),
+            ended(None, 60),
+        ]);
+        assert_eq!(c.answered_by.as_deref(), Some("B"));
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(
+            tl,
+            ["ringing", "leg_ringing", "answered", "transferred", "ended"]
+        );
+    }
+
+    #[test]
+    fn nothing_new_means_unchanged() {
+        let first = apply(None, &ring("201", 0), Some(1), t(5));
+        let again = apply(Some(first.call.clone()), &ring("201", 0), Some(2), t(9));
+        assert!(!again.changed);
+        assert!(again.timeline.is_empty());
+        assert_eq!(again.call.updated_at, first.call.updated_at);
+    }
+}

@@ -28,6 +28,12 @@ impl Default for DefaultRegion {
     }
 }
 
+/// Load the numbering metadata now (it takes a moment on first use) so that the first call
+/// does not wait for it. Call once at start-up, off the hot path.
+pub fn warm_up() {
+    let _ = e164("+14155550100", DefaultRegion::default());
+}
+
 /// `raw` in E.164 when it is a valid number in `region` (or carries its own country code),
 /// else `raw` trimmed, unchanged. Short extensions ("201") and names never become numbers.
 pub fn normalize(raw: &str, region: DefaultRegion) -> String {
@@ -39,7 +45,11 @@ pub fn normalize(raw: &str, region: DefaultRegion) -> String {
 pub fn e164(raw: &str, region: DefaultRegion) -> Option<String> {
     let digits = raw.chars().filter(|c| c.is_ascii_digit()).count();
     // Extensions and short codes are identities, not numbers.
-    if digits < 6 || raw.chars().any(|c| c.is_ascii_alphabetic() && c != 'x' && c != 'X') {
+    if digits < 6
+        || raw
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && c != 'x' && c != 'X')
+    {
         return None;
     }
     // "00" international prefix, common in Europe and in provider payloads.
@@ -58,6 +68,31 @@ pub fn e164(raw: &str, region: DefaultRegion) -> Option<String> {
                 .filter(phonenumber::is_valid)
         })?;
     Some(parsed.format().mode(Mode::E164).to_string())
+}
+
+/// Normalize every number an event carries (caller, callee, agents) with `region`.
+pub fn normalize_event(ev: &mut crate::model::CallEvent, region: DefaultRegion) {
+    use crate::model::EventKind;
+    let norm = |s: &mut String| *s = normalize(s, region);
+    for s in [&mut ev.facts.from, &mut ev.facts.to, &mut ev.facts.line]
+        .into_iter()
+        .flatten()
+    {
+        norm(s);
+    }
+    match &mut ev.kind {
+        EventKind::Ringing { agent: Some(a) }
+        | EventKind::Answered { by: Some(a) }
+        | EventKind::Transferred { to: Some(a) }
+        | EventKind::LegStopped { agent: a, .. } => norm(a),
+        EventKind::Ringing { agent: None }
+        | EventKind::Answered { by: None }
+        | EventKind::Transferred { to: None }
+        | EventKind::Started
+        | EventKind::Keypress { .. }
+        | EventKind::Ended { .. }
+        | EventKind::Details => {}
+    }
 }
 
 #[cfg(test)]

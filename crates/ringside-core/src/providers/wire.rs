@@ -72,15 +72,14 @@ pub fn fields(provider: Provider, req: &Inbound<'_>) -> Result<Fields, ParseErro
         return multipart(provider, req.content_type().unwrap_or(""), req.body);
     }
     let trimmed = trim_ascii_start(req.body);
-    if ct.contains("json") || trimmed.first() == Some(&b'{') {
+    if ct.contains("json") || matches!(trimmed.first(), Some(b'{') | Some(b'[')) {
         let v: Value = json(provider, req.body)?;
         return match v {
             Value::Object(obj) => Ok(Fields::from_object(obj)),
             _ => Err(ParseError::malformed(provider, "expected a JSON object")),
         };
     }
-    if ct.starts_with("application/x-www-form-urlencoded") || ct.is_empty() || ct == "text/plain"
-    {
+    if ct.starts_with("application/x-www-form-urlencoded") || ct.is_empty() || ct == "text/plain" {
         if std::str::from_utf8(req.body).is_err() {
             return Err(ParseError::malformed(provider, "body is not valid UTF-8"));
         }
@@ -190,7 +189,12 @@ mod tests {
         let get = Method::GET;
         let post = Method::POST;
         let none = HeaderMap::new();
-        let q = req(&get, &none, Some("CallSid=a1&Callfrom=0123&EndTime=null"), b"");
+        let q = req(
+            &get,
+            &none,
+            Some("CallSid=a1&Callfrom=0123&EndTime=null"),
+            b"",
+        );
         let f = fields(Provider::Exotel, &q).unwrap();
         assert_eq!(f.text("CallSid").as_deref(), Some("a1"));
         assert_eq!(f.text("CallFrom").as_deref(), Some("0123"));
@@ -198,7 +202,12 @@ mod tests {
 
         let mut json_h = HeaderMap::new();
         json_h.insert("content-type", HeaderValue::from_static("application/json"));
-        let j = req(&post, &json_h, None, br#"{"CallSid":"a1","Legs":[{"Status":"completed"}],"N":3}"#);
+        let j = req(
+            &post,
+            &json_h,
+            None,
+            br#"{"CallSid":"a1","Legs":[{"Status":"completed"}],"N":3}"#,
+        );
         let f = fields(Provider::Exotel, &j).unwrap();
         assert_eq!(f.text("callsid").as_deref(), Some("a1"));
         assert_eq!(f.text("n").as_deref(), Some("3"));
@@ -232,7 +241,9 @@ mod tests {
             "2022-04-06T05:14:40+00:00"
         );
         assert_eq!(
-            timestamp("2023-08-24T10:05:18.432652Z", utc()).unwrap().timestamp(),
+            timestamp("2023-08-24T10:05:18.432652Z", utc())
+                .unwrap()
+                .timestamp(),
             1692871518
         );
         assert_eq!(timestamp("garbage", utc()), None);
