@@ -1,1 +1,299 @@
-//! engine
+//! The engine: one writer thread that owns the store and commits deliveries in groups, reader
+//! connections for queries, and a broadcast of every call change after it is stored.
+//!
+//! Group commit: while one transaction is being made durable, new deliveries queue up; the
+//! writer takes everything queued (up to [`MAX_BATCH`]) into the next transaction. Each caller
+//! gets its answer only after the transaction holding its delivery committed, so an
+//! acknowledged event is on disk, yet concurrent webhooks share fsyncs instead of waiting in
+//! line for one each.
+
+use crate::correlate::{self, Timeouts};
+use crate::model::*;
+use crate::phone::{self, DefaultRegion};
+use crate::providers::{self, Inbound, ParseContext, ParseError};
+use crate::store::{CallQuery, Delivery, Store, Stored};
+use anyhow::{anyhow, Result};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, oneshot};
+
+/// The most deliveries one transaction takes.
+pub const MAX_BATCH: usize = 512;
+const READERS: usize = 4;
+
+/// What the writer thread is asked to do.
+enum Job {
+    Store(Delivery, oneshot::Sender<Result<Stored>>),
+    SetDone(
+        String,
+        bool,
+        DateTime<Utc>,
+        oneshot::Sender<Result<Option<Call>>>,
+    ),
+    Expire(DateTime<Utc>, Timeouts, oneshot::Sender<Result<usize>>),
+}
+
+/// A handle to the engine; cheap to clone, shared by every route.
+#[derive(Clone)]
+pub struct Engine {
+    jobs: mpsc::Sender<Job>,
+    readers: Arc<Vec<Mutex<Store>>>,
+    live: broadcast::Sender<Arc<Call>>,
+    path: Arc<PathBuf>,
+}
+
+/// A delivery's outcome, as the webhook answers it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Receipt {
+    /// Stored (journal sequence number) and folded into these calls.
+    Stored { seq: i64, calls: Vec<Call> },
+    /// Seen before: acknowledged again, nothing changed.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("the delivery carried no call event")]
+    Empty,
+    #[error("storing the event failed: {0:#}")]
+    Store(anyhow::Error),
+}
+
+impl Engine {
+    /// Open the store in `data_dir` and start the writer thread.
+    pub fn open(data_dir: &Path) -> Result<Engine> {
+        let path = data_dir.join("ringside.db");
+        let store = Store::open(&path)?;
+        let readers = (0..READERS)
+            .map(|_| Store::open_reader(&path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        let (jobs, rx) = mpsc::channel();
+        let (live, _) = broadcast::channel(4096);
+        let live2 = live.clone();
+        std::thread::Builder::new()
+            .name("ringside-writer".into())
+            .spawn(move || writer(store, rx, live2))?;
+        Ok(Engine {
+            jobs,
+            readers: Arc::new(readers),
+            live,
+            path: Arc::new(path),
+        })
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Parse one webhook delivery for `provider`, normalize its numbers, store it durably and
+    /// fold it into its calls. Returns after the commit.
+    pub async fn receive(
+        &self,
+        provider: Provider,
+        req: &Inbound<'_>,
+        parse: &ParseContext,
+        region: DefaultRegion,
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, IntakeError> {
+        let parsed = providers::parse(provider, req, parse)?;
+        if parsed.events.is_empty() {
+            return Err(IntakeError::Empty);
+        }
+        let mut events = parsed.events;
+        for ev in &mut events {
+            phone::normalize_event(ev, region);
+        }
+        let dedupe_key = match parsed.delivery_id {
+            Some(id) => format!("{provider}:id:{id}"),
+            None => format!("{provider}:sha256:{}", request_hash(req)),
+        };
+        let delivery = Delivery {
+            source: provider,
+            dedupe_key,
+            received_at: now,
+            content_type: req.content_type().map(str::to_string),
+            raw: raw_request(req),
+            events,
+        };
+        self.store(delivery).await.map_err(IntakeError::Store)
+    }
+
+    /// Store already-normalized events (the Xelion websocket client, Ringside's own events).
+    pub async fn store(&self, delivery: Delivery) -> Result<Receipt> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Store(delivery, tx))?;
+        match rx
+            .await
+            .map_err(|_| anyhow!("the store's writer stopped"))??
+        {
+            Stored::New { seq, calls } => Ok(Receipt::Stored { seq, calls }),
+            Stored::Duplicate => Ok(Receipt::Duplicate),
+        }
+    }
+
+    /// Mark a missed call done (`done = false` brings it back). `None`: no such call.
+    pub async fn set_done(&self, id: &str, done: bool, now: DateTime<Utc>) -> Result<Option<Call>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::SetDone(id.to_string(), done, now, tx))?;
+        rx.await
+            .map_err(|_| anyhow!("the store's writer stopped"))?
+    }
+
+    /// End every call that has been silent longer than `limits` allow; returns how many.
+    pub async fn expire(&self, now: DateTime<Utc>, limits: Timeouts) -> Result<usize> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Expire(now, limits, tx))?;
+        rx.await
+            .map_err(|_| anyhow!("the store's writer stopped"))?
+    }
+
+    /// Every call change, after it is stored.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Call>> {
+        self.live.subscribe()
+    }
+
+    /// Run a read query on a reader connection. Blocking: call from a blocking context.
+    pub fn read<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let guard = self
+            .readers
+            .iter()
+            .find_map(|m| m.try_lock().ok())
+            .map(Ok)
+            .unwrap_or_else(|| self.readers[0].lock())
+            .map_err(|_| anyhow!("a reader panicked"))?;
+        f(&guard)
+    }
+
+    pub fn calls(&self, q: &CallQuery) -> Result<Vec<Call>> {
+        self.read(|s| s.calls(q))
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow!("the store's writer stopped"))
+    }
+}
+
+/// The writer thread: take every queued job, store deliveries in one transaction, announce
+/// the changes, then answer the callers.
+fn writer(mut store: Store, rx: mpsc::Receiver<Job>, live: broadcast::Sender<Arc<Call>>) {
+    while let Ok(first) = rx.recv() {
+        let mut deliveries = Vec::new();
+        let mut waiting = Vec::new();
+        let mut others = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Store(d, tx) => {
+                    deliveries.push(d);
+                    waiting.push(tx);
+                }
+                other => others.push(other),
+            }
+            if deliveries.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !deliveries.is_empty() {
+            match store.store_batch(&deliveries) {
+                Ok(results) => {
+                    for r in &results {
+                        if let Ok(Stored::New { calls, .. }) = r {
+                            for c in calls {
+                                let _ = live.send(Arc::new(c.clone()));
+                            }
+                        }
+                    }
+                    for (tx, r) in waiting.into_iter().zip(results) {
+                        let _ = tx.send(r);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("storing a batch of {} failed: {e:#}", deliveries.len());
+                    for tx in waiting {
+                        let _ = tx.send(Err(anyhow!("storing failed: {e:#}")));
+                    }
+                }
+            }
+        }
+        for job in others {
+            match job {
+                Job::SetDone(id, done, now, tx) => {
+                    let r = store.set_done(&id, done, now);
+                    if let Ok(Some(c)) = &r {
+                        let _ = live.send(Arc::new(c.clone()));
+                    }
+                    let _ = tx.send(r);
+                }
+                Job::Expire(now, limits, tx) => {
+                    let _ = tx.send(expire(&mut store, now, &limits, &live));
+                }
+                Job::Store(..) => unreachable!("deliveries are batched above"),
+            }
+        }
+    }
+}
+
+fn expire(
+    store: &mut Store,
+    now: DateTime<Utc>,
+    limits: &Timeouts,
+    live: &broadcast::Sender<Arc<Call>>,
+) -> Result<usize> {
+    let deliveries: Vec<Delivery> = store
+        .open_calls()?
+        .iter()
+        .filter_map(|c| {
+            let ev = correlate::timeout(c, now, limits)?;
+            Some(Delivery {
+                source: Provider::Ringside,
+                dedupe_key: format!(
+                    "ringside:timeout:{}:{}",
+                    c.id,
+                    crate::store::ts(c.updated_at)
+                ),
+                received_at: now,
+                content_type: None,
+                raw: Vec::new(),
+                events: vec![ev],
+            })
+        })
+        .collect();
+    let n = deliveries.len();
+    if n > 0 {
+        for r in store.store_batch(&deliveries)? {
+            if let Stored::New { calls, .. } = r? {
+                for c in calls {
+                    let _ = live.send(Arc::new(c));
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// A hash of everything that makes a delivery what it is: method, query and body.
+fn request_hash(req: &Inbound<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(req.method.as_str().as_bytes());
+    h.update([0]);
+    h.update(req.query.unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(req.body);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the journal keeps of a request: the body, or for a GET the query string.
+fn raw_request(req: &Inbound<'_>) -> Vec<u8> {
+    if req.body.is_empty() {
+        req.query.unwrap_or("").as_bytes().to_vec()
+    } else {
+        req.body.to_vec()
+    }
+}
