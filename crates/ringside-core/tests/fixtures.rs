@@ -15,6 +15,10 @@ fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
 }
 
+#[path = "../../../tests/support/http_file.rs"]
+mod http_file;
+use http_file::HttpFile;
+
 struct RawRequest {
     method: Method,
     query: Option<String>,
@@ -23,42 +27,19 @@ struct RawRequest {
 }
 
 fn read_http(path: &Path) -> RawRequest {
-    let text = std::fs::read(path).unwrap();
-    let split = text
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|i| (i, 2))
-        .unwrap_or((text.len(), 0));
-    let head = std::str::from_utf8(&text[..split.0]).unwrap();
-    let mut body = text[(split.0 + split.1).min(text.len())..].to_vec();
-    while body.last() == Some(&b'\n') {
-        body.pop();
-    }
-    let mut lines = head.lines();
-    let request_line = lines.next().unwrap();
-    let (method, target) = request_line.split_once(' ').unwrap();
-    let query = target.split_once('?').map(|(_, q)| q.to_string());
+    let f = HttpFile::read(path);
     let mut headers = HeaderMap::new();
-    for line in lines {
-        let (k, v) = line.split_once(':').unwrap();
+    for (k, v) in &f.headers {
         headers.append(
-            HeaderName::from_bytes(k.trim().as_bytes()).unwrap(),
-            HeaderValue::from_str(v.trim()).unwrap(),
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
         );
     }
-    // Multipart fixtures are written with LF line ends; the wire uses CRLF.
-    let is_multipart = headers
-        .get("content-type")
-        .is_some_and(|v| v.to_str().unwrap().starts_with("multipart/"));
-    if is_multipart {
-        let s = String::from_utf8(body).unwrap();
-        body = format!("{}\r\n", s.replace('\n', "\r\n")).into_bytes();
-    }
     RawRequest {
-        method: method.parse().unwrap(),
-        query,
+        method: f.method.parse().unwrap(),
+        query: f.query,
         headers,
-        body,
+        body: f.body,
     }
 }
 
@@ -97,12 +78,18 @@ fn every_fixture_parses_to_its_expected_events() {
         };
         let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
         paths.sort();
-        for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "http")) {
+        for path in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "http"))
+        {
             let expected_path = path.with_extension("expected.json");
             let got = outcome(provider, &read_http(&path));
             if bless {
-                std::fs::write(&expected_path, serde_json::to_string_pretty(&got).unwrap() + "\n")
-                    .unwrap();
+                std::fs::write(
+                    &expected_path,
+                    serde_json::to_string_pretty(&got).unwrap() + "\n",
+                )
+                .unwrap();
             }
             let expected: Value = serde_json::from_str(
                 &std::fs::read_to_string(&expected_path)
@@ -121,5 +108,9 @@ fn every_fixture_parses_to_its_expected_events() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(checked > 0, "no fixtures found under {}", fixtures_root().display());
+    assert!(
+        checked > 0,
+        "no fixtures found under {}",
+        fixtures_root().display()
+    );
 }

@@ -1,7 +1,386 @@
-//! voiceshot adapter (to be written).
-use super::{Inbound, ParseContext, ParseError, Parsed};
-use crate::model::Provider;
+//! VoiceShot IVR "Call Events": one bare XML element per HTTP POST.
+//!
+//! ```text
+//! <campaign menuid="1-3" callid="213167" action="4" callerid="8182238964"/>   answer
+//! <prompt menuid="1-3" callid="213167" promptid="2" keypress="10000000"/>     keypress
+//! <campaign menuid="1-3" callid="213167" action="5" duration="24"/>           hangup
+//! ```
+//!
+//! The IVR itself answers every inbound call, so there is no ringing and no missed event:
+//! answer is the screen-pop moment and hangup ends the call. Outbound campaigns send keypress
+//! events only. The Content-Type VoiceShot sends is unconfirmed, so the body is parsed as XML
+//! whatever the header says. A document type declaration is refused outright: entities are
+//! never declared, let alone expanded.
 
-pub fn parse(_req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseError> {
-    Err(ParseError::unsupported(Provider::Generic, "not yet"))
+use super::{Inbound, ParseContext, ParseError, Parsed};
+use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+use std::collections::BTreeMap;
+
+const PROVIDER: Provider = Provider::Voiceshot;
+
+/// The root element of a Call Event: its name and attributes (names lower-cased, values
+/// unescaped but otherwise as sent).
+#[derive(Debug)]
+struct Element {
+    name: String,
+    attrs: BTreeMap<String, String>,
+}
+
+impl Element {
+    /// The attribute's trimmed value; `None` when absent or blank.
+    fn attr(&self, name: &str) -> Option<String> {
+        self.attrs
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+}
+
+/// The events VoiceShot sends. Every other `action` number is a command sent *to* VoiceShot.
+enum CallEventKind {
+    Answer,
+    Hangup,
+    Keypress,
+}
+
+pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseError> {
+    if req.method != http::Method::POST {
+        return Err(ParseError::method(PROVIDER, req.method));
+    }
+    let body = std::str::from_utf8(req.body)
+        .map_err(|_| ParseError::malformed(PROVIDER, "body is not valid UTF-8"))?;
+    let root = root_element(body.strip_prefix('\u{feff}').unwrap_or(body))?;
+
+    let kind = match root.name.as_str() {
+        "campaign" => {
+            let action = root
+                .attr("action")
+                .ok_or_else(|| ParseError::malformed(PROVIDER, "<campaign> without `action`"))?;
+            match action.as_str() {
+                "4" => CallEventKind::Answer,
+                "5" => CallEventKind::Hangup,
+                other => {
+                    return Err(ParseError::unsupported(
+                        PROVIDER,
+                        format!(
+                        "<campaign> action `{other}` is not a call event (4 = answer, 5 = hangup)"
+                    ),
+                    ))
+                }
+            }
+        }
+        "prompt" => CallEventKind::Keypress,
+        other => {
+            return Err(ParseError::unsupported(
+                PROVIDER,
+                format!("unknown element <{other}>"),
+            ))
+        }
+    };
+
+    let callid = root.attr("callid").ok_or_else(|| {
+        ParseError::malformed(PROVIDER, format!("<{}> without `callid`", root.name))
+    })?;
+    let menuid = root.attr("menuid");
+    // `callid` is unique per (menuid, callid) while the call lives, not on its own.
+    let provider_call_id = match &menuid {
+        Some(menu) => format!("{menu}:{callid}"),
+        None => callid,
+    };
+
+    let mut facts = CallFacts {
+        // Only the answer event carries `callerid`; the engine remembers it for the hangup.
+        from: root.attr("callerid"),
+        line: menuid,
+        ..CallFacts::default()
+    };
+
+    let event = match kind {
+        // Answer and hangup exist for inbound campaigns only.
+        CallEventKind::Answer => {
+            facts.direction = Some(Direction::Inbound);
+            EventKind::Answered { by: None }
+        }
+        CallEventKind::Hangup => {
+            facts.direction = Some(Direction::Inbound);
+            EventKind::Ended {
+                // The IVR answered the call; whether a person did is not said.
+                answered: None,
+                reason: EndReason::Completed,
+                duration_s: root.attr("duration").as_deref().and_then(seconds),
+            }
+        }
+        // Inbound or outbound campaign: the keypress does not say which.
+        CallEventKind::Keypress => EventKind::Keypress {
+            prompt: root.attr("promptid"),
+            digits: root
+                .attrs
+                .get("keypress")
+                .map(|d| d.trim().to_string())
+                .ok_or_else(|| ParseError::malformed(PROVIDER, "<prompt> without `keypress`"))?,
+        },
+    };
+
+    Ok(Parsed {
+        events: vec![CallEvent::new(PROVIDER, provider_call_id, event).facts(facts)],
+        // No event id on the wire: Ringside deduplicates on the body's hash.
+        delivery_id: None,
+    })
+}
+
+/// The one root element of the document. Refuses DTDs, a second root and stray text; an XML
+/// declaration, comments and processing instructions around the root are tolerated. Content
+/// inside the root (none is documented) is read for well-formedness and ignored.
+fn root_element(body: &str) -> Result<Element, ParseError> {
+    let mut reader = Reader::from_str(body);
+    reader.config_mut().trim_text(true);
+    let mut root: Option<Element> = None;
+    let mut depth = 0usize;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| ParseError::malformed(PROVIDER, format!("invalid XML: {e}")))?;
+        match event {
+            Event::DocType(_) => {
+                return Err(ParseError::malformed(
+                    PROVIDER,
+                    "document type declarations are refused",
+                ))
+            }
+            Event::Start(e) => {
+                if depth == 0 {
+                    root = Some(first_root(root, &e)?);
+                }
+                depth += 1;
+            }
+            Event::Empty(e) => {
+                if depth == 0 {
+                    root = Some(first_root(root, &e)?);
+                }
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(_) | Event::CData(_) if depth == 0 => {
+                return Err(ParseError::malformed(
+                    PROVIDER,
+                    "text outside the root element",
+                ))
+            }
+            Event::Text(_)
+            | Event::CData(_)
+            | Event::Comment(_)
+            | Event::Decl(_)
+            | Event::PI(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if depth != 0 {
+        return Err(ParseError::malformed(PROVIDER, "unclosed element"));
+    }
+    root.ok_or_else(|| ParseError::malformed(PROVIDER, "no XML element in the body"))
+}
+
+fn first_root(seen: Option<Element>, e: &BytesStart<'_>) -> Result<Element, ParseError> {
+    if seen.is_some() {
+        return Err(ParseError::malformed(
+            PROVIDER,
+            "more than one root element",
+        ));
+    }
+    element(e)
+}
+
+fn element(e: &BytesStart<'_>) -> Result<Element, ParseError> {
+    let name = String::from_utf8_lossy(e.local_name().as_ref()).to_ascii_lowercase();
+    let mut attrs = BTreeMap::new();
+    for attr in e.attributes() {
+        let attr =
+            attr.map_err(|e| ParseError::malformed(PROVIDER, format!("invalid attribute: {e}")))?;
+        let key = String::from_utf8_lossy(attr.key.local_name().as_ref()).to_ascii_lowercase();
+        // Only the five predefined entities and character references are understood; any
+        // other `&name;` is an error, never a lookup.
+        let value = attr
+            .unescape_value()
+            .map_err(|e| ParseError::malformed(PROVIDER, format!("attribute `{key}`: {e}")))?;
+        attrs.insert(key, value.into_owned());
+    }
+    Ok(Element { name, attrs })
+}
+
+/// Whole seconds from `duration`; a fractional value is rounded, anything else is dropped
+/// (losing the hangup over a duration would be worse than not knowing it).
+fn seconds(s: &str) -> Option<u64> {
+    if let Ok(n) = s.parse::<u64>() {
+        return Some(n);
+    }
+    let f = s.parse::<f64>().ok()?;
+    // Bounds checked, so the cast neither saturates nor truncates surprisingly.
+    (f.is_finite() && (0.0..1e15).contains(&f)).then(|| f.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, Method};
+
+    fn parse_body(body: &str) -> Result<Parsed, ParseError> {
+        let headers = HeaderMap::new();
+        let req = Inbound {
+            method: &Method::POST,
+            query: None,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        parse(&req, &ParseContext::default())
+    }
+
+    fn one(body: &str) -> CallEvent {
+        let mut p = parse_body(body).unwrap();
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.delivery_id, None);
+        p.events.remove(0)
+    }
+
+    #[test]
+    fn answer_carries_the_caller_and_names_the_call_by_menu_and_callid() {
+        let e = one(r#"<campaign menuid="1-3" callid="213167" action="4" callerid="8182238964"/>"#);
+        assert_eq!(e.provider_call_id, "1-3:213167");
+        assert_eq!(e.kind, EventKind::Answered { by: None });
+        assert_eq!(e.facts.from.as_deref(), Some("8182238964"));
+        assert_eq!(e.facts.line.as_deref(), Some("1-3"));
+        assert_eq!(e.facts.direction, Some(Direction::Inbound));
+        assert_eq!(e.at, None);
+    }
+
+    #[test]
+    fn hangup_leaves_answered_to_the_engine() {
+        let e = one(r#"<campaign menuid="1-3" callid="213167" action="5" duration="24"/>"#);
+        assert_eq!(
+            e.kind,
+            EventKind::Ended {
+                answered: None,
+                reason: EndReason::Completed,
+                duration_s: Some(24)
+            }
+        );
+        assert_eq!(e.facts.from, None);
+    }
+
+    #[test]
+    fn keypress_without_menu_uses_the_callid_alone() {
+        let e = one(r#"<prompt callid="9" promptid="2" keypress="10000000"/>"#);
+        assert_eq!(e.provider_call_id, "9");
+        assert_eq!(
+            e.kind,
+            EventKind::Keypress {
+                prompt: Some("2".into()),
+                digits: "10000000".into()
+            }
+        );
+        assert_eq!(e.facts.direction, None);
+    }
+
+    #[test]
+    fn same_callid_in_two_menus_is_two_calls() {
+        let a = one(r#"<campaign menuid="1-3" callid="7" action="4"/>"#);
+        let b = one(r#"<campaign menuid="2-1" callid="7" action="4"/>"#);
+        assert_ne!(a.provider_call_id, b.provider_call_id);
+    }
+
+    #[test]
+    fn explicit_open_and_close_tags_and_a_declaration_are_the_same_event() {
+        let e = one(
+            "<?xml version=\"1.0\"?>\n<campaign menuid=\"1-3\" callid=\"1\" action=\"5\" duration=\"3.6\"></campaign>\n",
+        );
+        assert!(matches!(
+            e.kind,
+            EventKind::Ended {
+                duration_s: Some(4),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn dtds_and_entities_are_refused_not_expanded() {
+        let laughs = r#"<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>
+<campaign menuid="1-3" callid="&lol2;" action="4"/>"#;
+        assert!(matches!(
+            parse_body(laughs),
+            Err(ParseError::Malformed { .. })
+        ));
+        // A DTD is refused on sight, even one the root never uses.
+        let harmless = "<!DOCTYPE campaign>\n<campaign menuid=\"1-3\" callid=\"1\" action=\"4\"/>";
+        match parse_body(harmless) {
+            Err(ParseError::Malformed { message, .. }) => {
+                assert!(message.contains("document type"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without a DTD an unknown entity reference is an error, not an empty string.
+        let undeclared = r#"<campaign menuid="1-3" callid="&lol;" action="4"/>"#;
+        assert!(matches!(
+            parse_body(undeclared),
+            Err(ParseError::Malformed { .. })
+        ));
+        // The predefined ones are fine.
+        let e = one(r#"<campaign menuid="a&amp;b" callid="1" action="4"/>"#);
+        assert_eq!(e.facts.line.as_deref(), Some("a&b"));
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_not_panics() {
+        for body in [
+            "",
+            "   ",
+            "not xml",
+            "<campaign",
+            r#"<campaign callid="1" action="4">"#,
+            r#"<campaign callid="1" action="4"/><campaign callid="1" action="5"/>"#,
+            r#"<campaign callid="1" callid="2" action="4"/>"#,
+            r#"<campaign menuid="1-3" action="4"/>"#,
+            r#"<campaign callid="1"/>"#,
+            r#"<prompt callid="1" promptid="2"/>"#,
+            "<a></b>",
+            "\u{feff}",
+        ] {
+            assert!(
+                matches!(parse_body(body), Err(ParseError::Malformed { .. })),
+                "{body:?}"
+            );
+        }
+        for body in [
+            r#"<campaign callid="1" action="1"/>"#,
+            r#"<campaign callid="1" action="answer"/>"#,
+            r#"<call callid="1"/>"#,
+        ] {
+            assert!(
+                matches!(parse_body(body), Err(ParseError::Unsupported { .. })),
+                "{body:?}"
+            );
+        }
+        let headers = HeaderMap::new();
+        let get = Inbound {
+            method: &Method::GET,
+            query: Some("callid=1"),
+            headers: &headers,
+            body: b"",
+        };
+        assert!(matches!(
+            parse(&get, &ParseContext::default()),
+            Err(ParseError::Method { .. })
+        ));
+        assert!(parse(
+            &Inbound {
+                method: &Method::POST,
+                query: None,
+                headers: &headers,
+                body: b"\xff<campaign/>",
+            },
+            &ParseContext::default()
+        )
+        .is_err());
+    }
 }
