@@ -1,1 +1,112 @@
-fn main(){}
+use clap::{Parser, Subcommand};
+use ringside_server::{serve, simulate, ServeOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Ringside without a window: receives telephony providers' call events, keeps one call
+/// model, and serves it over HTTP.
+#[derive(Parser)]
+#[command(name = "ringside-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive webhooks and serve the API and live stream.
+    Serve {
+        /// Address to listen on; 127.0.0.1:0 picks a free port.
+        #[arg(long, default_value = ringside_server::serve::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// Where the store lives (default: the XDG data directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Configuration file (default: the XDG config file, created on first run).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Replay a built-in call scenario against a running Ringside, in the provider's wire format.
+    Simulate {
+        /// Scenario name (see --list), or `all`.
+        #[arg(required_unless_present = "list")]
+        scenario: Option<String>,
+        /// Base URL of the running Ringside, e.g. http://127.0.0.1:8089.
+        #[arg(long, required_unless_present = "list")]
+        to: Option<String>,
+        /// Configuration file holding the providers' tokens (default: the XDG config file).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// List the scenarios.
+        #[arg(long)]
+        list: bool,
+        /// Send every step at once instead of pausing between them.
+        #[arg(long)]
+        fast: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RINGSIDE_LOG")
+                .unwrap_or_else(|_| "ringside_server=info,ringside_core=info,warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve {
+                listen,
+                data_dir,
+                config,
+            } => {
+                serve(ServeOptions {
+                    listen: Some(listen),
+                    data_dir,
+                    config,
+                })
+                .await
+            }
+            Command::Simulate {
+                scenario,
+                to,
+                config,
+                list,
+                fast,
+            } => {
+                if list {
+                    simulate::print_list();
+                    Ok(())
+                } else {
+                    simulate::run(
+                        scenario.as_deref().unwrap_or_default(),
+                        to.as_deref().unwrap_or_default(),
+                        config.as_ref(),
+                        fast,
+                    )
+                    .await
+                }
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
