@@ -1,1 +1,17 @@
-fn main(){}
+//! Integration tests: each drives the built `ringside-server` binary over real sockets, with a
+//! real SQLite file in a temporary data directory.
+
+mod support;
+
+// The CLI and HTTP contract: listening line, auth, errors, limits.
+mod contract;
+// Correlation scenarios through the real listener: parallel, sequential, duplicates, order.
+mod correlation;
+// Every provider fixture posted over HTTP gets the status its expected outcome implies.
+mod fixtures;
+// The live websocket stream.
+mod live;
+// SIGKILL during concurrent ingest loses no acknowledged event; restart mid-call.
+mod durability;
+// `simulate` drives every provider's scenarios end to end.
+mod simulate;
