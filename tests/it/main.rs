@@ -3,6 +3,8 @@
 
 mod support;
 
+// What the agent's UI calls: call back, settings, search, CSV, test calls.
+mod agent_api;
 // The CLI and HTTP contract: listening line, auth, errors, limits.
 mod contract;
 // Correlation scenarios through the real listener: parallel, sequential, duplicates, order.

@@ -11,8 +11,10 @@ use anyhow::{bail, Context, Result};
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -24,9 +26,99 @@ pub struct Config {
     pub calls: Timeouts,
     #[serde(default)]
     pub providers: Providers,
+    /// When the desktop app pops a notification.
+    #[serde(default)]
+    pub screenpop: ScreenPop,
+    /// How "Call back" dials.
+    #[serde(default)]
+    pub callback: Callback,
+    /// The CRM record to open for a caller.
+    #[serde(default)]
+    pub crm: Crm,
+    #[serde(default)]
+    pub app: App,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// When to pop for a call in one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "lowercase")]
+pub enum PopWhen {
+    Ringing,
+    Answered,
+    Never,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreenPop {
+    pub inbound: PopWhen,
+    pub outbound: PopWhen,
+    /// Bring the window to the front when a call for me rings.
+    pub raise_window: bool,
+}
+
+impl Default for ScreenPop {
+    fn default() -> Self {
+        ScreenPop {
+            inbound: PopWhen::Ringing,
+            outbound: PopWhen::Never,
+            raise_window: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "lowercase")]
+pub enum CallbackScheme {
+    #[default]
+    Tel,
+    Sip,
+    Callto,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct Callback {
+    pub scheme: CallbackScheme,
+    /// For `sip:` URIs: the domain after `@` (e.g. `pbx.example.com`); none gives `sip:+1555...`.
+    pub sip_domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "lowercase")]
+pub enum CrmOpen {
+    /// When the agent clicks "Open record".
+    #[default]
+    Click,
+    /// Automatically when I answer.
+    Answered,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct Crm {
+    /// e.g. `https://crm.example.com/search?phone={e164}`; placeholders: `{e164}`, `{national}`,
+    /// `{digits}`, `{name}`, `{call_id}`, `{agent}` (see `crate::links`).
+    pub url: Option<String>,
+    pub open_on: CrmOpen,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct App {
+    /// Start Ringside when I log in (desktop app).
+    pub autostart: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
     /// Bearer token for `/api/*` and `/api/live`. Required.
@@ -37,7 +129,8 @@ pub struct Api {
     pub allowed_hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Agent {
     /// ISO 3166 region for numbers without a country code.
@@ -46,6 +139,9 @@ pub struct Agent {
     /// Who "I" am: extensions, SIP users, user ids, numbers.
     #[serde(default)]
     pub identities: Vec<String>,
+    /// Show everyone's calls, not only mine.
+    #[serde(default)]
+    pub supervisor: bool,
 }
 
 impl Default for Agent {
@@ -53,6 +149,7 @@ impl Default for Agent {
         Agent {
             region: default_region(),
             identities: Vec::new(),
+            supervisor: false,
         }
     }
 }
@@ -61,7 +158,8 @@ fn default_region() -> String {
     "US".into()
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Providers {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,7 +175,8 @@ pub struct Providers {
 }
 
 /// What every webhook provider has.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Hook {
     /// Secret path segment: the webhook URL is `/hooks/<provider>/<token>`.
@@ -88,7 +187,8 @@ pub struct Hook {
     pub region: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Voiceshot {
     #[serde(flatten)]
@@ -100,7 +200,8 @@ pub struct Voiceshot {
     pub reply: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Whippy {
     #[serde(flatten)]
@@ -110,7 +211,8 @@ pub struct Whippy {
     pub signing_secret: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields)]
 pub struct Exotel {
     #[serde(flatten)]
@@ -199,6 +301,18 @@ impl Config {
         if let Some(e) = &self.providers.exotel {
             parse_offset(&e.utc_offset)
                 .map_err(|m| anyhow::anyhow!("providers.exotel.utc_offset: {m}"))?;
+        }
+        if let Some(url) = &self.crm.url {
+            crate::links::Template::parse(url).map_err(|e| anyhow::anyhow!("crm.url: {e}"))?;
+        }
+        if let Some(d) = &self.callback.sip_domain {
+            if d.is_empty()
+                || !d
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            {
+                bail!("callback.sip_domain: `{d}` is not a host name");
+            }
         }
         if self.calls.ringing_s == 0 || self.calls.answered_s == 0 {
             bail!("calls: timeouts must be at least 1 second");
@@ -295,6 +409,7 @@ impl Config {
             agent: Agent {
                 region: "US".into(),
                 identities: vec!["201".into(), "202".into()],
+                supervisor: false,
             },
             calls: Timeouts::default(),
             providers: Providers {
@@ -315,6 +430,10 @@ impl Config {
                 }),
                 generic: Some(hook()),
             },
+            screenpop: ScreenPop::default(),
+            callback: Callback::default(),
+            crm: Crm::default(),
+            app: App::default(),
         }
     }
 
@@ -448,6 +567,18 @@ password = "a-long-voiceshot-password"
                 "skype",
             ),
             (
+                "[api]\ntoken = \"0123456789abcdef0123\"\n[crm]\nurl = \"javascript:alert(1)\"",
+                "crm.url",
+            ),
+            (
+                "[api]\ntoken = \"0123456789abcdef0123\"\n[crm]\nurl = \"https://crm/?q={nope}\"",
+                "crm.url",
+            ),
+            (
+                "[api]\ntoken = \"0123456789abcdef0123\"\n[screenpop]\ninbound = \"sometimes\"",
+                "sometimes",
+            ),
+            (
                 "[api]\ntoken = \"0123456789abcdef0123\"\n[providers.generic]\ntoken = \"has/slash/aaaaaaaaaaa\"",
                 "providers.generic.token",
             ),
@@ -481,5 +612,9 @@ password = "a-long-voiceshot-password"
         assert_eq!(c.agent, Agent::default());
         assert_eq!(c.calls, Timeouts::default());
         assert_eq!(c.providers, Providers::default());
+        assert_eq!(c.screenpop, ScreenPop::default());
+        assert_eq!(c.callback, Callback::default());
+        assert_eq!(c.crm, Crm::default());
+        assert_eq!(c.app, App::default());
     }
 }

@@ -13,6 +13,7 @@
 use crate::model::*;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// What applying one event did.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,12 +125,15 @@ pub fn timeout(call: &Call, now: DateTime<Utc>, limits: &Timeouts) -> Option<Cal
 }
 
 /// How long a call may go without any event before Ringside ends it itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timeouts {
     /// A call still ringing after this long is over (missed, if inbound). Default 10 minutes.
+    #[ts(type = "number")]
     pub ringing_s: u64,
     /// An answered call with no news for this long is over. Default 12 hours.
+    #[ts(type = "number")]
     pub answered_s: u64,
 }
 

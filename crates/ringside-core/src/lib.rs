@@ -4,6 +4,7 @@
 pub mod config;
 pub mod correlate;
 pub mod engine;
+pub mod links;
 pub mod model;
 pub mod phone;
 pub mod providers;

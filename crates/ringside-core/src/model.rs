@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use ts_rs::TS;
 
 /// A provider Ringside understands. The set is closed: adding one means adding a module in
 /// `providers/` and a variant here, and the compiler points at every match to update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Voiceshot,
@@ -72,7 +74,8 @@ impl FromStr for Provider {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Inbound,
@@ -80,7 +83,8 @@ pub enum Direction {
 }
 
 /// The four states an agent cares about. `Missed` and `Ended` are terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "lowercase")]
 pub enum CallState {
     Ringing,
@@ -104,7 +108,8 @@ impl CallState {
 }
 
 /// Why a leg (one agent or number being rung) stopped ringing without being answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LegOutcome {
     /// Rang out without an answer.
@@ -116,7 +121,8 @@ pub enum LegOutcome {
     Failed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LegState {
     Ringing,
@@ -125,7 +131,8 @@ pub enum LegState {
 }
 
 /// One agent, extension or number that a call rang.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Leg {
     /// The identity rung: an extension, SIP user, user id or phone number as the provider names it.
     pub agent: String,
@@ -136,7 +143,8 @@ pub struct Leg {
 }
 
 /// How a call reached its terminal state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// The provider said the call completed.
@@ -150,7 +158,8 @@ pub enum EndReason {
     Timeout,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Keypress {
     pub at: DateTime<Utc>,
     /// The IVR prompt the digits were entered at, when the provider says.
@@ -158,7 +167,8 @@ pub struct Keypress {
     pub digits: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Attachment {
     /// `recording`, `transcript`, `analysis` or `other`.
     pub kind: String,
@@ -167,7 +177,8 @@ pub struct Attachment {
 }
 
 /// A call as the agent sees it. This is the object `GET /api/calls` and `/api/live` serve.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Call {
     /// Ringside's id: `<provider>:<provider_call_id>`; stable, URL-safe after encoding.
     pub id: String,
@@ -185,6 +196,7 @@ pub struct Call {
     pub started_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    #[ts(type = "number | null")]
     pub duration_s: Option<u64>,
     pub end_reason: Option<EndReason>,
     pub recording_url: Option<String>,
@@ -200,7 +212,8 @@ pub struct Call {
 
 /// What happened, as one provider event says it. A provider message can carry several
 /// (an Exotel terminal callback both ends legs and ends the call).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// The call exists (TelTel START); no agent is ringing yet.
@@ -223,6 +236,7 @@ pub enum EventKind {
     Ended {
         answered: Option<bool>,
         reason: EndReason,
+        #[ts(type = "number | null")]
         duration_s: Option<u64>,
     },
     /// Extra facts only (recording, transcript, analysis), no state change.
@@ -230,7 +244,8 @@ pub enum EventKind {
 }
 
 /// Facts about the call that may ride on any event; later values fill or replace earlier ones.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct CallFacts {
     pub direction: Option<Direction>,
     pub from: Option<String>,
@@ -243,7 +258,8 @@ pub struct CallFacts {
 }
 
 /// One normalized event: what a provider adapter produces and the correlator consumes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct CallEvent {
     pub provider: Provider,
     /// The provider's id for the call; together with `provider` it names the [`Call`].
@@ -282,7 +298,8 @@ pub fn call_id(provider: Provider, provider_call_id: &str) -> String {
 }
 
 /// One record on a call's timeline: a state transition or another fact worth showing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
     /// `ringing`, `answered`, `missed`, `ended` for state transitions; `leg_ringing`,
@@ -295,7 +312,8 @@ pub struct TimelineEntry {
 }
 
 /// A call with its full timeline, as `GET /api/calls/{id}` serves it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct CallWithTimeline {
     #[serde(flatten)]
     pub call: Call,

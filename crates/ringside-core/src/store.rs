@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS calls (
     started_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     state       TEXT NOT NULL,
+    direction   TEXT NOT NULL,
+    from_num    TEXT,
+    to_num      TEXT,
+    answered_by TEXT,
     done        INTEGER NOT NULL DEFAULT 0,
     data        TEXT NOT NULL
 );
@@ -80,6 +84,12 @@ pub struct CallQuery {
     pub before_id: Option<String>,
     /// Only calls in this state.
     pub state: Option<CallState>,
+    pub direction: Option<Direction>,
+    /// Only calls that started at or after / before these times.
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Text to find in the numbers or who answered; a number matches whatever its punctuation.
+    pub q: Option<String>,
 }
 
 pub struct Store {
@@ -187,17 +197,45 @@ impl Store {
     pub fn calls(&self, q: &CallQuery) -> Result<Vec<Call>> {
         let limit = q.limit.unwrap_or(100).min(1000) as i64;
         let before = q.before.map(ts).unwrap_or_else(|| "9999".into());
+        let pattern = q.q.as_deref().map(search_pattern);
         let mut stmt = self.conn.prepare_cached(
             "SELECT data FROM calls
              WHERE (started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
                AND (?2 IS NULL OR state = ?2)
+               AND (?5 IS NULL OR direction = ?5)
+               AND (?6 IS NULL OR started_at >= ?6)
+               AND (?7 IS NULL OR started_at < ?7)
+               AND (?8 IS NULL OR from_num LIKE ?8 ESCAPE '\\' OR to_num LIKE ?8 ESCAPE '\\'
+                    OR answered_by LIKE ?8 ESCAPE '\\')
              ORDER BY started_at DESC, id DESC LIMIT ?3",
         )?;
+        let direction = q.direction.map(|d| match d {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        });
         let rows = stmt.query_map(
-            params![before, q.state.map(|s| s.as_str()), limit, q.before_id],
+            params![
+                before,
+                q.state.map(|s| s.as_str()),
+                limit,
+                q.before_id,
+                direction,
+                q.since.map(ts),
+                q.until.map(ts),
+                pattern
+            ],
             |r| r.get::<_, String>(0),
         )?;
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+
+    /// Every missed call not yet done (for "mark all done").
+    pub fn missed_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM calls WHERE state = 'missed' AND done = 0")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Missed calls not yet marked done, newest first.
@@ -318,18 +356,46 @@ fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
 
 fn save_call(conn: &Connection, c: &Call) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO calls (id, started_at, updated_at, state, done, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT(id) DO UPDATE SET started_at = ?2, updated_at = ?3, state = ?4, done = ?5, data = ?6",
+        "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(id) DO UPDATE SET started_at = ?2, updated_at = ?3, state = ?4, direction = ?5,
+             from_num = ?6, to_num = ?7, answered_by = ?8, done = ?9, data = ?10",
     )?
     .execute(params![
         c.id,
         ts(c.started_at),
         ts(c.updated_at),
         c.state.as_str(),
+        match c.direction {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        },
+        c.from,
+        c.to,
+        c.answered_by,
         c.done,
         serde_json::to_string(c)?
     ])?;
     Ok(())
+}
+
+/// A LIKE pattern for a search: a number is matched by its digits whatever the punctuation
+/// typed ("(415) 555-01" finds "+14155550123"); other text as typed. Wildcards are escaped.
+fn search_pattern(q: &str) -> String {
+    let q = q.trim();
+    let looks_like_number = q.chars().any(|c| c.is_ascii_digit())
+        && q.chars()
+            .all(|c| c.is_ascii_digit() || " +-().//".contains(c));
+    let needle: String = if looks_like_number {
+        q.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        q.to_string()
+    };
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
@@ -434,6 +500,16 @@ mod tests {
         assert!(c.done);
         assert!(s.missed().unwrap().is_empty());
         assert!(s.set_done("generic:nope", true, t(40)).unwrap().is_none());
+        let search = |q: &str| {
+            s.calls(&CallQuery {
+                q: Some(q.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+        };
+        assert_eq!(search("201"), 0, "nobody answered");
+        assert_eq!(search("%"), 0, "wildcards are literal");
         s.rebuild(t(50)).unwrap();
         assert!(s.missed().unwrap().is_empty(), "done survives a rebuild");
     }

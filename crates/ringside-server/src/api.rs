@@ -4,17 +4,19 @@
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::ops::{self, CallFilter, ScenarioInfo, SettingsView};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
+use ringside_core::config::Config;
 use ringside_core::signature::secrets_equal;
-use ringside_core::store::CallQuery;
-use ringside_core::{Call, CallState, CallWithTimeline};
+use ringside_core::{Call, CallWithTimeline};
 use serde::Deserialize;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -31,14 +33,15 @@ fn check(st: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<(), 
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if !host_allowed(host, &st.config.api.allowed_hosts) {
+    let settings = st.settings();
+    if !host_allowed(host, &settings.config.api.allowed_hosts) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "host_not_allowed",
             format!("Host `{host}` is not allowed; the API answers on loopback names only"),
         ));
     }
-    let expected = st.config.api.token.as_deref().unwrap_or("");
+    let expected = settings.config.api.token.as_deref().unwrap_or("");
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -79,29 +82,31 @@ pub fn host_allowed(host: &str, extra: &[String]) -> bool {
         || extra.iter().any(|e| e.eq_ignore_ascii_case(&name))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    limit: Option<usize>,
-    before: Option<DateTime<Utc>>,
-    before_id: Option<String>,
-    state: Option<CallState>,
-    #[allow(dead_code)]
-    token: Option<String>,
-}
-
 /// `GET /api/calls`
 pub async fn calls(
     State(st): State<AppState>,
-    Query(p): Query<ListParams>,
+    Query(f): Query<CallFilter>,
 ) -> Result<Json<Vec<Call>>, AppError> {
-    let q = CallQuery {
-        limit: p.limit,
-        before: p.before,
-        before_id: p.before_id,
-        state: p.state,
-    };
-    Ok(Json(st.blocking_read(move |s| s.calls(&q)).await?))
+    Ok(Json(ops::list_calls(&st, f).await?))
+}
+
+/// `GET /api/calls.csv`
+pub async fn calls_csv(
+    State(st): State<AppState>,
+    Query(f): Query<CallFilter>,
+) -> Result<Response, AppError> {
+    let csv = ops::calls_csv(&st, f).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"ringside-calls.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 /// `GET /api/calls/{id}`
@@ -109,18 +114,12 @@ pub async fn call(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CallWithTimeline>, AppError> {
-    let found = {
-        let id = id.clone();
-        st.blocking_read(move |s| s.call(&id)).await?
-    };
-    found
-        .map(Json)
-        .ok_or_else(|| AppError::not_found(format!("no call `{id}`")))
+    Ok(Json(ops::get_call(&st, &id).await?))
 }
 
 /// `GET /api/missed`
 pub async fn missed(State(st): State<AppState>) -> Result<Json<Vec<Call>>, AppError> {
-    Ok(Json(st.blocking_read(|s| s.missed()).await?))
+    Ok(Json(ops::missed(&st).await?))
 }
 
 /// `POST /api/calls/{id}/done`
@@ -128,12 +127,68 @@ pub async fn done(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Call>, AppError> {
-    let now = (st.clock)();
-    st.engine
-        .set_done(&id, true, now)
-        .await?
-        .map(Json)
-        .ok_or_else(|| AppError::not_found(format!("no call `{id}`")))
+    Ok(Json(ops::mark_done(&st, &id).await?))
+}
+
+/// `POST /api/missed/done`
+pub async fn all_done(State(st): State<AppState>) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({"marked": ops::mark_all_done(&st).await?})))
+}
+
+/// `POST /api/calls/{id}/callback`: the URI to hand to the OS; the browser opens it itself.
+pub async fn callback(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({"uri": ops::callback_uri(&st, &id).await?})))
+}
+
+/// `GET /api/calls/{id}/record`: the CRM record URL, or null without a CRM template.
+pub async fn record(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({"url": ops::record_url(&st, &id).await?})))
+}
+
+/// `GET /api/settings`
+pub async fn settings(State(st): State<AppState>) -> Json<SettingsView> {
+    Json(ops::settings_view(&st))
+}
+
+/// `PUT /api/settings`
+pub async fn save_settings(
+    State(st): State<AppState>,
+    body: Result<Json<Config>, JsonRejection>,
+) -> Result<Json<SettingsView>, AppError> {
+    let Json(config) = body
+        .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_settings", e.body_text()))?;
+    Ok(Json(ops::save_settings(&st, config)?))
+}
+
+/// `GET /api/scenarios`
+pub async fn scenarios() -> Json<Vec<ScenarioInfo>> {
+    Json(ops::scenarios())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateBody {
+    scenario: String,
+}
+
+/// `POST /api/simulate`: start a test call; 202 at once, the call follows on `/api/live`.
+pub async fn simulate(
+    State(st): State<AppState>,
+    body: Result<Json<SimulateBody>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(body) = body.map_err(|e| AppError::bad_request(e.body_text()))?;
+    ops::simulate(&st, &body.scenario)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"started": body.scenario})),
+    )
+        .into_response())
 }
 
 /// `GET /api/live`: one `{"type":"call","call":{...}}` text frame per stored call change.

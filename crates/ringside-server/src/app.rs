@@ -1,7 +1,7 @@
 //! The router and its shared state. `app(state)` is the whole HTTP surface, so tests can
 //! drive it without a socket and the desktop shell can embed it unchanged.
 
-use crate::{api, hooks};
+use crate::{api, hooks, ui};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use ringside_core::config::{Config, HookSettings};
 use ringside_core::engine::Engine;
 use ringside_core::store::Store;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
 
 /// Largest webhook body accepted; providers send a few KiB at most.
@@ -22,19 +23,40 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
+/// The settings in force: the config and what is derived from it. Replaced whole when the
+/// settings page saves, so a request sees one consistent version.
+#[derive(Debug)]
+pub struct Settings {
+    pub config: Config,
+    pub hooks: Vec<HookSettings>,
+    /// The file the config came from and is saved to.
+    pub path: PathBuf,
+}
+
+impl Settings {
+    pub fn new(config: Config, path: PathBuf) -> Settings {
+        Settings {
+            hooks: config.hooks(),
+            config,
+            path,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
-    pub config: Arc<Config>,
-    pub hooks: Arc<Vec<HookSettings>>,
+    settings: Arc<RwLock<Arc<Settings>>>,
     pub clock: Clock,
     /// Serialized `/api/live` frames, one per call change.
     pub frames: broadcast::Sender<Arc<str>>,
+    /// `http://HOST:PORT` of this listener.
+    pub listen_url: String,
 }
 
 impl AppState {
-    /// State for `engine` and `config`; starts the task that turns call changes into frames.
-    pub fn new(engine: Engine, config: Config, clock: Clock) -> AppState {
+    /// State for `engine` and `settings`; starts the task that turns call changes into frames.
+    pub fn new(engine: Engine, settings: Settings, listen_url: String, clock: Clock) -> AppState {
         let (frames, _) = broadcast::channel(4096);
         let mut changes = engine.subscribe();
         let tx = frames.clone();
@@ -52,12 +74,28 @@ impl AppState {
             }
         });
         AppState {
-            hooks: Arc::new(config.hooks()),
-            config: Arc::new(config),
+            settings: Arc::new(RwLock::new(Arc::new(settings))),
             engine,
             clock,
             frames,
+            listen_url,
         }
+    }
+
+    /// The settings in force now.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Put new settings in force (already checked and saved).
+    pub fn replace_settings(&self, new: Settings) {
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(new);
     }
 
     /// Run a read on the store off the async threads.
@@ -73,9 +111,16 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/calls", get(api::calls))
+        .route("/api/calls.csv", get(api::calls_csv))
         .route("/api/calls/{id}", get(api::call))
         .route("/api/calls/{id}/done", post(api::done))
+        .route("/api/calls/{id}/callback", post(api::callback))
+        .route("/api/calls/{id}/record", get(api::record))
         .route("/api/missed", get(api::missed))
+        .route("/api/missed/done", post(api::all_done))
+        .route("/api/settings", get(api::settings).put(api::save_settings))
+        .route("/api/scenarios", get(api::scenarios))
+        .route("/api/simulate", post(api::simulate))
         .route("/api/live", get(api::live))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -89,17 +134,9 @@ pub fn app(state: AppState) -> Router {
         .route("/hooks/{provider}", post(hooks::with_basic_auth))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
         .merge(api)
         .merge(hooks)
+        .merge(ui::router())
         .with_state(state)
-}
-
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(
-        "<!doctype html><title>Ringside</title><h1>Ringside is running</h1>\
-         <p>Webhooks go to <code>/hooks/&lt;provider&gt;/&lt;token&gt;</code>; \
-         the API is under <code>/api</code> (see README.md).</p>",
-    )
 }

@@ -74,6 +74,13 @@ impl From<IntakeError> for AppError {
     }
 }
 
+/// What a Tauri command's caller receives: `{code, message}`, like the HTTP body's `error`.
+impl serde::Serialize for AppError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json!({"code": self.code, "message": self.message}).serialize(s)
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if self.status.is_client_error() {

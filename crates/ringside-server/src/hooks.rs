@@ -27,6 +27,7 @@ pub async fn with_token(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let hook = st.hook(&name)?;
+    let hook = &hook;
     match &hook.token {
         Some(expected) if secrets_equal(expected.as_bytes(), token.as_bytes()) => {}
         _ => return Err(AppError::unauthorized(format!("wrong token for {name}"))),
@@ -44,6 +45,7 @@ pub async fn with_basic_auth(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let hook = st.hook(&name)?;
+    let hook = &hook;
     let Some((user, pass)) = &hook.basic_auth else {
         return Err(AppError::not_found(format!(
             "{name} takes webhooks at /hooks/{name}/<token>"
@@ -105,13 +107,16 @@ async fn intake(
 }
 
 impl AppState {
-    fn hook(&self, name: &str) -> Result<&HookSettings, AppError> {
+    /// The settings of enabled provider `name`.
+    fn hook(&self, name: &str) -> Result<HookSettings, AppError> {
         let provider: Provider = name
             .parse()
             .map_err(|_| AppError::not_found(format!("no provider called `{name}`")))?;
-        self.hooks
+        self.settings()
+            .hooks
             .iter()
             .find(|h| h.provider == provider && h.enabled)
+            .cloned()
             .ok_or_else(|| AppError::not_found(format!("{name} is not enabled in the config")))
     }
 }

@@ -5,8 +5,10 @@ pub mod api;
 pub mod app;
 pub mod error;
 pub mod hooks;
+pub mod ops;
 pub mod serve;
 pub mod simulate;
+pub mod ui;
 
 pub use app::{app, AppState, Clock};
 pub use serve::{serve, ServeOptions};

@@ -1,7 +1,7 @@
 //! `serve`: load the config (writing a demo one on first run), open the engine, listen, print
 //! `listening on http://HOST:PORT` once ready, and end silent calls on a timer.
 
-use crate::app::{app, system_clock, AppState, Clock};
+use crate::app::{app, system_clock, AppState, Clock, Settings};
 use anyhow::{Context, Result};
 use ringside_core::config::{Config, Paths};
 use ringside_core::engine::Engine;
@@ -56,14 +56,26 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         tracing::warn!("listening on {addr}, reachable from other machines");
     }
     let clock = system_clock();
-    let state = AppState::new(engine.clone(), config.clone(), clock.clone());
+    let listen_url = format!("http://{addr}");
+    let state = AppState::new(
+        engine.clone(),
+        Settings::new(config.clone(), config_path.clone()),
+        listen_url.clone(),
+        clock.clone(),
+    );
     spawn_timeouts(engine, config.calls, clock);
 
-    println!("listening on http://{addr}");
+    println!("listening on {listen_url}");
     std::io::stdout().flush()?;
     eprintln!("config: {}", config_path.display());
     eprintln!("data:   {}", data_dir.display());
-    for h in state.hooks.iter().filter(|h| h.enabled) {
+    if crate::ui::ui_dir().is_some() {
+        eprintln!(
+            "open:   {listen_url}/#token={}",
+            config.api.token.as_deref().unwrap_or_default()
+        );
+    }
+    for h in state.settings().hooks.iter().filter(|h| h.enabled) {
         if let Some(t) = &h.token {
             eprintln!(
                 "webhook {:<9} http://{addr}/hooks/{}/{t}",

@@ -3,6 +3,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
+use ringside_core::config::Config;
 use ringside_core::Provider;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -90,8 +91,9 @@ pub fn print_list() {
     println!("{:<26} every scenario above, one after another", "all");
 }
 
-/// Send `name` (or every scenario for `all`) to the Ringside at `base`, authenticating with the
-/// tokens in the config at `config_path` (default: the one `serve` uses).
+/// `ringside-server simulate`: send `name` (or every scenario for `all`) to the Ringside at
+/// `base`, authenticating with the tokens in the config at `config_path` (default: the one
+/// `serve` uses), printing each step.
 pub async fn run(name: &str, base: &str, config_path: Option<&PathBuf>, fast: bool) -> Result<()> {
     let scenarios: Vec<_> = match name {
         "all" => all(),
@@ -100,20 +102,33 @@ pub async fn run(name: &str, base: &str, config_path: Option<&PathBuf>, fast: bo
         })?],
     };
     let (config, path) = crate::serve::load_config(config_path)?;
+    send(&config, &scenarios, base, fast, |line| println!("{line}"))
+        .await
+        .with_context(|| format!("with the tokens in {}", path.display()))
+}
+
+/// Send `scenarios` to `base` in each provider's wire format, with the tokens in `config`;
+/// `report` hears about every step.
+pub async fn send(
+    config: &Config,
+    scenarios: &[&Scenario],
+    base: &str,
+    fast: bool,
+    report: impl Fn(String),
+) -> Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()?;
     let base = base.trim_end_matches('/');
+    let hooks = config.hooks();
     for s in scenarios {
-        let hook = config
-            .hooks()
-            .into_iter()
+        let hook = hooks
+            .iter()
             .find(|h| h.provider == s.provider && h.enabled)
             .ok_or_else(|| {
                 anyhow!(
-                    "{} is not enabled in {}; add [providers.{}] with a token",
+                    "{} is not enabled; add [providers.{}] with a token",
                     s.provider,
-                    path.display(),
                     s.provider
                 )
             })?;
@@ -127,7 +142,7 @@ pub async fn run(name: &str, base: &str, config_path: Option<&PathBuf>, fast: bo
                 vec!["201".into(), "202".into()]
             },
         };
-        println!("{}: {}", s.name, s.description);
+        report(format!("{}: {}", s.name, s.description));
         for (i, req) in (s.build)(&run).into_iter().enumerate() {
             if !fast && req.delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(req.delay_ms)).await;
@@ -157,7 +172,7 @@ pub async fn run(name: &str, base: &str, config_path: Option<&PathBuf>, fast: bo
                 .with_context(|| format!("sending step {} to {base}", i + 1))?;
             let status = res.status();
             let text = res.text().await.unwrap_or_default();
-            println!("  step {}: {} -> {}", i + 1, req.method, status);
+            report(format!("  step {}: {} -> {}", i + 1, req.method, status));
             if !status.is_success() {
                 bail!("step {} was refused: {status} {text}", i + 1);
             }
