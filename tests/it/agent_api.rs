@@ -128,6 +128,15 @@ async fn settings_are_checked_saved_and_applied_at_once() {
     assert_eq!(res.status(), 200);
     let saved = std::fs::read_to_string(s.dir.join("config.toml")).unwrap();
     assert!(saved.contains("a-brand-new-generic-token"), "{saved}");
+    // Passwords are never shown, and sending the mask back keeps the stored one.
+    assert_eq!(
+        view["config"]["providers"]["voiceshot"]["password"],
+        "********"
+    );
+    assert!(
+        saved.contains("voiceshot-password-123") && !saved.contains("********"),
+        "{saved}"
+    );
     let old = s
         .post_json(
             "generic",

@@ -17,3 +17,7 @@ mod live;
 mod durability;
 // `simulate` drives every provider's scenarios end to end.
 mod simulate;
+// A fake Xelion PBX (login, renew, websocket URL, subscription) that tests drive.
+mod fake_xelion;
+// The Xelion websocket client: scripted calls, drops, stalls, expired tokens, restarts, backoff.
+mod xelion;

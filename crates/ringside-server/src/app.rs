@@ -52,6 +52,8 @@ pub struct AppState {
     pub frames: broadcast::Sender<Arc<str>>,
     /// `http://HOST:PORT` of this listener.
     pub listen_url: String,
+    /// Connection state of the sources Ringside connects to (the Xelion websocket).
+    pub sources: crate::status::Sources,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             clock,
             frames,
             listen_url,
+            sources: crate::status::Sources::default(),
         }
     }
 
@@ -122,6 +125,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/scenarios", get(api::scenarios))
         .route("/api/simulate", post(api::simulate))
         .route("/api/live", get(api::live))
+        .route("/api/status", get(crate::status::status))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::guard,

@@ -8,7 +8,9 @@ pub mod hooks;
 pub mod ops;
 pub mod serve;
 pub mod simulate;
+pub mod status;
 pub mod ui;
+pub mod xelion;
 
 pub use app::{app, AppState, Clock};
-pub use serve::{serve, ServeOptions};
+pub use serve::{serve, start, Running, ServeOptions};

@@ -64,7 +64,12 @@ pub struct Webhook {
     pub auth: String,
 }
 
-/// The settings page's view: the config plus what follows from it.
+/// What `GET /api/settings` shows instead of a stored password or signing secret; sending it
+/// back unchanged keeps the stored one.
+pub const KEPT_SECRET: &str = "********";
+
+/// The settings page's view: the config plus what follows from it. Passwords and signing
+/// secrets read [`KEPT_SECRET`]; tokens are shown, as they are part of the webhook URLs.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct SettingsView {
@@ -179,15 +184,51 @@ pub fn settings_view(st: &AppState) -> SettingsView {
             .iter()
             .map(|i| phone::normalize(i, region))
             .collect(),
-        config: s.config.clone(),
+        config: redacted(&s.config),
         config_path: s.path.display().to_string(),
         listen_url: st.listen_url.clone(),
         webhooks,
     }
 }
 
+/// The password and signing-secret slots of `c`, by name.
+fn secrets(c: &mut Config) -> [(&'static str, Option<&mut Option<String>>); 3] {
+    let p = &mut c.providers;
+    [
+        ("voiceshot", p.voiceshot.as_mut().map(|x| &mut x.password)),
+        ("whippy", p.whippy.as_mut().map(|x| &mut x.signing_secret)),
+        ("xelion", p.xelion.as_mut().map(|x| &mut x.password)),
+    ]
+}
+
+fn redacted(c: &Config) -> Config {
+    let mut c = c.clone();
+    for (_, slot) in secrets(&mut c) {
+        if let Some(s @ Some(_)) = slot {
+            *s = Some(KEPT_SECRET.to_string());
+        }
+    }
+    c
+}
+
+/// Put back the stored secrets where the settings page sent [`KEPT_SECRET`].
+fn keep_secrets(new: &mut Config, old: &Config) {
+    let mut old = old.clone();
+    let old_slots = secrets(&mut old);
+    for (name, slot) in secrets(new) {
+        let Some(slot) = slot else { continue };
+        if slot.as_deref() == Some(KEPT_SECRET) {
+            *slot = old_slots
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, o)| o.as_ref().and_then(|o| (**o).clone()));
+        }
+    }
+}
+
 /// Check, save and apply new settings. Nothing changes when they are refused.
-pub fn save_settings(st: &AppState, config: Config) -> Result<SettingsView, AppError> {
+pub fn save_settings(st: &AppState, mut config: Config) -> Result<SettingsView, AppError> {
+    keep_secrets(&mut config, &st.settings().config);
     config.check().map_err(|e| {
         AppError::new(
             StatusCode::BAD_REQUEST,

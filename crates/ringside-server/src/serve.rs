@@ -40,6 +40,23 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<(Config, PathBuf)> {
 
 /// Run the server until Ctrl-C or SIGTERM.
 pub async fn serve(opts: ServeOptions) -> Result<()> {
+    let running = start(opts).await?;
+    axum::serve(running.listener, app(running.state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+/// A listener bound and announced, with its state ready to serve.
+pub struct Running {
+    pub listener: tokio::net::TcpListener,
+    pub state: AppState,
+}
+
+/// Load the config, open the engine, bind the listener, start the background tasks and print
+/// `listening on http://HOST:PORT`. The caller serves `app(state)` on the listener; the desktop
+/// app does exactly what `serve` does.
+pub async fn start(opts: ServeOptions) -> Result<Running> {
     // Numbering metadata loads lazily and slowly: start loading it while we set up.
     std::thread::spawn(ringside_core::phone::warm_up);
     let (config, config_path) = load_config(opts.config.as_ref())?;
@@ -64,6 +81,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         clock.clone(),
     );
     spawn_timeouts(engine, config.calls, clock);
+    // The Xelion websocket client, whenever the settings configure one.
+    crate::xelion::spawn(&state, &data_dir);
 
     println!("listening on {listen_url}");
     std::io::stdout().flush()?;
@@ -87,11 +106,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     eprintln!(
         "try it:  ringside-server simulate --list; ringside-server simulate teltel-answered --to http://{addr}"
     );
-
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown())
-        .await?;
-    Ok(())
+    Ok(Running { listener, state })
 }
 
 /// End calls whose final event never came, checking a few times per timeout period.

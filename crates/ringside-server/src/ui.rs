@@ -3,11 +3,14 @@
 //! (`../share/ringside/ui`), else in the source tree it was built from.
 
 use crate::app::AppState;
-use axum::http::{header, HeaderValue};
-use axum::response::Html;
-use axum::routing::get;
+use crate::error::AppError;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::Router;
 use std::path::PathBuf;
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -33,6 +36,8 @@ pub fn ui_dir() -> Option<PathBuf> {
         .find(|d| d.join("index.html").is_file())
 }
 
+/// Everything no other route takes: the UI's files for GET (the SPA's `index.html` for any
+/// path it routes itself), a JSON 404 under `/api` and `/hooks`, 405 for other methods.
 pub fn router() -> Router<AppState> {
     let headers = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
@@ -47,18 +52,44 @@ pub fn router() -> Router<AppState> {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ));
-    match ui_dir() {
+    let dir = ui_dir();
+    Router::new()
+        .fallback(move |req: Request| serve(dir.clone(), req))
+        .layer(headers)
+}
+
+async fn serve(dir: Option<PathBuf>, req: Request) -> Response {
+    let path = req.uri().path();
+    let ours = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if ours("/api") || ours("/hooks") {
+        return AppError::not_found(format!("nothing at {path}")).into_response();
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return AppError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method",
+            format!("{} {path} is not a route", req.method()),
+        )
+        .into_response();
+    }
+    match dir {
         Some(dir) => {
             let index = dir.join("index.html");
-            Router::new()
-                .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
-                .layer(headers)
+            match ServeDir::new(dir)
+                .fallback(ServeFile::new(index))
+                .oneshot(req)
+                .await
+            {
+                Ok(res) => res.map(Body::new),
+                Err(never) => match never {},
+            }
         }
-        None => Router::new().route("/", get(no_ui)).layer(headers),
+        None if path == "/" => no_ui().into_response(),
+        None => AppError::not_found(format!("nothing at {path}")).into_response(),
     }
 }
 
-async fn no_ui() -> Html<&'static str> {
+fn no_ui() -> Html<&'static str> {
     Html(
         "<!doctype html><title>Ringside</title><h1>Ringside is running</h1>\
          <p>The web UI is not built: run <code>npm ci && npm run build</code> in <code>ui/</code>. \

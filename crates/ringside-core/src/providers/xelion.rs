@@ -42,12 +42,20 @@
 //! may share B's flow (the flow "follows the call" on B's side too), so the consult's hangup could
 //! end the customer's call.
 //!
-//! Known limitation: the hangup of C -> A at the moment of transfer carries fC too, and a single
-//! frame does not say that a transfer is under way, so it ends C's call in Ringside (answered by
-//! A, duration of the C -> A part); the later C -> B hangup arrives after the terminal state and
-//! changes nothing. Telling the two apart needs state across frames (for example holding an
-//! Xelion `Ended` for a short grace period and dropping it if the same flow is still active),
-//! which belongs in the engine, not in this stateless mapping.
+//! The hangup of C -> A at the moment of transfer carries fC too, and that one frame does not say
+//! that a transfer is under way: on its own it would end C's call. [`Transfers`] tells the two
+//! apart with state across frames (the websocket client keeps one per account): a hangup of an
+//! answered C -> A leg while A has a connected call of its own to B (the consult) is read as
+//! A handing C to B, and becomes `Transferred { to: B }` on C's call. The seed's signature of an
+//! attended transfer, the consult's hangup arriving twice, or any later notification on C's
+//! flow from another leg (C -> B) confirms it. If neither comes within the grace period, C
+//! hung up while A was consulting B, and the C -> A hangup is stored after all. After a restart
+//! of Ringside the tracker starts empty and a transfer in flight ends C's call (the old
+//! behaviour).
+//!
+//! Times: `date` is when the call was initiated, so only `newCallEvent` and `missedCallEvent`
+//! (the one event a non-admin account gets, which then opens the call) take their `at` from it;
+//! the others happened when they arrive and carry no `at` (Ringside's receive time is used).
 //!
 //! `missedCallEvent` is taken to be about the call, not about one user of a hunt group (which
 //! `channelHungUpEvent` covers); that is the seed's reading but is unconfirmed.
@@ -60,19 +68,46 @@
 //! call event (the `{"messageType":"test"}` echo, subscription acknowledgements, which may list
 //! the notification names) and yields no events. A frame with a CallEvent but none of the five
 //! names is unsupported. A top-level JSON array is read as several notifications.
+//!
+//! # The subscription's answer
+//! Xelion's answer to `multiNotificationRequest` is not documented either. [`subscription_answer`]
+//! reads any frame without a CallEvent that names notification types in objects (an entry per
+//! type, like the request's `{"notificationType", "toggle", "oid"}`): an entry with `toggle`,
+//! `success`, `allowed` or `subscribed` false, or with an `error`/`errorMessage`/`reason`, or a
+//! failing `status`/`code`, is refused; any other entry is granted. An error frame that merely
+//! lists names refuses them. This is an assumption: it is how Ringside learns that an account
+//! lacks admin rights (its admin-only subscriptions are refused).
 
 use super::wire;
 use super::{ParseContext, ParseError};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
-use std::collections::VecDeque;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
 
 const PROVIDER: Provider = Provider::Xelion;
 
+/// Every notification Ringside can subscribe to, as Xelion names them.
+pub const NOTIFICATIONS: [&str; 5] = [
+    "newCallEvent",
+    "callConnectedEvent",
+    "callHungUpEvent",
+    "missedCallEvent",
+    "channelHungUpEvent",
+];
+
+/// The notifications only an administrator account receives (all but `missedCallEvent`).
+pub const ADMIN_ONLY: [&str; 4] = [
+    "newCallEvent",
+    "callConnectedEvent",
+    "callHungUpEvent",
+    "channelHungUpEvent",
+];
+
 /// The notifications Ringside subscribes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Notification {
+pub enum Notification {
     NewCall,
     CallConnected,
     CallHungUp,
@@ -81,7 +116,8 @@ enum Notification {
 }
 
 impl Notification {
-    fn from_wire(s: &str) -> Option<Self> {
+    /// The notification named `s` (any case).
+    pub fn from_wire(s: &str) -> Option<Self> {
         Some(match s.to_ascii_lowercase().as_str() {
             "newcallevent" => Notification::NewCall,
             "callconnectedevent" => Notification::CallConnected,
@@ -90,6 +126,17 @@ impl Notification {
             "channelhungupevent" => Notification::ChannelHungUp,
             _ => return None,
         })
+    }
+
+    /// Xelion's name for it.
+    pub fn wire(self) -> &'static str {
+        match self {
+            Notification::NewCall => "newCallEvent",
+            Notification::CallConnected => "callConnectedEvent",
+            Notification::CallHungUp => "callHungUpEvent",
+            Notification::MissedCall => "missedCallEvent",
+            Notification::ChannelHungUp => "channelHungUpEvent",
+        }
     }
 }
 
@@ -161,22 +208,55 @@ impl WireCallEvent {
     }
 }
 
+/// One notification of a frame: what it is, the key that recognises it when it comes again,
+/// and the events it maps to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub notification: Notification,
+    /// `xelion:sha256:<hash of the notification type and the CallEvent object>`: the same
+    /// event delivered again (after a reconnect, or the duplicate hangup of an attended
+    /// transfer) has the same key, whatever its wrapper or key order.
+    pub dedupe_key: String,
+    /// Zero or one event (a channel hangup without the customer's flow yields none).
+    pub events: Vec<CallEvent>,
+    leg: LegFacts,
+}
+
+/// What [`Transfers`] needs to know about the call leg a notice is about.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct LegFacts {
+    /// Xelion's `callId`: one leg (C -> A, A -> B, C -> B).
+    call_id: Option<String>,
+    /// Ringside's call: the customer's flow id.
+    flow: String,
+    caller: Option<String>,
+    callee: Option<String>,
+    /// The agent's side of the leg: the callee on incoming calls, the caller on outgoing ones.
+    agent: Option<String>,
+}
+
 /// Parse one websocket text frame into call events (none for frames that are not call events).
 pub fn parse_frame(frame: &[u8], _ctx: &ParseContext) -> Result<Vec<CallEvent>, ParseError> {
+    Ok(notices(frame)?.into_iter().flat_map(|n| n.events).collect())
+}
+
+/// Parse one websocket text frame into its notifications: none for frames that are not call
+/// events, several for a top-level array.
+pub fn notices(frame: &[u8]) -> Result<Vec<Notice>, ParseError> {
     let value: Value = wire::json(PROVIDER, frame)?;
     match &value {
         Value::Array(items) => {
-            let mut events = Vec::new();
+            let mut out = Vec::new();
             for item in items {
-                events.extend(notification(item)?);
+                out.extend(notice(item)?);
             }
-            Ok(events)
+            Ok(out)
         }
-        other => Ok(notification(other)?.into_iter().collect()),
+        other => Ok(notice(other)?.into_iter().collect()),
     }
 }
 
-fn notification(frame: &Value) -> Result<Option<CallEvent>, ParseError> {
+fn notice(frame: &Value) -> Result<Option<Notice>, ParseError> {
     let Some(obj) = shallowest(frame, |v| match v {
         Value::Object(o) => o
             .keys()
@@ -205,9 +285,15 @@ fn notification(frame: &Value) -> Result<Option<CallEvent>, ParseError> {
         Some(Initiation::Outgoing) => &call.callee_flow_id,
         Some(Initiation::Incoming | Initiation::Internal) | None => &call.caller_flow_id,
     };
+    let dedupe_key = dedupe_key(kind_name, obj);
     if kind_name == Notification::ChannelHungUp && customer_flow.is_none() {
         // A channel's own callId would name a call nobody has seen and open a ghost call.
-        return Ok(None);
+        return Ok(Some(Notice {
+            notification: kind_name,
+            dedupe_key,
+            events: Vec::new(),
+            leg: LegFacts::default(),
+        }));
     }
     let call_id = customer_flow
         .clone()
@@ -252,12 +338,347 @@ fn notification(frame: &Value) -> Result<Option<CallEvent>, ParseError> {
         facts.from = call.caller_phone_number.clone();
         facts.to = call.callee_phone_number.clone();
     }
+    // `date` is when the call was initiated: the moment of a new (or, for a non-admin account,
+    // a missed) call, not of its answer or hangup.
+    let at = match kind_name {
+        Notification::NewCall | Notification::MissedCall => {
+            call.date.as_deref().and_then(timestamp)
+        }
+        Notification::CallConnected | Notification::CallHungUp | Notification::ChannelHungUp => {
+            None
+        }
+    };
 
-    Ok(Some(
-        CallEvent::new(PROVIDER, call_id, kind)
-            .at(call.date.as_deref().and_then(timestamp))
-            .facts(facts),
-    ))
+    let leg = LegFacts {
+        call_id: call.call_id.clone(),
+        flow: call_id.clone(),
+        caller: call.caller(),
+        callee: call.callee(),
+        agent: match initiation {
+            Some(Initiation::Outgoing) => call.caller(),
+            _ => call.callee(),
+        },
+    };
+    Ok(Some(Notice {
+        notification: kind_name,
+        dedupe_key,
+        events: vec![CallEvent::new(PROVIDER, call_id, kind).at(at).facts(facts)],
+        leg,
+    }))
+}
+
+/// `xelion:sha256:` and the hash of the notification type and the CallEvent object, with keys
+/// in a canonical order.
+fn dedupe_key(kind: Notification, obj: &Map<String, Value>) -> String {
+    fn canonical(v: &Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(Value::String(k.clone()).to_string().as_bytes());
+                    out.push(b':');
+                    if let Some(v) = o.get(k) {
+                        canonical(v, out);
+                    }
+                }
+                out.push(b'}');
+            }
+            Value::Array(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    canonical(v, out);
+                }
+                out.push(b']');
+            }
+            other => out.extend(other.to_string().as_bytes()),
+        }
+    }
+    let mut bytes = kind.wire().as_bytes().to_vec();
+    bytes.push(0);
+    canonical(&Value::Object(obj.clone()), &mut bytes);
+    let hash = Sha256::digest(&bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{PROVIDER}:sha256:{hex}")
+}
+
+/// What Xelion answered to a subscription request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subscription {
+    /// Notification types the server accepted.
+    pub granted: Vec<Notification>,
+    /// Notification types the server refused (a non-admin account: all but missed calls).
+    pub refused: Vec<Notification>,
+    /// The server's words about a refusal, if it gave any.
+    pub reason: Option<String>,
+}
+
+impl Subscription {
+    /// Whether the refusals are those of an account without admin rights.
+    pub fn lacks_admin_rights(&self) -> bool {
+        self.refused.iter().any(|n| ADMIN_ONLY.contains(&n.wire()))
+    }
+}
+
+/// Read `frame` as the answer to a `multiNotificationRequest`, if it is one (see the module
+/// docs for what is assumed). `None` for call events, echoes and anything naming no
+/// notification type.
+pub fn subscription_answer(frame: &[u8]) -> Option<Subscription> {
+    let value: Value = serde_json::from_slice(frame).ok()?;
+    let has_call_event = shallowest(&value, |v| match v {
+        Value::Object(o) => o
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("callId"))
+            .then_some(()),
+        _ => None,
+    })
+    .is_some();
+    if has_call_event {
+        return None;
+    }
+    let mut answer = Subscription::default();
+    let frame_error = error_text(&value);
+    let mut queue = VecDeque::from([&value]);
+    while let Some(v) = queue.pop_front() {
+        match v {
+            Value::Object(o) => {
+                let named = o
+                    .values()
+                    .find_map(|v| v.as_str().and_then(|s| Notification::from_wire(s.trim())));
+                match named {
+                    Some(n) => {
+                        let refusal = refusal(o);
+                        let refused = refusal.is_some();
+                        if let Some(Some(reason)) = refusal {
+                            answer.reason.get_or_insert(reason);
+                        }
+                        record(&mut answer, n, refused);
+                    }
+                    None => queue.extend(o.values()),
+                }
+            }
+            Value::Array(a) => queue.extend(a.iter()),
+            // A bare name in a list: refused if the frame is an error, else granted.
+            Value::String(s) => {
+                if let Some(n) = Notification::from_wire(s.trim()) {
+                    record(&mut answer, n, frame_error.is_some());
+                }
+            }
+            _ => {}
+        }
+    }
+    if answer.granted.is_empty() && answer.refused.is_empty() {
+        return None;
+    }
+    if !answer.refused.is_empty() && answer.reason.is_none() {
+        answer.reason = frame_error;
+    }
+    Some(answer)
+}
+
+fn record(answer: &mut Subscription, n: Notification, refused: bool) {
+    answer.granted.retain(|g| *g != n);
+    answer.refused.retain(|r| *r != n);
+    if refused {
+        answer.refused.push(n);
+    } else {
+        answer.granted.push(n);
+    }
+}
+
+/// `Some(reason)` when a subscription entry says it was refused.
+fn refusal(entry: &Map<String, Value>) -> Option<Option<String>> {
+    let field = |name: &str| {
+        entry
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    for flag in ["toggle", "success", "allowed", "subscribed", "granted"] {
+        if let Some(Value::Bool(false)) = field(flag) {
+            return Some(error_text(&Value::Object(entry.clone())));
+        }
+    }
+    if let Some(reason) = error_text(&Value::Object(entry.clone())) {
+        return Some(Some(reason));
+    }
+    for key in ["status", "code"] {
+        match field(key) {
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|c| c >= 400) => return Some(None),
+            Some(Value::String(s))
+                if [
+                    "error",
+                    "failed",
+                    "failure",
+                    "denied",
+                    "forbidden",
+                    "refused",
+                    "unauthorized",
+                ]
+                .contains(&s.to_ascii_lowercase().as_str()) =>
+            {
+                return Some(None)
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The text of an `error`, `errorMessage` or `reason` field at the top of `v`, if not empty.
+fn error_text(v: &Value) -> Option<String> {
+    let Value::Object(o) = v else { return None };
+    ["error", "errorMessage", "reason"].iter().find_map(|name| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| match v {
+                Value::Null | Value::Bool(false) => None,
+                Value::String(s) if s.trim().is_empty() => None,
+                Value::String(s) => Some(s.trim().to_string()),
+                Value::Object(inner) => inner
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| Some(v.to_string())),
+                other => Some(other.to_string()),
+            })
+    })
+}
+
+/// How long a suspected attended transfer waits for its confirmation.
+pub const TRANSFER_GRACE_S: i64 = 10;
+/// Legs not heard of for this long are forgotten (their hangup was missed).
+const LEG_MEMORY_H: i64 = 24;
+
+/// Attended transfers across frames (see the module docs). One per connection to an account;
+/// it outlives reconnects. Time is a parameter.
+#[derive(Debug, Clone, Default)]
+pub struct Transfers {
+    /// Legs that are ringing or connected, by `callId`.
+    legs: HashMap<String, TrackedLeg>,
+    pending: Vec<Pending>,
+}
+
+#[derive(Debug, Clone)]
+struct TrackedLeg {
+    facts: LegFacts,
+    connected: bool,
+    seen: DateTime<Utc>,
+}
+
+/// A C -> A hangup read as a transfer, waiting for its confirmation.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// C's flow and the C -> A leg.
+    flow: String,
+    leg: String,
+    /// The consult leg A -> B and how many hangups of it arrived.
+    consult: String,
+    consult_hangups: u32,
+    /// The C -> A hangup, stored after all if the transfer is not confirmed by `due`.
+    held: Notice,
+    due: DateTime<Utc>,
+}
+
+impl Transfers {
+    pub fn new() -> Transfers {
+        Transfers::default()
+    }
+
+    /// Pass one notice through at `now`; returns what to store for it (the notice itself, or
+    /// a `Transferred` in place of a hangup that hands the customer to another agent).
+    pub fn track(&mut self, notice: Notice, now: DateTime<Utc>) -> Notice {
+        self.legs
+            .retain(|_, l| now - l.seen < Duration::hours(LEG_MEMORY_H));
+        let Some(call_id) = notice.leg.call_id.clone() else {
+            return notice;
+        };
+        let flow = notice.leg.flow.clone();
+        // C's flow goes on in another leg (C -> B): the transfer happened.
+        self.pending
+            .retain(|p| !(p.flow == flow && !flow.is_empty() && p.leg != call_id));
+        match notice.notification {
+            Notification::NewCall | Notification::CallConnected => {
+                let connected = notice.notification == Notification::CallConnected;
+                let leg = self.legs.entry(call_id).or_insert_with(|| TrackedLeg {
+                    facts: notice.leg.clone(),
+                    connected,
+                    seen: now,
+                });
+                leg.connected |= connected;
+                leg.seen = now;
+                notice
+            }
+            Notification::MissedCall => {
+                self.legs.remove(&call_id);
+                notice
+            }
+            Notification::ChannelHungUp => notice,
+            Notification::CallHungUp => self.hung_up(call_id, notice, now),
+        }
+    }
+
+    fn hung_up(&mut self, call_id: String, notice: Notice, now: DateTime<Utc>) -> Notice {
+        // The consult's hangup: the second copy is the attended transfer's signature.
+        for p in self.pending.iter_mut().filter(|p| p.consult == call_id) {
+            p.consult_hangups += 1;
+        }
+        self.pending.retain(|p| p.consult_hangups < 2);
+        let Some(leg) = self.legs.remove(&call_id) else {
+            return notice;
+        };
+        let Some(agent) = leg.facts.agent.as_ref().filter(|_| leg.connected) else {
+            return notice;
+        };
+        let consult = self.legs.iter().find(|(_, k)| {
+            k.connected && k.facts.caller.as_ref() == Some(agent) && k.facts.flow != leg.facts.flow
+        });
+        let Some((consult_id, consult)) = consult else {
+            return notice;
+        };
+        let to = consult.facts.callee.clone();
+        let mut held = notice.clone();
+        held.dedupe_key = format!("{}:after-transfer", notice.dedupe_key);
+        self.pending.push(Pending {
+            flow: leg.facts.flow.clone(),
+            leg: call_id,
+            consult: consult_id.clone(),
+            consult_hangups: 0,
+            held,
+            due: now + Duration::seconds(TRANSFER_GRACE_S),
+        });
+        Notice {
+            events: notice
+                .events
+                .iter()
+                .map(|e| CallEvent {
+                    kind: EventKind::Transferred { to: to.clone() },
+                    ..e.clone()
+                })
+                .collect(),
+            ..notice
+        }
+    }
+
+    /// Hangups held for a transfer that was never confirmed, due by `now`: C hung up while A
+    /// was consulting B. Store them as they are.
+    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Notice> {
+        let (due, wait): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| p.due <= now);
+        self.pending = wait;
+        due.into_iter().map(|p| p.held).collect()
+    }
+
+    /// When [`Transfers::due`] has something next.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.pending.iter().map(|p| p.due).min()
+    }
 }
 
 /// Breadth-first search of `root` for the first value `pick` accepts.
@@ -471,7 +892,7 @@ mod tests {
                 // A -> B consult: its own call, keyed by A's flow, never the customer's.
                 (id("flow-a-3002"), ringing("user-b")),
                 (id("flow-a-3002"), answered("user-b")),
-                // The transfer: C -> A hangs up (ends C's call in Ringside: see module docs).
+                // The transfer: C -> A hangs up (on its own it ends C's call; `Transfers` fixes that).
                 (id("flow-c-3001"), hung_up(62)),
                 // A -> B hangs up twice with the same callId: only the consult call.
                 (id("flow-a-3002"), hung_up(20)),
@@ -579,6 +1000,174 @@ mod tests {
         assert_eq!(seconds("-1"), None);
         assert_eq!(seconds("99999999999999999999:0"), None);
         assert_eq!(seconds(""), None);
+    }
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_709_629_200 + s, 0).unwrap()
+    }
+
+    /// Feed every frame of a fixture through `Transfers` one second apart; the stored events.
+    fn tracked(frames: &[String], t: &mut Transfers) -> Vec<(String, EventKind)> {
+        let mut out = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            for n in notices(f.as_bytes()).unwrap() {
+                let n = t.track(n, at(i as i64));
+                out.extend(n.events.into_iter().map(|e| (e.provider_call_id, e.kind)));
+            }
+        }
+        out
+    }
+
+    fn transferred(to: &str) -> EventKind {
+        EventKind::Transferred {
+            to: Some(to.to_string()),
+        }
+    }
+
+    #[test]
+    fn an_attended_transfer_moves_the_customer_call_to_the_new_agent() {
+        let mut t = Transfers::new();
+        let got = tracked(&frames("attended_transfer"), &mut t);
+        assert_eq!(
+            got,
+            vec![
+                (id("flow-c-3001"), ringing("user-a")),
+                (id("flow-c-3001"), answered("user-a")),
+                (id("flow-a-3002"), ringing("user-b")),
+                (id("flow-a-3002"), answered("user-b")),
+                // C -> A hangs up while A has B on the line: A hands C to B.
+                (id("flow-c-3001"), transferred("user-b")),
+                (id("flow-a-3002"), hung_up(20)),
+                (id("flow-a-3002"), hung_up(20)),
+                (id("flow-c-3001"), hung_up(140)),
+            ]
+        );
+        assert_eq!(t.next_due(), None, "the duplicate hangup confirmed it");
+        assert!(t.due(at(3600)).is_empty());
+    }
+
+    #[test]
+    fn a_later_leg_on_the_customer_flow_also_confirms_a_transfer() {
+        let f = frames("attended_transfer");
+        // Without the duplicate consult hangup: C -> A ends, consult ends once, C -> B ends.
+        let frames = [&f[0..6], &f[7..8]].concat();
+        let mut t = Transfers::new();
+        let got = tracked(&frames, &mut t);
+        assert_eq!(got[4], (id("flow-c-3001"), transferred("user-b")));
+        assert_eq!(got.last().unwrap(), &(id("flow-c-3001"), hung_up(140)));
+        assert_eq!(t.next_due(), None);
+    }
+
+    #[test]
+    fn a_customer_who_hangs_up_during_a_consult_call_ends_the_call_after_the_grace() {
+        let f = frames("attended_transfer");
+        let mut t = Transfers::new();
+        // C -> A answered, A -> B consult answered, then C -> A hangs up; the consult goes on.
+        let got = tracked(&f[0..5], &mut t);
+        assert_eq!(got[4], (id("flow-c-3001"), transferred("user-b")));
+        let due = t.next_due().unwrap();
+        assert_eq!(due, at(4) + Duration::seconds(TRANSFER_GRACE_S));
+        assert!(t.due(due - Duration::seconds(1)).is_empty());
+        let held = t.due(due);
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].events[0].provider_call_id, "flow-c-3001");
+        assert_eq!(held[0].events[0].kind, hung_up(62));
+        assert!(held[0].dedupe_key.ends_with(":after-transfer"));
+        assert!(t.due(due + Duration::hours(1)).is_empty());
+        // The consult's single hangup later ends only the consult.
+        let rest = tracked(&f[5..6], &mut t);
+        assert_eq!(rest, vec![(id("flow-a-3002"), hung_up(20))]);
+    }
+
+    #[test]
+    fn plain_calls_and_hunt_groups_pass_the_tracker_unchanged() {
+        for name in ["answered", "missed", "hunt_group", "outgoing"] {
+            let mut t = Transfers::new();
+            assert_eq!(tracked(&frames(name), &mut t), events(name), "{name}");
+            assert_eq!(t.next_due(), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_new_and_missed_calls_take_their_time_from_date() {
+        let f = frames("missed");
+        let ev = |i: usize| parse_frame(f[i].as_bytes(), &ParseContext::default()).unwrap();
+        assert!(ev(0)[0].at.is_some());
+        assert!(
+            ev(1)[0].at.is_some(),
+            "a missed call opens the call for non-admins"
+        );
+        assert_eq!(ev(2)[0].at, None, "a hangup happened when it arrives");
+    }
+
+    #[test]
+    fn the_same_event_in_another_wrapper_or_key_order_has_the_same_dedupe_key() {
+        let key = |f: &str| notices(f.as_bytes()).unwrap().remove(0).dedupe_key;
+        let a = key(
+            r#"{"notificationType":"newCallEvent","object":{"callId":"1","callerFlowId":"f","calleeUser":"u"}}"#,
+        );
+        let b = key(
+            r#"{"type":"newCallEvent","data":{"calleeUser":"u","callerFlowId":"f","callId":"1"}}"#,
+        );
+        let c = key(
+            r#"{"notificationType":"callConnectedEvent","object":{"callId":"1","callerFlowId":"f","calleeUser":"u"}}"#,
+        );
+        let d = key(
+            r#"{"notificationType":"newCallEvent","object":{"callId":"2","callerFlowId":"f","calleeUser":"u"}}"#,
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+        assert!(a.starts_with("xelion:sha256:"));
+    }
+
+    #[test]
+    fn subscription_answers_tell_granted_from_refused() {
+        let admin = frames("wrappers")[5].clone();
+        let a = subscription_answer(admin.as_bytes()).unwrap();
+        assert_eq!(a.granted.len(), 5);
+        assert!(a.refused.is_empty() && !a.lacks_admin_rights());
+
+        let user = r#"{"messageType":"multiNotificationResponse","notifications":[
+            {"notificationType":"newCallEvent","toggle":false,"error":"Only administrators may subscribe"},
+            {"notificationType":"callConnectedEvent","toggle":false},
+            {"notificationType":"missedCallEvent","toggle":true,"oid":null}]}"#;
+        let a = subscription_answer(user.as_bytes()).unwrap();
+        assert_eq!(a.granted, vec![Notification::MissedCall]);
+        assert_eq!(
+            a.refused,
+            vec![Notification::NewCall, Notification::CallConnected]
+        );
+        assert_eq!(
+            a.reason.as_deref(),
+            Some("Only administrators may subscribe")
+        );
+        assert!(a.lacks_admin_rights());
+
+        let statuses = r#"{"result":[{"type":"callHungUpEvent","status":403},
+            {"type":"missedCallEvent","status":"ok"}]}"#;
+        let a = subscription_answer(statuses.as_bytes()).unwrap();
+        assert_eq!(a.refused, vec![Notification::CallHungUp]);
+        assert_eq!(a.granted, vec![Notification::MissedCall]);
+
+        let error = r#"{"messageType":"error","errorMessage":"no rights",
+            "notifications":["newCallEvent","channelHungUpEvent"]}"#;
+        let a = subscription_answer(error.as_bytes()).unwrap();
+        assert_eq!(a.refused.len(), 2);
+        assert_eq!(a.reason.as_deref(), Some("no rights"));
+
+        for not_an_answer in [
+            r#"{"messageType":"test"}"#,
+            "{}",
+            "pong",
+            r#"{"notificationType":"newCallEvent","object":{"callId":"1"}}"#,
+        ] {
+            assert_eq!(
+                subscription_answer(not_an_answer.as_bytes()),
+                None,
+                "{not_an_answer}"
+            );
+        }
     }
 
     #[test]

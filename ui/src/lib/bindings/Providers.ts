@@ -3,5 +3,10 @@ import type { Exotel } from "./Exotel";
 import type { Hook } from "./Hook";
 import type { Voiceshot } from "./Voiceshot";
 import type { Whippy } from "./Whippy";
+import type { Xelion } from "./Xelion";
 
-export type Providers = { voiceshot: Voiceshot | null, whippy: Whippy | null, teltel: Hook | null, exotel: Exotel | null, generic: Hook | null, };
+export type Providers = { voiceshot: Voiceshot | null, whippy: Whippy | null, teltel: Hook | null, exotel: Exotel | null, generic: Hook | null, 
+/**
+ * Not a webhook: Ringside logs in to the Xelion PBX and opens a websocket.
+ */
+xelion: Xelion | null, };

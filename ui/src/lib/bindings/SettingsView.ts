@@ -3,7 +3,8 @@ import type { Config } from "./Config";
 import type { Webhook } from "./Webhook";
 
 /**
- * The settings page's view: the config plus what follows from it.
+ * The settings page's view: the config plus what follows from it. Passwords and signing
+ * secrets read [`KEPT_SECRET`]; tokens are shown, as they are part of the webhook URLs.
  */
 export type SettingsView = { config: Config, config_path: string, listen_url: string, 
 /**
