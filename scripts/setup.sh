@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
-# Install what building and testing Ringside needs on Debian/Ubuntu. Idempotent: installs only
-# what is missing. Run as root or with sudo available.
+# Install what building and testing Ringside needs on Debian/Ubuntu (with Rust and Node already
+# there). Idempotent: installs only what is missing. Needs root or sudo for apt.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-need_apt=()
-for pkg in build-essential pkg-config; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+apt_packages=(
+  build-essential pkg-config
+  # The desktop app (Tauri 2 on WebKitGTK).
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+  # Tests of the real window, notifications and the browser UI.
+  xvfb xauth dbus dbus-x11 dunst libnotify-bin webkit2gtk-driver chromium imagemagick
+)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-if [ ${#need_apt[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  echo "setup: installing ${missing[*]}"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 for comp in rustfmt clippy; do
-  if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
-    rustup component add "$comp"
-  fi
+  sub=${comp/rustfmt/fmt}
+  cargo "$sub" --version >/dev/null 2>&1 || rustup component add "$comp"
 done
+
+# The WebDriver server for the real-window tests.
+command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --version '^2' --locked
+
+# npm packages: the web UI and the Tauri CLI (prebuilt, no cargo install).
+npm_ci() {
+  local dir=$1
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
+npm_ci .
+npm_ci ui

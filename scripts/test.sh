@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, fixture and integration tests (real listener, real SQLite file,
-# real websocket, real processes killed with SIGKILL).
+# The whole test suite:
+#  1. Rust: unit, per-provider fixture and integration tests (real listener, SQLite file,
+#     websocket, processes killed with SIGKILL);
+#  2. the web UI: type check, then Playwright (Debian's chromium) against a real ringside-server;
+#  3. the desktop app: the real window over WebDriver, screen-pops through dunst, headless
+#     fallback, all under Xvfb with a private D-Bus session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo test --workspace --locked "$@"
+
+npm run --prefix ui build
+cargo test --workspace --locked
+cargo build --locked -p ringside-server -p ringside
+
+npm run --prefix ui check
+npm test --prefix ui
+
+xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session -- node --test --test-concurrency=1 tests/desktop/

@@ -8,6 +8,7 @@ pub mod links;
 pub mod model;
 pub mod phone;
 pub mod providers;
+pub mod screenpop;
 pub mod signature;
 pub mod store;
 

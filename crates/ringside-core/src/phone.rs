@@ -70,6 +70,15 @@ pub fn e164(raw: &str, region: DefaultRegion) -> Option<String> {
     Some(parsed.format().mode(Mode::E164).to_string())
 }
 
+/// `raw` for people to read: a valid number in the international format ("+1 415-555-0123"),
+/// anything else as it is.
+pub fn display(raw: &str, region: DefaultRegion) -> String {
+    e164(raw, region)
+        .and_then(|e| phonenumber::parse(None, &e).ok())
+        .map(|n| n.format().mode(Mode::International).to_string())
+        .unwrap_or_else(|| raw.trim().to_string())
+}
+
 /// Normalize every number an event carries (caller, callee, agents) with `region`.
 pub fn normalize_event(ev: &mut crate::model::CallEvent, region: DefaultRegion) {
     use crate::model::EventKind;

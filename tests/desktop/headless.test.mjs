@@ -1,0 +1,14 @@
+// Without a display, `ringside` runs headless like ringside-server and says where to point a browser.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { workdir, startApp } from "./harness.mjs";
+
+test("no display: headless server with its URL printed", async (t) => {
+  const dir = workdir(t);
+  const app = await startApp(t, dir, { env: { DISPLAY: "", WAYLAND_DISPLAY: "" } });
+  assert.match(app.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const calls = await app.api("/api/calls");
+  assert.deepEqual(calls, []);
+  assert.match(app.stderr(), /No display found: running headless/);
+  assert.match(app.stderr(), /open: +http:\/\/127\.0\.0\.1:\d+\/#token=/);
+});
