@@ -1,0 +1,116 @@
+// The backend over Tauri IPC: the desktop app's commands (the same `ops` the HTTP API calls)
+// and its `call` event. Loaded only inside the Tauri window.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { Call } from "../bindings/Call";
+import type { CallFilter } from "../bindings/CallFilter";
+import type { CallWithTimeline } from "../bindings/CallWithTimeline";
+import type { Config } from "../bindings/Config";
+import {
+  BackendError,
+  type Backend,
+  type CallQuery,
+  type ConnectionState,
+  type Scenario,
+  type SettingsView,
+  type Status,
+} from "./types";
+
+/** Commands fail with `{code, message}`; anything else is wrapped the same way. */
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    if (e && typeof e === "object" && "message" in e) {
+      const { code, message } = e as { code?: unknown; message?: unknown };
+      throw new BackendError(String(code ?? "error"), String(message));
+    }
+    throw new BackendError("error", typeof e === "string" ? e : "The desktop app did not answer");
+  }
+}
+
+/** The full filter the command deserializes, with absent fields as null. */
+function filter(q: CallQuery): CallFilter {
+  const none = (v: string | null | undefined) => (v === undefined || v === "" ? null : v);
+  return {
+    q: none(q.q),
+    state: q.state ?? null,
+    direction: q.direction ?? null,
+    since: none(q.since),
+    until: none(q.until),
+    limit: q.limit ?? null,
+    before: none(q.before),
+    before_id: none(q.before_id),
+  };
+}
+
+export class TauriBackend implements Backend {
+  readonly kind = "tauri" as const;
+
+  listCalls(q: CallQuery): Promise<Call[]> {
+    return call("list_calls", { query: filter(q) });
+  }
+  getCall(id: string): Promise<CallWithTimeline> {
+    return call("get_call", { id });
+  }
+  listMissed(): Promise<Call[]> {
+    return call("list_missed");
+  }
+  markDone(id: string): Promise<Call> {
+    return call("mark_done", { id });
+  }
+  markAllDone(): Promise<number> {
+    return call("mark_all_done");
+  }
+  callBack(id: string): Promise<string> {
+    return call("call_back", { id });
+  }
+  openRecord(id: string): Promise<string | null> {
+    return call("open_record", { id });
+  }
+  getSettings(): Promise<SettingsView> {
+    return call("get_settings");
+  }
+  saveSettings(config: Config): Promise<SettingsView> {
+    return call("save_settings", { config });
+  }
+  listScenarios(): Promise<Scenario[]> {
+    return call("list_scenarios");
+  }
+  simulate(name: string): Promise<void> {
+    return call("simulate", { name });
+  }
+  exportCsv(q: CallQuery): Promise<string | null> {
+    return call("export_csv", { query: filter(q) });
+  }
+  status(): Promise<Status> {
+    return call("status");
+  }
+
+  subscribe(
+    onCall: (c: Call) => void,
+    onConnection: (state: ConnectionState) => void,
+    onResync?: () => void,
+  ): () => void {
+    let unlisten: UnlistenFn | null = null;
+    let stopped = false;
+    listen<Call>("call", (ev) => onCall(ev.payload)).then((u) => {
+      if (stopped) u();
+      else {
+        unlisten = u;
+        // In-process: the stream is always live. Refetch once now that no change can slip by.
+        onConnection("live");
+      }
+    });
+    const onVisible = () => {
+      if (document.visibilityState === "visible") onResync?.();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      stopped = true;
+      document.removeEventListener("visibilitychange", onVisible);
+      unlisten?.();
+    };
+  }
+}

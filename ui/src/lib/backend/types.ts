@@ -1,0 +1,85 @@
+// The one interface the UI talks to. Two implementations: `web.ts` (HTTP + websocket, for the
+// browser page ringside-server serves) and `tauri.ts` (IPC, for the desktop window).
+//
+// The call model and the settings shapes are generated from Rust (ts-rs) into ../bindings:
+// import them, never redefine them.
+
+import type { Call } from "../bindings/Call";
+import type { CallFilter } from "../bindings/CallFilter";
+import type { CallWithTimeline } from "../bindings/CallWithTimeline";
+import type { Config } from "../bindings/Config";
+import type { ScenarioInfo } from "../bindings/ScenarioInfo";
+import type { SettingsView as GeneratedSettingsView } from "../bindings/SettingsView";
+import type { Source as GeneratedSource } from "../bindings/Source";
+import type { SourceState as GeneratedSourceState } from "../bindings/SourceState";
+import type { Status as GeneratedStatus } from "../bindings/Status";
+import type { Webhook as GeneratedWebhook } from "../bindings/Webhook";
+
+/** Which calls to list. Every field is optional here; an absent field means "any". */
+export type CallQuery = { [K in keyof CallFilter]?: CallFilter[K] };
+
+/** `GET /api/settings` / `get_settings`: the config plus what follows from it. */
+export type SettingsView = GeneratedSettingsView;
+export type Webhook = GeneratedWebhook;
+
+/** `GET /api/scenarios` / `list_scenarios`: a built-in test call. */
+export type Scenario = ScenarioInfo;
+
+/** `GET /api/status` / `status`: the version and the sources Ringside connects to itself. */
+export type Status = GeneratedStatus;
+export type Source = GeneratedSource;
+export type SourceState = GeneratedSourceState;
+
+/** The UI's connection to the engine: "live" while events flow, else "reconnecting". */
+export type ConnectionState = "live" | "reconnecting";
+
+/** What every failure looks like: the HTTP error body's `error`, or a Tauri command's error. */
+export class BackendError extends Error {
+  readonly code: string;
+  readonly status: number | null;
+  constructor(code: string, message: string, status: number | null = null) {
+    super(message);
+    this.name = "BackendError";
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** The message to show a person for anything thrown by a backend call. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
+  return "Something went wrong";
+}
+
+export interface Backend {
+  /** "web" or "tauri": lets the UI word things right (e.g. where an export went). */
+  readonly kind: "web" | "tauri";
+  listCalls(q: CallQuery): Promise<Call[]>;
+  getCall(id: string): Promise<CallWithTimeline>;
+  listMissed(): Promise<Call[]>;
+  markDone(id: string): Promise<Call>;
+  markAllDone(): Promise<number>;
+  /** Dials the caller back; returns the URI that was opened (e.g. `tel:+14155550123`). */
+  callBack(id: string): Promise<string>;
+  /** Opens the caller's CRM record; returns its URL, or null without a CRM template. */
+  openRecord(id: string): Promise<string | null>;
+  getSettings(): Promise<SettingsView>;
+  saveSettings(config: Config): Promise<SettingsView>;
+  listScenarios(): Promise<Scenario[]>;
+  simulate(name: string): Promise<void>;
+  /** Web: downloads the file, resolves null. Tauri: saves it, resolves the saved path. */
+  exportCsv(q: CallQuery): Promise<string | null>;
+  status(): Promise<Status>;
+  /**
+   * Call changes as they are stored, and the connection's state. Every "live" (the first
+   * connect and each reconnect) and every `onResync` means: events may have been missed,
+   * refetch the lists. Returns the unsubscribe function.
+   */
+  subscribe(
+    onCall: (c: Call) => void,
+    onConnection: (state: ConnectionState) => void,
+    onResync?: () => void,
+  ): () => void;
+}
