@@ -16,4 +16,4 @@ cargo build --locked -p ringside-server -p ringside
 npm run --prefix ui check
 npm test --prefix ui
 
-xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session -- node --test --test-concurrency=1 tests/desktop/
+xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session -- node --test --test-concurrency=1 --test-timeout=300000 tests/desktop/

@@ -1,7 +1,7 @@
 // Shared pieces of the desktop tests. They run inside `xvfb-run -a dbus-run-session`, so a
 // real X display and a private D-Bus session exist; each test starts what it needs on them.
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, chmodSync, mkdirSync } from "node:fs";
+import { spawn, execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, chmodSync, mkdirSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { createServer } from "node:net";
@@ -81,13 +81,25 @@ export function fakeOpener(dir) {
 function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((res) => {
-    child.once("exit", () => res());
-    child.kill("SIGTERM");
-    setTimeout(() => {
+    const timer = setTimeout(() => {
       child.kill("SIGKILL");
       res();
     }, 5000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      res();
+    });
+    child.kill("SIGTERM");
   });
+}
+
+/** SIGTERM every process whose command line contains `needle`, and wait until they are gone. */
+async function stopMatching(needle) {
+  spawnSync("pkill", ["-TERM", "-f", "--", needle]);
+  await waitFor(() => spawnSync("pgrep", ["-f", "--", needle]).status === 1, {
+    what: `processes of ${needle} to exit`,
+    timeout: 10000,
+  }).catch(() => spawnSync("pkill", ["-KILL", "-f", "--", needle]));
 }
 
 /** Start `ringside` on `dir`; resolves once it prints its listening line. */
@@ -102,13 +114,19 @@ export async function startApp(t, dir, { env = {}, args = [] } = {}) {
   child.stderr.on("data", (d) => (stderr += d));
   const url = await new Promise((res, rej) => {
     let out = "";
+    const timer = setTimeout(() => rej(new Error(`no listening line in time: ${stderr}`)), 60000);
     child.stdout.on("data", (d) => {
       out += d;
       const m = out.match(/^listening on (http:\/\/\S+)\n/m);
-      if (m) res(m[1]);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
     });
-    child.on("exit", (code) => rej(new Error(`ringside exited ${code}: ${stderr}`)));
-    setTimeout(() => rej(new Error(`no listening line in time: ${stderr}`)), 60000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      rej(new Error(`ringside exited ${code}: ${stderr}`));
+    });
   });
   return { child, url, stderr: () => stderr, ...client(url) };
 }
@@ -212,17 +230,21 @@ export async function monitorNotifications(t) {
 
 /** A screenshot of the whole X screen (the real window), for docs/. */
 export function screenshot(path) {
-  execFileSync("import", ["-window", "root", path]);
+  // The window sits at the top left (no window manager); keep the pop beside it, drop the rest.
+  execFileSync("import", ["-window", "root", "-crop", "1400x740+0+0", "+repage", path]);
 }
 
 /** tauri-driver (wrapping WebKitWebDriver) with the app's environment. */
 export async function startDriver(t, env = {}) {
   const port = await freePort();
   const nativePort = await freePort();
+  // Its output goes to a file, not a pipe: the app it launches inherits it, and a pipe held
+  // open by a process that outlives the test would keep this test process from exiting.
+  const log = openSync(join(mkdtempSync(join(tmpdir(), "tauri-driver-")), "driver.log"), "w");
   const child = spawn(
     "tauri-driver",
     ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
-    { env: { ...process.env, RINGSIDE_LOG: "warn", ...env }, stdio: ["ignore", "ignore", "pipe"] },
+    { env: { ...process.env, RINGSIDE_LOG: "warn", ...env }, stdio: ["ignore", log, log] },
   );
   t.after(() => stop(child));
   const base = `http://127.0.0.1:${port}`;
@@ -232,13 +254,16 @@ export async function startDriver(t, env = {}) {
 
 const ELEMENT = "element-6066-11e4-a52f-4f735466cecf";
 
-/** A W3C WebDriver session on the real `ringside` window. */
+/** A W3C WebDriver session on the real `ringside` window. `args` must name a `--data-dir` of
+ * the test's own: the app is stopped by it at the end. */
 export async function openWindow(t, driver, args) {
+  const dataDir = args[args.indexOf("--data-dir") + 1];
   const wd = async (method, path, body) => {
     const r = await fetch(`${driver}${path}`, {
       method,
       headers: { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30000),
     });
     const json = await r.json();
     if (!r.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value)}`);
@@ -248,15 +273,24 @@ export async function openWindow(t, driver, args) {
     capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: APP_BIN, args } } },
   });
   const s = `/session/${session.sessionId}`;
-  t.after(() => wd("DELETE", s).catch(() => {}));
+  t.after(async () => {
+    await wd("DELETE", s).catch(() => {});
+    // Closing the window only hides it (Ringside stays in the tray): stop the app itself.
+    await stopMatching(dataDir);
+  });
   const win = {
     async all(css) {
-      return (await wd("POST", `${s}/elements`, { using: "css selector", value: css })).map((e) => e[ELEMENT]);
+      return (await wd("POST", `${s}/elements`, { using: "css selector", value: css })).map(
+        (e) => e[ELEMENT] ?? Object.values(e)[0],
+      );
     },
+    /** The text of the first element matching `css` (null when there is none). WebKitWebDriver's
+     * "Get Element Text" answers null here, so read it from the page. */
     async text(css) {
-      const [el] = await win.all(css);
-      if (!el) return null;
-      return wd("GET", `${s}/element/${el}/text`);
+      return wd("POST", `${s}/execute/sync`, {
+        script: "const e = document.querySelector(arguments[0]); return e ? e.textContent.replace(/\\s+/g, ' ').trim() : null;",
+        args: [css],
+      });
     },
     async click(css) {
       const [el] = await waitFor(async () => {

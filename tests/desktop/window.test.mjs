@@ -48,6 +48,7 @@ test("real window: ringing -> answered -> ended, a missed call, call back, done"
 
   await app.post(cti("hangup", "w-1", "+14155550123", { cause: "normalClearing" }));
   await win.waitGone(row("w-1"));
+  await app.post(cti("answer", "w-3", "+442079460018", { user: "201", answeringNumber: "201" }));
   await app.post(cti("hangup", "w-3", "+442079460018", { cause: "normalClearing" }));
   await win.waitGone(row("w-3"));
 
