@@ -37,6 +37,206 @@ pub struct Config {
     pub crm: Crm,
     #[serde(default)]
     pub app: App,
+    /// Where callers' names come from.
+    #[serde(default)]
+    pub contacts: Contacts,
+}
+
+/// Caller lookup: contacts kept in Ringside (entered, imported, synced from CardDAV) and an
+/// optional CRM asked over HTTP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct Contacts {
+    /// A number stored in a format that does not parse matches a caller when their last this
+    /// many digits agree. Default 9.
+    pub tail_digits: u32,
+    /// Which source's matches come first: `local`, `carddav`, `crm`.
+    pub order: Vec<String>,
+    /// CardDAV address books synced into Ringside.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carddav: Vec<CardDav>,
+    /// A CRM asked for each new caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm: Option<CrmLookup>,
+}
+
+impl Default for Contacts {
+    fn default() -> Self {
+        let d = crate::contacts::LookupSettings::default();
+        Contacts {
+            tail_digits: d.tail_digits as u32,
+            order: d.order,
+            carddav: Vec::new(),
+            crm: None,
+        }
+    }
+}
+
+impl Contacts {
+    pub fn lookup_settings(&self) -> crate::contacts::LookupSettings {
+        crate::contacts::LookupSettings {
+            tail_digits: self.tail_digits as usize,
+            order: self.order.clone(),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if !(4..=15).contains(&self.tail_digits) {
+            bail!(
+                "contacts.tail_digits: {} is not between 4 and 15",
+                self.tail_digits
+            );
+        }
+        for o in &self.order {
+            if !["local", "carddav", "crm"].contains(&o.as_str()) {
+                bail!("contacts.order: `{o}` is not one of local, carddav, crm");
+            }
+        }
+        let mut names = Vec::new();
+        for (i, b) in self.carddav.iter().enumerate() {
+            let key = format!("contacts.carddav[{i}]");
+            if b.name.is_empty()
+                || b.name.len() > 40
+                || !b
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!("{key}.name: use 1 to 40 letters, digits, '-' or '_'");
+            }
+            if names.contains(&&b.name) {
+                bail!("{key}.name: `{}` is used twice", b.name);
+            }
+            names.push(&b.name);
+            check_remote_url(&b.url).map_err(|m| anyhow::anyhow!("{key}.url: {m}"))?;
+            if b.password.is_some() && b.password_keyring.is_some() {
+                bail!("{key}.password_keyring: set password or password_keyring, not both");
+            }
+            if b.password.is_some() && b.username.is_none() {
+                bail!("{key}.username: missing (a password needs a user name)");
+            }
+            if !(10..=86_400).contains(&b.interval_s) {
+                bail!(
+                    "{key}.interval_s: {} is not between 10 and 86400",
+                    b.interval_s
+                );
+            }
+        }
+        if let Some(c) = &self.crm {
+            let key = "contacts.crm";
+            crate::links::Template::parse(&c.url).map_err(|e| anyhow::anyhow!("{key}.url: {e}"))?;
+            check_remote_url(&c.url).map_err(|m| anyhow::anyhow!("{key}.url: {m}"))?;
+            if !(100..=10_000).contains(&c.timeout_ms) {
+                bail!(
+                    "{key}.timeout_ms: {} is not between 100 and 10000",
+                    c.timeout_ms
+                );
+            }
+            if c.cache_s > 86_400 {
+                bail!("{key}.cache_s: {} is more than a day", c.cache_s);
+            }
+            for (k, v) in &c.headers {
+                if http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                    || http::HeaderValue::from_str(v).is_err()
+                {
+                    bail!("{key}.headers: `{k}` is not a valid HTTP header");
+                }
+            }
+            for (field, pointer) in [
+                ("results", Some(&c.results)),
+                ("name", Some(&c.name)),
+                ("company", c.company.as_ref()),
+                ("record_url", c.record_url.as_ref()),
+            ] {
+                if let Some(p) = pointer {
+                    if !(p.is_empty() || p.starts_with('/')) {
+                        bail!("{key}.{field}: `{p}` is not a JSON pointer (like /data/0/name)");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A CardDAV address book (Nextcloud, Radicale, iCloud, Fastmail, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct CardDav {
+    /// Short name; contacts from it show as source `carddav:<name>`.
+    pub name: String,
+    /// The address book collection, e.g.
+    /// `https://cloud.example.com/remote.php/dav/addressbooks/users/me/contacts/`.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Or: the name of an OS keyring entry (service `ringside`) holding the password.
+    pub password_keyring: Option<String>,
+    /// Sync every this many seconds. Default 300.
+    #[serde(default = "carddav_interval")]
+    pub interval_s: u32,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn carddav_interval() -> u32 {
+    300
+}
+
+/// A CRM asked over HTTP who a number is. The answer is JSON; pointers say where the
+/// matches and their fields are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct CrmLookup {
+    /// e.g. `https://crm.example.com/api/contacts?phone={e164}` (placeholders as for
+    /// `[crm] url`; every value URL-encoded).
+    pub url: String,
+    /// Sent with every request, e.g. `{ Authorization = "Bearer ..." }`.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Give up after this long; the pop never waits for it. Default 1500.
+    #[serde(default = "crm_timeout")]
+    pub timeout_ms: u32,
+    /// Remember an answer this long. Default 300.
+    #[serde(default = "crm_cache")]
+    pub cache_s: u32,
+    /// JSON pointer to the array (or the one object) of matches; empty: the whole answer.
+    #[serde(default)]
+    pub results: String,
+    /// JSON pointers within a match.
+    #[serde(default = "crm_name")]
+    pub name: String,
+    pub company: Option<String>,
+    pub record_url: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn crm_timeout() -> u32 {
+    1500
+}
+fn crm_cache() -> u32 {
+    300
+}
+fn crm_name() -> String {
+    "/name".into()
+}
+
+/// An http(s) URL of a server Ringside talks to; plain http only to this machine.
+fn check_remote_url(url: &str) -> std::result::Result<(), String> {
+    let u = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    let host = u.host_str().unwrap_or("");
+    match u.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if ["127.0.0.1", "localhost", "[::1]"].contains(&host) => Ok(()),
+        "http" => Err(
+            "use https:// (credentials and contacts would cross the network in clear text)".into(),
+        ),
+        _ => Err(format!("`{url}` is not an http(s) URL")),
+    }
 }
 
 /// When to pop for a call in one direction.
@@ -473,6 +673,7 @@ impl Config {
                 bail!("callback.sip_domain: `{d}` is not a host name");
             }
         }
+        self.contacts.check()?;
         if self.calls.ringing_s == 0 || self.calls.answered_s == 0 {
             bail!("calls: timeouts must be at least 1 second");
         }
@@ -594,6 +795,7 @@ impl Config {
             callback: Callback::default(),
             crm: Crm::default(),
             app: App::default(),
+            contacts: Contacts::default(),
         }
     }
 

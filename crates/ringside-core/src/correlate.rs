@@ -184,6 +184,9 @@ fn new_call(ev: &CallEvent, at: DateTime<Utc>, t: &mut Timeline) -> Call {
         attachments: Vec::new(),
         keypresses: Vec::new(),
         legs: Vec::new(),
+        from_display: None,
+        to_display: None,
+        contacts: Vec::new(),
         done: false,
         updated_at: at,
     };

@@ -7,6 +7,7 @@
 //! acknowledged event is on disk, yet concurrent webhooks share fsyncs instead of waiting in
 //! line for one each.
 
+use crate::contacts::LookupSettings;
 use crate::correlate::{self, Timeouts};
 use crate::model::*;
 use crate::phone::{self, DefaultRegion};
@@ -24,16 +25,13 @@ use tokio::sync::{broadcast, oneshot};
 pub const MAX_BATCH: usize = 512;
 const READERS: usize = 4;
 
-/// What the writer thread is asked to do.
+/// Work for the writer thread: it owns the store's one writing connection. The changed calls
+/// a `Write` returns are announced after it, like a delivery's.
+type WriteFn = Box<dyn FnOnce(&mut Store) -> Vec<Call> + Send>;
+
 enum Job {
     Store(Delivery, oneshot::Sender<Result<Stored>>),
-    SetDone(
-        String,
-        bool,
-        DateTime<Utc>,
-        oneshot::Sender<Result<Option<Call>>>,
-    ),
-    Expire(DateTime<Utc>, Timeouts, oneshot::Sender<Result<usize>>),
+    Write(WriteFn),
 }
 
 /// A handle to the engine; cheap to clone, shared by every route.
@@ -138,18 +136,48 @@ impl Engine {
 
     /// Mark a missed call done (`done = false` brings it back). `None`: no such call.
     pub async fn set_done(&self, id: &str, done: bool, now: DateTime<Utc>) -> Result<Option<Call>> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Job::SetDone(id.to_string(), done, now, tx))?;
-        rx.await
-            .map_err(|_| anyhow!("the store's writer stopped"))?
+        let id = id.to_string();
+        self.write(move |s| {
+            let call = s.set_done(&id, done, now)?;
+            let changed = call.iter().cloned().collect();
+            Ok((call, changed))
+        })
+        .await
     }
 
     /// End every call that has been silent longer than `limits` allow; returns how many.
     pub async fn expire(&self, now: DateTime<Utc>, limits: Timeouts) -> Result<usize> {
+        self.write(move |s| expire(s, now, &limits)).await
+    }
+
+    /// Run `f` on the writer thread (the only connection that writes) and announce the calls
+    /// it returns as changed once it is done.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<(T, Vec<Call>)> + Send + 'static,
+    ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
-        self.send(Job::Expire(now, limits, tx))?;
+        self.send(Job::Write(Box::new(move |store| match f(store) {
+            Ok((value, changed)) => {
+                let _ = tx.send(Ok(value));
+                changed
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                Vec::new()
+            }
+        })))?;
         rx.await
             .map_err(|_| anyhow!("the store's writer stopped"))?
+    }
+
+    /// How calls find contacts from now on (the settings changed).
+    pub async fn set_lookup(&self, settings: LookupSettings) -> Result<()> {
+        self.write(move |s| {
+            s.set_lookup(settings);
+            Ok(((), Vec::new()))
+        })
+        .await
     }
 
     /// Every call change, after it is stored.
@@ -186,7 +214,7 @@ fn writer(mut store: Store, rx: mpsc::Receiver<Job>, live: broadcast::Sender<Arc
     while let Ok(first) = rx.recv() {
         let mut deliveries = Vec::new();
         let mut waiting = Vec::new();
-        let mut others = Vec::new();
+        let mut writes: Vec<WriteFn> = Vec::new();
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
@@ -194,7 +222,7 @@ fn writer(mut store: Store, rx: mpsc::Receiver<Job>, live: broadcast::Sender<Arc
                     deliveries.push(d);
                     waiting.push(tx);
                 }
-                other => others.push(other),
+                Job::Write(f) => writes.push(f),
             }
             if deliveries.len() < MAX_BATCH {
                 next = rx.try_recv().ok();
@@ -222,30 +250,15 @@ fn writer(mut store: Store, rx: mpsc::Receiver<Job>, live: broadcast::Sender<Arc
                 }
             }
         }
-        for job in others {
-            match job {
-                Job::SetDone(id, done, now, tx) => {
-                    let r = store.set_done(&id, done, now);
-                    if let Ok(Some(c)) = &r {
-                        let _ = live.send(Arc::new(c.clone()));
-                    }
-                    let _ = tx.send(r);
-                }
-                Job::Expire(now, limits, tx) => {
-                    let _ = tx.send(expire(&mut store, now, &limits, &live));
-                }
-                Job::Store(..) => unreachable!("deliveries are batched above"),
+        for f in writes {
+            for c in f(&mut store) {
+                let _ = live.send(Arc::new(c));
             }
         }
     }
 }
 
-fn expire(
-    store: &mut Store,
-    now: DateTime<Utc>,
-    limits: &Timeouts,
-    live: &broadcast::Sender<Arc<Call>>,
-) -> Result<usize> {
+fn expire(store: &mut Store, now: DateTime<Utc>, limits: &Timeouts) -> Result<(usize, Vec<Call>)> {
     let deliveries: Vec<Delivery> = store
         .open_calls()?
         .iter()
@@ -266,16 +279,15 @@ fn expire(
         })
         .collect();
     let n = deliveries.len();
+    let mut changed = Vec::new();
     if n > 0 {
         for r in store.store_batch(&deliveries)? {
             if let Stored::New { calls, .. } = r? {
-                for c in calls {
-                    let _ = live.send(Arc::new(c));
-                }
+                changed.extend(calls);
             }
         }
     }
-    Ok(n)
+    Ok((n, changed))
 }
 
 /// A hash of everything that makes a delivery what it is: method, query and body.

@@ -2,6 +2,7 @@
 //! correlation and the durable store. `ringside-server` and the desktop shell both embed it.
 
 pub mod config;
+pub mod contacts;
 pub mod correlate;
 pub mod engine;
 pub mod links;
@@ -10,6 +11,7 @@ pub mod phone;
 pub mod providers;
 pub mod screenpop;
 pub mod signature;
+pub mod spreadsheet;
 pub mod store;
 
 pub use model::*;

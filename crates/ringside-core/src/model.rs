@@ -142,6 +142,21 @@ pub struct Leg {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+/// One contact a lookup matched to a call's other party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ContactMatch {
+    /// Names this match among the call's matches: `contact:<id>` for a stored contact (local
+    /// or synced), `crm:<n>` for the n-th answer of the CRM lookup.
+    pub key: String,
+    pub name: String,
+    pub company: Option<String>,
+    /// The contact's record, when the source gives one (opened by "Open record").
+    pub record_url: Option<String>,
+    /// `local`, `carddav:<address book>` or `crm`.
+    pub source: String,
+}
+
 /// How a call reached its terminal state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -204,6 +219,16 @@ pub struct Call {
     pub attachments: Vec<Attachment>,
     pub keypresses: Vec<Keypress>,
     pub legs: Vec<Leg>,
+    /// The other party's number for people to read ("+44 20 7946 0018", "Withheld number",
+    /// an extension as it is): see [`crate::phone::display`].
+    #[serde(default)]
+    pub from_display: Option<String>,
+    #[serde(default)]
+    pub to_display: Option<String>,
+    /// Who the other party is, as the contact sources know them, best first: empty when
+    /// nobody knows the number; several when several contacts share it (the agent chooses).
+    #[serde(default)]
+    pub contacts: Vec<ContactMatch>,
     /// Missed calls the agent has dealt with.
     pub done: bool,
     /// When Ringside last changed this call (its own clock, used for timeouts and ordering).

@@ -71,12 +71,52 @@ pub fn e164(raw: &str, region: DefaultRegion) -> Option<String> {
 }
 
 /// `raw` for people to read: a valid number in the international format ("+1 415-555-0123"),
-/// anything else as it is.
+/// a withheld caller id as "Withheld number", anything else (extensions, SIP users) as it is.
 pub fn display(raw: &str, region: DefaultRegion) -> String {
+    if is_withheld(raw) {
+        return "Withheld number".into();
+    }
     e164(raw, region)
         .and_then(|e| phonenumber::parse(None, &e).ok())
         .map(|n| n.format().mode(Mode::International).to_string())
         .unwrap_or_else(|| raw.trim().to_string())
+}
+
+/// Whether `raw` is how providers say the caller id is hidden (`anonymous`, `private`,
+/// `withheld`, `restricted`, `unknown`, `unavailable`, ...) or empty.
+pub fn is_withheld(raw: &str) -> bool {
+    let r = raw.trim().trim_start_matches("sip:").to_ascii_lowercase();
+    let user = r.split('@').next().unwrap_or("");
+    user.is_empty()
+        || [
+            "anonymous",
+            "private",
+            "withheld",
+            "restricted",
+            "unknown",
+            "unavailable",
+            "blocked",
+            "hidden",
+            "clid withheld",
+            "number withheld",
+        ]
+        .contains(&user)
+}
+
+/// The digits of `raw` up to an extension marker (`x`, `ext`, `;ext=`, `,`): "+1 (415)
+/// 555-0123 x45" gives "14155550123".
+pub fn digits_before_extension(raw: &str) -> String {
+    let mut seen_digit = false;
+    let mut out = String::new();
+    for c in raw.chars() {
+        if c.is_ascii_digit() {
+            seen_digit = true;
+            out.push(c);
+        } else if seen_digit && (c.is_ascii_alphabetic() || c == ';' || c == ',' || c == '#') {
+            break;
+        }
+    }
+    out
 }
 
 /// Normalize every number an event carries (caller, callee, agents) with `region`.

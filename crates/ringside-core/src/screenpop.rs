@@ -183,6 +183,9 @@ mod tests {
                     ended_at: None,
                 })
                 .collect(),
+            from_display: None,
+            to_display: None,
+            contacts: Vec::new(),
             done: false,
             updated_at: t,
         }

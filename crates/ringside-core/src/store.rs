@@ -7,6 +7,7 @@
 //! commit durable before it returns; batching many deliveries into one commit (see
 //! [`crate::engine`]) keeps that affordable.
 
+use crate::contacts::{self, LookupSettings};
 use crate::correlate;
 use crate::model::*;
 use anyhow::{Context, Result};
@@ -93,7 +94,9 @@ pub struct CallQuery {
 }
 
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
+    /// How calls find contacts (see [`crate::contacts`]).
+    pub(crate) lookup: LookupSettings,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -113,8 +116,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)
+            .and_then(|()| conn.execute_batch(contacts::SCHEMA))
             .with_context(|| format!("creating schema in {}", path.display()))?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            lookup: LookupSettings::default(),
+        })
     }
 
     /// A second connection to the same file for reading while the writer writes (WAL).
@@ -123,7 +130,10 @@ impl Store {
             Connection::open(path).with_context(|| format!("opening store {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "query_only", true)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            lookup: LookupSettings::default(),
+        })
     }
 
     /// Store `deliveries` in one transaction (one fsync). Each delivery is journaled and folded
@@ -134,7 +144,7 @@ impl Store {
         let mut out = Vec::with_capacity(deliveries.len());
         for d in deliveries {
             let sp = tx.savepoint()?;
-            let r = store_one(&sp, d);
+            let r = store_one(&sp, d, &self.lookup);
             match r {
                 Ok(stored) => {
                     sp.commit()?;
@@ -272,6 +282,22 @@ impl Store {
             let rows = s.query_map([], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
+        // What the CRM said about calls is not in the journal: keep it.
+        let remote: Vec<(String, Vec<ContactMatch>)> = {
+            let mut s = tx.prepare("SELECT data FROM calls WHERE data LIKE '%\"key\":\"crm:%'")?;
+            let rows = s.query_map([], |r| r.get::<_, String>(0))?;
+            let mut v = Vec::new();
+            for r in rows {
+                let c: Call = serde_json::from_str(&r?)?;
+                let kept: Vec<ContactMatch> = c
+                    .contacts
+                    .into_iter()
+                    .filter(|m| !m.key.starts_with("contact:"))
+                    .collect();
+                v.push((c.id, kept));
+            }
+            v
+        };
         tx.execute_batch("DELETE FROM calls; DELETE FROM timeline;")?;
         {
             let mut s = tx.prepare("SELECT seq, received_at, events FROM journal ORDER BY seq")?;
@@ -280,7 +306,14 @@ impl Store {
                 let seq: i64 = r.get(0)?;
                 let received_at = parse_ts(&r.get::<_, String>(1)?)?;
                 let events: Vec<CallEvent> = serde_json::from_str(&r.get::<_, String>(2)?)?;
-                fold(&tx, &events, seq, received_at)?;
+                fold(&tx, &events, seq, received_at, &self.lookup)?;
+            }
+        }
+        for (id, kept) in remote {
+            if let Some(mut c) = load_call(&tx, &id)? {
+                c.contacts.extend(kept);
+                self.lookup.sort(&mut c.contacts);
+                save_call(&tx, &c)?;
             }
         }
         for id in &done {
@@ -297,7 +330,7 @@ impl Store {
     }
 }
 
-fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
+fn store_one(tx: &Connection, d: &Delivery, lookup: &LookupSettings) -> Result<Stored> {
     let events = serde_json::to_string(&d.events)?;
     let inserted = tx.execute(
         "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events)
@@ -315,18 +348,26 @@ fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
         return Ok(Stored::Duplicate);
     }
     let seq = tx.last_insert_rowid();
-    let calls = fold(tx, &d.events, seq, d.received_at)?;
+    let calls = fold(tx, &d.events, seq, d.received_at, lookup)?;
     Ok(Stored::New { seq, calls })
 }
 
 /// Apply `events` (journal row `seq`) to their calls; returns the calls that changed.
-fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> Result<Vec<Call>> {
+fn fold(
+    tx: &Connection,
+    events: &[CallEvent],
+    seq: i64,
+    now: DateTime<Utc>,
+    lookup: &LookupSettings,
+) -> Result<Vec<Call>> {
     let mut changed: Vec<Call> = Vec::new();
     for ev in events {
         let id = call_id(ev.provider, &ev.provider_call_id);
         let prev = load_call(tx, &id)?;
-        let applied = correlate::apply(prev, ev, Some(seq), now);
+        let before = prev.clone();
+        let mut applied = correlate::apply(prev, ev, Some(seq), now);
         if applied.changed {
+            contacts::store::decorate(tx, before.as_ref(), &mut applied.call, lookup)?;
             save_call(tx, &applied.call)?;
         }
         for e in &applied.timeline {
@@ -345,7 +386,7 @@ fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> 
     Ok(changed)
 }
 
-fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
+pub(crate) fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
     let data: Option<String> = conn
         .prepare_cached("SELECT data FROM calls WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -354,7 +395,7 @@ fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
         .transpose()
 }
 
-fn save_call(conn: &Connection, c: &Call) -> Result<()> {
+pub(crate) fn save_call(conn: &Connection, c: &Call) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -398,7 +439,7 @@ fn search_pattern(q: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
     Ok(DateTime::parse_from_rfc3339(s)
         .with_context(|| format!("bad stored timestamp {s}"))?
         .with_timezone(&Utc))

@@ -3,6 +3,7 @@ import type { Agent } from "./Agent";
 import type { Api } from "./Api";
 import type { App } from "./App";
 import type { Callback } from "./Callback";
+import type { Contacts } from "./Contacts";
 import type { Crm } from "./Crm";
 import type { Providers } from "./Providers";
 import type { ScreenPop } from "./ScreenPop";
@@ -24,4 +25,8 @@ callback: Callback,
 /**
  * The CRM record to open for a caller.
  */
-crm: Crm, app: App, };
+crm: Crm, app: App, 
+/**
+ * Where callers' names come from.
+ */
+contacts: Contacts, };
