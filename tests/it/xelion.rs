@@ -60,7 +60,7 @@ async fn until_state(s: &Server, state: &str, within: Duration) -> Value {
 
 /// The call `id` once `pred` holds for it.
 async fn call_when(s: &Server, id: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    eventually(id, Duration::from_secs(5), || async {
+    eventually(id, Duration::from_secs(20), || async {
         let (code, c) = s.api(&format!("/api/calls/{id}")).await;
         (code == 200 && pred(&c)).then_some(c)
     })
@@ -102,7 +102,7 @@ async fn scripted_calls_arrive_as_calls() {
     let s = start(&fake).await;
     let st = until_state(&s, "connected", Duration::from_secs(10)).await;
     assert!(st["since"].is_string() && st["message"].is_null(), "{st}");
-    fake.until("subscribed", Duration::from_secs(5), |f| {
+    fake.until("subscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 1
     })
     .await;
@@ -239,7 +239,7 @@ async fn twenty_forced_disconnects_leave_it_connected_without_duplicates_or_a_bu
     let fake = FakeXelion::start(true).await;
     let s = start(&fake).await;
     until_state(&s, "connected", Duration::from_secs(10)).await;
-    fake.until("subscribed", Duration::from_secs(5), |f| {
+    fake.until("subscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 1
     })
     .await;
@@ -257,7 +257,7 @@ async fn twenty_forced_disconnects_leave_it_connected_without_duplicates_or_a_bu
         fake.drop_connections();
         fake.until(
             &format!("resubscribed after drop {i}"),
-            Duration::from_secs(5),
+            Duration::from_secs(20),
             |f| f.subscriptions() == i + 1,
         )
         .await;
@@ -269,7 +269,7 @@ async fn twenty_forced_disconnects_leave_it_connected_without_duplicates_or_a_bu
     let states = live_states(&mut live, "xelion:flow-dc", "answered").await;
     assert_eq!(states, ["ringing", "answered"], "one pop, no duplicates");
 
-    let st = until_state(&s, "connected", Duration::from_secs(5)).await;
+    let st = until_state(&s, "connected", Duration::from_secs(20)).await;
     assert!(st["message"].is_null(), "{st}");
     assert_eq!(fake.subscriptions(), 21, "resubscribed on every connection");
     assert_eq!(fake.logins(), 1, "the session outlives the connections");
@@ -290,13 +290,13 @@ async fn a_stalled_connection_is_found_dead_within_two_ping_intervals() {
     let fake = FakeXelion::start(true).await;
     let s = start(&fake).await;
     until_state(&s, "connected", Duration::from_secs(10)).await;
-    fake.until("subscribed", Duration::from_secs(5), |f| {
+    fake.until("subscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 1
     })
     .await;
     let stalled = Instant::now();
     fake.stall();
-    fake.until("reconnected", Duration::from_secs(5), |f| {
+    fake.until("reconnected", Duration::from_secs(20), |f| {
         f.subscriptions() == 2
     })
     .await;
@@ -305,7 +305,7 @@ async fn a_stalled_connection_is_found_dead_within_two_ping_intervals() {
         took >= Duration::from_millis(400) && took <= Duration::from_secs(3),
         "a stall with ping_s = 0.5 was noticed after {took:?}"
     );
-    until_state(&s, "connected", Duration::from_secs(5)).await;
+    until_state(&s, "connected", Duration::from_secs(20)).await;
     fake.push(&frame("newCallEvent", leg("st-1", "flow-st")));
     call_when(&s, "xelion:flow-st", |c| c["state"] == "ringing").await;
 }
@@ -315,18 +315,18 @@ async fn an_expired_token_means_a_new_login() {
     let fake = FakeXelion::start(true).await;
     let s = start(&fake).await;
     until_state(&s, "connected", Duration::from_secs(10)).await;
-    fake.until("subscribed", Duration::from_secs(5), |f| {
+    fake.until("subscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 1
     })
     .await;
     fake.expire_tokens();
-    fake.until("resubscribed", Duration::from_secs(5), |f| {
+    fake.until("resubscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 2
     })
     .await;
     assert_eq!(fake.logins(), 2);
     assert!(fake.refused_logins().is_empty());
-    until_state(&s, "connected", Duration::from_secs(5)).await;
+    until_state(&s, "connected", Duration::from_secs(20)).await;
     fake.push(&frame("missedCallEvent", leg("ex-1", "flow-ex")));
     call_when(&s, "xelion:flow-ex", |c| c["state"] == "missed").await;
 }
@@ -337,19 +337,19 @@ async fn the_session_is_renewed_before_it_expires() {
     fake.set_validity(chrono::Duration::seconds(3));
     let s = Server::start_with(&config(&fake, PASSWORD, "renew_s = 1")).await;
     until_state(&s, "connected", Duration::from_secs(10)).await;
-    fake.until("renewed twice", Duration::from_secs(5), |f| {
+    fake.until("renewed twice", Duration::from_secs(20), |f| {
         f.renewals() >= 2
     })
     .await;
     // The next connection uses the renewed token: no new login.
     let subs = fake.subscriptions();
     fake.drop_connections();
-    fake.until("resubscribed", Duration::from_secs(5), |f| {
+    fake.until("resubscribed", Duration::from_secs(20), |f| {
         f.subscriptions() > subs
     })
     .await;
     assert_eq!(fake.logins(), 1);
-    until_state(&s, "connected", Duration::from_secs(5)).await;
+    until_state(&s, "connected", Duration::from_secs(20)).await;
 }
 
 #[tokio::test]
@@ -357,7 +357,7 @@ async fn a_pbx_restart_shows_reconnecting_then_connects_again() {
     let fake = FakeXelion::start(true).await;
     let s = start(&fake).await;
     until_state(&s, "connected", Duration::from_secs(10)).await;
-    fake.until("subscribed", Duration::from_secs(5), |f| {
+    fake.until("subscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 1
     })
     .await;
@@ -369,11 +369,11 @@ async fn a_pbx_restart_shows_reconnecting_then_connects_again() {
     assert!(st["since"].is_string(), "{st}");
     assert!(st["message"].is_string(), "the reason is shown: {st}");
     restart.await.unwrap();
-    fake.until("resubscribed", Duration::from_secs(5), |f| {
+    fake.until("resubscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 2
     })
     .await;
-    until_state(&s, "connected", Duration::from_secs(5)).await;
+    until_state(&s, "connected", Duration::from_secs(20)).await;
     assert_eq!(fake.logins(), 2, "the restarted PBX forgot the session");
     fake.push(&frame("newCallEvent", leg("rs-1", "flow-rs")));
     call_when(&s, "xelion:flow-rs", |c| c["state"] == "ringing").await;
@@ -384,7 +384,7 @@ async fn a_restarted_ringside_goes_on_with_its_saved_session() {
     let fake = FakeXelion::start(true).await;
     let mut first = start(&fake).await;
     until_state(&first, "connected", Duration::from_secs(10)).await;
-    fake.until("subscribed", Duration::from_secs(5), |f| {
+    fake.until("subscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 1
     })
     .await;
@@ -393,7 +393,7 @@ async fn a_restarted_ringside_goes_on_with_its_saved_session() {
     // Xelion still holds the session for this user space: a new login would get 10005.
     let second = Server::start_in(dir.path()).await;
     until_state(&second, "connected", Duration::from_secs(10)).await;
-    fake.until("resubscribed", Duration::from_secs(5), |f| {
+    fake.until("resubscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 2
     })
     .await;
@@ -417,11 +417,11 @@ async fn a_non_admin_account_gets_missed_calls_and_the_status_says_why_only_thos
     assert_eq!(c["from"], "+31201234567");
     // Still said after a reconnect.
     fake.drop_connections();
-    fake.until("resubscribed", Duration::from_secs(5), |f| {
+    fake.until("resubscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 2
     })
     .await;
-    let st = until_state(&s, "connected", Duration::from_secs(5)).await;
+    let st = until_state(&s, "connected", Duration::from_secs(20)).await;
     assert_eq!(st["message"], LACKS_ADMIN);
 }
 
@@ -466,8 +466,8 @@ async fn refused_websockets_are_retried_with_backoff_not_in_a_busy_loop() {
         "a refused websocket is no reason to log in again"
     );
     fake.refuse_websockets(false);
-    until_state(&s, "connected", Duration::from_secs(5)).await;
-    fake.until("subscribed", Duration::from_secs(5), |f| {
+    until_state(&s, "connected", Duration::from_secs(20)).await;
+    fake.until("subscribed", Duration::from_secs(20), |f| {
         f.subscriptions() == 1
     })
     .await;
