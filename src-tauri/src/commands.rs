@@ -2,8 +2,10 @@
 //! calls, and maps the error to `{code, message}`.
 
 use crate::desktop::{apply_autostart, Shared};
+use ringside_core::contacts::{Contact, ContactInput};
 use ringside_core::links;
-use ringside_core::{Call, CallWithTimeline};
+use ringside_core::{Call, CallWithTimeline, ContactMatch};
+use ringside_server::contacts::{self, ContactFilter, ContactFormat, ImportResult};
 use ringside_server::error::AppError;
 use ringside_server::ops::{self, CallFilter, ScenarioInfo, SettingsView};
 use tauri::{AppHandle, Manager};
@@ -44,10 +46,16 @@ pub async fn call_back(app: AppHandle, st: Shared<'_>, id: String) -> Result<Str
     Ok(uri)
 }
 
-/// Open the caller's CRM record; returns its URL, or None without a CRM template.
+/// Open the caller's record, as contact `contact` (one of the call's matches; default the
+/// best); returns its URL, or None when there is no record to open.
 #[tauri::command]
-pub async fn open_record(app: AppHandle, st: Shared<'_>, id: String) -> Result<Option<String>> {
-    let url = ops::record_url(&st, &id).await?;
+pub async fn open_record(
+    app: AppHandle,
+    st: Shared<'_>,
+    id: String,
+    contact: Option<String>,
+) -> Result<Option<String>> {
+    let url = ops::record_url(&st, &id, contact.as_deref()).await?;
     if let Some(url) = &url {
         open(&app, url)?;
     }
@@ -60,12 +68,12 @@ pub fn get_settings(st: Shared<'_>) -> SettingsView {
 }
 
 #[tauri::command]
-pub fn save_settings(
+pub async fn save_settings(
     app: AppHandle,
     st: Shared<'_>,
     config: ringside_core::config::Config,
 ) -> Result<SettingsView> {
-    let view = ops::save_settings(&st, config)?;
+    let view = ops::save_settings(&st, config).await?;
     apply_autostart(&app, view.config.app.autostart);
     Ok(view)
 }
@@ -84,19 +92,78 @@ pub fn simulate(st: Shared<'_>, name: String) -> Result<()> {
 #[tauri::command]
 pub async fn export_csv(app: AppHandle, st: Shared<'_>, query: CallFilter) -> Result<String> {
     let csv = ops::calls_csv(&st, query).await?;
+    save_download(&app, &st, "ringside-calls", "csv", &csv)
+}
+
+/// Write `body` as `<stem>-<time>.<ext>` in the Downloads folder (else home); returns the path.
+fn save_download(
+    app: &AppHandle,
+    st: &Shared<'_>,
+    stem: &str,
+    ext: &str,
+    body: &str,
+) -> Result<String> {
     let dir = app
         .path()
         .download_dir()
         .or_else(|_| app.path().home_dir())
         .map_err(|e| AppError::internal(anyhow::anyhow!("no folder to save to: {e}")))?;
-    let name = format!(
-        "ringside-calls-{}.csv",
-        (st.clock)().format("%Y%m%d-%H%M%S")
-    );
+    let name = format!("{stem}-{}.{ext}", (st.clock)().format("%Y%m%d-%H%M%S"));
     let path = dir.join(name);
-    std::fs::write(&path, csv)
+    std::fs::write(&path, body)
         .map_err(|e| AppError::internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
     Ok(path.display().to_string())
+}
+
+#[tauri::command]
+pub async fn list_contacts(st: Shared<'_>, query: ContactFilter) -> Result<Vec<Contact>> {
+    contacts::list(&st, query).await
+}
+
+#[tauri::command]
+pub async fn create_contact(st: Shared<'_>, input: ContactInput) -> Result<Contact> {
+    contacts::create(&st, input).await
+}
+
+#[tauri::command]
+pub async fn update_contact(st: Shared<'_>, id: i64, input: ContactInput) -> Result<Contact> {
+    contacts::update(&st, id, input).await
+}
+
+#[tauri::command]
+pub async fn delete_contact(st: Shared<'_>, id: i64) -> Result<()> {
+    contacts::delete(&st, id).await
+}
+
+/// Import a CSV or vCard file's text (`mapping`: CSV `field=Header` overrides).
+#[tauri::command]
+pub async fn import_contacts(
+    st: Shared<'_>,
+    text: String,
+    format: Option<ContactFormat>,
+    mapping: Vec<String>,
+) -> Result<ImportResult> {
+    contacts::import(&st, text.into_bytes(), format, mapping).await
+}
+
+/// Save every contact as a CSV or vCard file in the Downloads folder; returns its path.
+#[tauri::command]
+pub async fn export_contacts(
+    app: AppHandle,
+    st: Shared<'_>,
+    format: ContactFormat,
+) -> Result<String> {
+    let body = contacts::export(&st, format).await?;
+    let ext = match format {
+        ContactFormat::Csv => "csv",
+        ContactFormat::Vcard => "vcf",
+    };
+    save_download(&app, &st, "ringside-contacts", ext, &body)
+}
+
+#[tauri::command]
+pub async fn lookup_number(st: Shared<'_>, number: String) -> Result<Vec<ContactMatch>> {
+    contacts::lookup(&st, number).await
 }
 
 #[tauri::command]

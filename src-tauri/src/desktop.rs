@@ -56,6 +56,13 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             commands::simulate,
             commands::export_csv,
             commands::status,
+            commands::list_contacts,
+            commands::create_contact,
+            commands::update_contact,
+            commands::delete_contact,
+            commands::import_contacts,
+            commands::export_contacts,
+            commands::lookup_number,
         ])
         .on_window_event(|window, event| {
             // Closing the window keeps Ringside running in the tray.

@@ -6,13 +6,13 @@ use crate::commands;
 use crate::desktop::show_main_window;
 use notify_rust::{Notification, NotificationHandle, NotificationResponse, Timeout};
 use ringside_core::config::CrmOpen;
-use ringside_core::phone;
 use ringside_core::screenpop::{self, Pop, PopAction, PopSettings};
+use ringside_core::{links, phone};
 use ringside_core::{Call, CallState};
 use ringside_server::{ops, AppState};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use tauri::AppHandle;
+use tauri::{AppHandle, Emitter};
 use tokio::sync::Mutex;
 
 /// A pop on screen (or dismissed by the agent: then `handle` is None, so the same content is
@@ -66,7 +66,7 @@ impl Pops {
         match action {
             PopAction::Nothing => {}
             PopAction::Show(pop) => {
-                let handle = self.show(&pop, None).await;
+                let handle = self.show(&pop, call, None).await;
                 if pop.kind == screenpop::PopKind::Ringing
                     && self.state.settings().config.screenpop.raise_window
                 {
@@ -76,7 +76,7 @@ impl Pops {
             }
             PopAction::Replace(pop) => {
                 let old = shown.remove(&call.id).and_then(|s| s.handle);
-                let handle = self.show(&pop, old.as_deref()).await;
+                let handle = self.show(&pop, call, old.as_deref()).await;
                 shown.insert(call.id.clone(), Shown { pop, handle });
             }
             PopAction::Close => {
@@ -90,10 +90,13 @@ impl Pops {
         }
     }
 
-    /// Show `pop` (replacing `old` in place when given) and listen for its actions.
+    /// Show `pop` (replacing `old` in place when given) and listen for its actions: "Open
+    /// record" for a known caller, "Open <name>" for each candidate when several contacts
+    /// share the number, "Add contact" for an unknown one.
     async fn show(
         &self,
         pop: &Pop,
+        call: &Call,
         old: Option<&NotificationHandle>,
     ) -> Option<Arc<NotificationHandle>> {
         let has_crm = self.state.settings().config.crm.url.is_some();
@@ -107,8 +110,26 @@ impl Pops {
                 _ => Timeout::Never,
             })
             .action("default", "Show Ringside");
-        if has_crm {
-            n.action("open-record", "Open record");
+        match pop.matches.as_slice() {
+            [] => {
+                let known_number = links::other_party(call).is_some_and(|n| !phone::is_withheld(n));
+                if pop.kind != screenpop::PopKind::Missed && known_number {
+                    n.action("add-contact", "Add contact");
+                }
+                if has_crm {
+                    n.action("open-record", "Open record");
+                }
+            }
+            [_] => {
+                if has_crm || call.contacts.iter().any(|m| m.record_url.is_some()) {
+                    n.action("open-record", "Open record");
+                }
+            }
+            many => {
+                for (key, name) in many.iter().take(3) {
+                    n.action(&format!("open:{key}"), &format!("Open {name}"));
+                }
+            }
         }
         n.action("dismiss", "Dismiss");
         if let Some(old) = old {
@@ -141,7 +162,13 @@ impl Pops {
     async fn on_action(&self, call_id: &str, response: Option<NotificationResponse>, id: u32) {
         match response {
             Some(NotificationResponse::Action(a)) if a == "open-record" => {
-                self.open_record(call_id).await
+                self.open_record(call_id, None).await
+            }
+            Some(NotificationResponse::Action(a)) if a.starts_with("open:") => {
+                self.open_record(call_id, Some(&a["open:".len()..])).await
+            }
+            Some(NotificationResponse::Action(a)) if a == "add-contact" => {
+                self.add_contact(call_id).await
             }
             Some(NotificationResponse::Default) => show_main_window(&self.app),
             Some(NotificationResponse::Action(a)) if a == "default" => show_main_window(&self.app),
@@ -156,8 +183,18 @@ impl Pops {
         }
     }
 
-    async fn open_record(&self, call_id: &str) {
-        match ops::record_url(&self.state, call_id).await {
+    /// Bring the window forward on the new-contact form, the caller's number filled in.
+    async fn add_contact(&self, call_id: &str) {
+        let number = match ops::get_call(&self.state, call_id).await {
+            Ok(c) => links::other_party(&c.call).unwrap_or("").to_string(),
+            Err(e) => return tracing::warn!("{}", e.message),
+        };
+        show_main_window(&self.app);
+        let _ = self.app.emit("add-contact", number);
+    }
+
+    async fn open_record(&self, call_id: &str, contact: Option<&str>) {
+        match ops::record_url(&self.state, call_id, contact).await {
             Ok(Some(url)) => {
                 if let Err(e) = commands::open(&self.app, &url) {
                     tracing::warn!("{}", e.message);
@@ -179,7 +216,7 @@ impl Pops {
             .as_deref()
             .is_some_and(|a| s.identities.iter().any(|i| i == a));
         if by_me && self.opened.lock().await.insert(call.id.clone()) {
-            self.open_record(&call.id).await;
+            self.open_record(&call.id, None).await;
         }
     }
 }

@@ -11,6 +11,8 @@ mod contract;
 mod correlation;
 // Every provider fixture posted over HTTP gets the status its expected outcome implies.
 mod fixtures;
+// Who is calling: contacts by API and CLI, names on calls, the CRM lookup (a fake CRM).
+mod contacts;
 // The live websocket stream.
 mod live;
 // SIGKILL during concurrent ingest loses no acknowledged event; restart mid-call.

@@ -180,6 +180,31 @@ impl Server {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Any API request with the token and an optional JSON body; returns (status, JSON body
+    /// or Null).
+    pub async fn api_send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+            .bearer_auth(API_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The live stream (`/api/live`), connected.
+    pub async fn live(&self) -> Live {
+        let url = format!(
+            "{}/api/live?token={API_TOKEN}",
+            self.url.replace("http://", "ws://")
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Live(ws)
+    }
+
     pub async fn calls(&self) -> Vec<Value> {
         let (status, v) = self.api("/api/calls?limit=1000").await;
         assert_eq!(status, 200, "{v}");
@@ -233,4 +258,35 @@ pub fn timeline(call: &Value) -> Vec<String> {
 
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+/// A client of `/api/live`.
+pub struct Live(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl Live {
+    /// The next call frame for call `id` (other calls' frames are passed over), within 10 s.
+    pub async fn next_for(&mut self, id: &str) -> Value {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.0.next())
+                .await
+                .unwrap_or_else(|_| panic!("no frame for {id} in time"))
+                .expect("stream open")
+                .expect("valid frame");
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["call"]["id"] == id {
+                    return v["call"].clone();
+                }
+            }
+        }
+    }
+
+    /// Whether a frame for `id` comes within `wait`.
+    pub async fn quiet_for(&mut self, id: &str, wait: Duration) -> bool {
+        tokio::time::timeout(wait, self.next_for(id)).await.is_err()
+    }
 }

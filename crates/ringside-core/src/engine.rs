@@ -65,7 +65,7 @@ pub enum IntakeError {
 impl Engine {
     /// Open the store in `data_dir` and start the writer thread.
     pub fn open(data_dir: &Path) -> Result<Engine> {
-        let path = data_dir.join("ringside.db");
+        let path = Engine::store_path(data_dir);
         let store = Store::open(&path)?;
         let readers = (0..READERS)
             .map(|_| Store::open_reader(&path).map(Mutex::new))
@@ -82,6 +82,11 @@ impl Engine {
             live,
             path: Arc::new(path),
         })
+    }
+
+    /// The store file in `data_dir`.
+    pub fn store_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("ringside.db")
     }
 
     pub fn db_path(&self) -> &Path {

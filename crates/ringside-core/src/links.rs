@@ -7,7 +7,7 @@
 //! host, and every value is percent-encoded.
 
 use crate::config::{Callback, CallbackScheme};
-use crate::model::{Call, Direction};
+use crate::model::{Call, ContactMatch, Direction};
 use crate::phone::{self, DefaultRegion};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use phonenumber::Mode;
@@ -124,8 +124,14 @@ pub struct RecordValues {
 }
 
 impl RecordValues {
-    /// The values for `call`'s other party; `name` stays empty until a lookup knows it.
+    /// The values for `call`'s other party; `name` is the best contact match's (empty while
+    /// nobody knows the number).
     pub fn for_call(call: &Call, region: DefaultRegion) -> RecordValues {
+        Self::for_match(call, call.contacts.first(), region)
+    }
+
+    /// The values for `call`'s other party as contact `m` (the one the agent chose).
+    pub fn for_match(call: &Call, m: Option<&ContactMatch>, region: DefaultRegion) -> RecordValues {
         let number = other_party(call).unwrap_or("");
         let parsed = phone::e164(number, region).and_then(|e| phonenumber::parse(None, &e).ok());
         RecordValues {
@@ -138,7 +144,7 @@ impl RecordValues {
                 .map(|p| p.format().mode(Mode::National).to_string())
                 .unwrap_or_else(|| number.to_string()),
             digits: number.chars().filter(char::is_ascii_digit).collect(),
-            name: String::new(),
+            name: m.map(|m| m.name.clone()).unwrap_or_default(),
             call_id: call.provider_call_id.clone(),
             agent: call.answered_by.clone().unwrap_or_default(),
         }

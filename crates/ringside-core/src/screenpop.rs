@@ -34,6 +34,9 @@ pub struct Pop {
     pub kind: PopKind,
     pub summary: String,
     pub body: String,
+    /// The contacts the caller may be, as `(match key, name)`: one is who it is, several
+    /// are for the agent to choose from (each becomes an action), none offers "Add contact".
+    pub matches: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,10 +105,15 @@ fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
 }
 
 fn pop(call: &Call, kind: PopKind, s: &PopSettings) -> Pop {
-    let other = crate::links::other_party(call).unwrap_or("unknown number");
-    let who = match other {
-        "anonymous" | "" => "Withheld number".to_string(),
-        n => phone::display(n, s.region),
+    let other = crate::links::other_party(call).unwrap_or("");
+    let number = phone::display(other, s.region);
+    let who = match call.contacts.as_slice() {
+        [] => number.clone(),
+        [one] => match &one.company {
+            Some(c) => format!("{} ({c})", one.name),
+            None => one.name.clone(),
+        },
+        many => format!("{number} ({} contacts)", many.len()),
     };
     let summary = match (kind, call.direction) {
         (PopKind::Ringing, Direction::Inbound) => format!("Incoming call: {who}"),
@@ -114,6 +122,20 @@ fn pop(call: &Call, kind: PopKind, s: &PopSettings) -> Pop {
         (PopKind::Missed, _) => format!("Missed call: {who}"),
     };
     let mut lines = Vec::new();
+    match call.contacts.as_slice() {
+        [] => {}
+        [_] => lines.push(number),
+        many => lines.push(format!(
+            "{}?",
+            many.iter()
+                .map(|m| match &m.company {
+                    Some(c) => format!("{} ({c})", m.name),
+                    None => m.name.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )),
+    }
     if let Some(line) = call.line.as_deref().or(call.to.as_deref()) {
         if call.direction == Direction::Inbound {
             lines.push(format!("to {}", phone::display(line, s.region)));
@@ -134,6 +156,11 @@ fn pop(call: &Call, kind: PopKind, s: &PopSettings) -> Pop {
         kind,
         summary,
         body: lines.join(" · "),
+        matches: call
+            .contacts
+            .iter()
+            .map(|m| (m.key.clone(), m.name.clone()))
+            .collect(),
     }
 }
 
@@ -287,5 +314,62 @@ mod tests {
             panic!()
         };
         assert_eq!(p.summary, "Incoming call: Withheld number");
+    }
+
+    #[test]
+    fn the_pop_names_the_caller_updates_when_the_name_arrives_and_offers_a_choice() {
+        let s = settings(&["201"]);
+        let mut c = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let first = match decide(None, &c, &s) {
+            PopAction::Show(p) => p,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(first.summary, "Incoming call: +1 415-555-0123");
+        assert!(
+            first.matches.is_empty(),
+            "no match: the shell offers Add contact"
+        );
+        let m = |key: &str, name: &str, company: Option<&str>| ContactMatch {
+            key: key.into(),
+            name: name.into(),
+            company: company.map(str::to_string),
+            record_url: None,
+            source: "crm".into(),
+        };
+        // The CRM answers late: the same pop is replaced in place, not a second one.
+        c.contacts = vec![m("crm:0", "Alice Smith", Some("Acme"))];
+        let named = match decide(Some(&first), &c, &s) {
+            PopAction::Replace(p) => p,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(named.summary, "Incoming call: Alice Smith (Acme)");
+        assert!(
+            named.body.starts_with("+1 415-555-0123 · "),
+            "{}",
+            named.body
+        );
+        assert_eq!(decide(Some(&named), &c, &s), PopAction::Nothing);
+        // Two contacts share the number: the agent chooses.
+        c.contacts.push(m("contact:4", "Bob Jones", None));
+        let choice = match decide(Some(&named), &c, &s) {
+            PopAction::Replace(p) => p,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            choice.summary,
+            "Incoming call: +1 415-555-0123 (2 contacts)"
+        );
+        assert!(
+            choice.body.starts_with("Alice Smith (Acme) or Bob Jones?"),
+            "{}",
+            choice.body
+        );
+        assert_eq!(
+            choice.matches,
+            [
+                ("crm:0".to_string(), "Alice Smith".to_string()),
+                ("contact:4".into(), "Bob Jones".into())
+            ]
+        );
     }
 }

@@ -3,9 +3,10 @@
 //! headers) and a loopback Host header (no DNS rebinding from a web page).
 
 use crate::app::AppState;
+use crate::contacts::{self, ContactFilter, ContactFormat, ImportResult};
 use crate::error::AppError;
 use crate::ops::{self, CallFilter, ScenarioInfo, SettingsView};
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -13,8 +14,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ringside_core::config::Config;
+use ringside_core::contacts::{Contact, ContactInput};
 use ringside_core::signature::secrets_equal;
-use ringside_core::{Call, CallWithTimeline};
+use ringside_core::{Call, CallWithTimeline, ContactMatch};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -143,12 +145,177 @@ pub async fn callback(
     Ok(Json(json!({"uri": ops::callback_uri(&st, &id).await?})))
 }
 
-/// `GET /api/calls/{id}/record`: the CRM record URL, or null without a CRM template.
+/// `GET /api/calls/{id}/record?contact=KEY`: the record URL for the caller as contact `KEY`
+/// (one of the call's matches; default the best one), or null when there is none.
 pub async fn record(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<RecordQuery>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({"url": ops::record_url(&st, &id).await?})))
+    Ok(Json(
+        json!({"url": ops::record_url(&st, &id, q.contact.as_deref()).await?}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQuery {
+    contact: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+/// `GET /api/contacts`
+pub async fn contacts(
+    State(st): State<AppState>,
+    Query(f): Query<ContactFilter>,
+) -> Result<Json<Vec<Contact>>, AppError> {
+    Ok(Json(contacts::list(&st, f).await?))
+}
+
+/// `GET /api/contacts/{id}`
+pub async fn contact(
+    State(st): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Contact>, AppError> {
+    Ok(Json(contacts::get(&st, contact_id(id)?).await?))
+}
+
+fn contact_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, AppError> {
+    id.map(|Path(id)| id)
+        .map_err(|_| AppError::not_found("contact ids are numbers"))
+}
+
+fn contact_body(body: Result<Json<ContactInput>, JsonRejection>) -> Result<ContactInput, AppError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_contact", e.body_text()))
+}
+
+/// `POST /api/contacts`: 201 with the contact.
+pub async fn create_contact(
+    State(st): State<AppState>,
+    body: Result<Json<ContactInput>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let c = contacts::create(&st, contact_body(body)?).await?;
+    Ok((StatusCode::CREATED, Json(c)).into_response())
+}
+
+/// `PUT /api/contacts/{id}`
+pub async fn update_contact(
+    State(st): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ContactInput>, JsonRejection>,
+) -> Result<Json<Contact>, AppError> {
+    let id = contact_id(id)?;
+    Ok(Json(contacts::update(&st, id, contact_body(body)?).await?))
+}
+
+/// `DELETE /api/contacts/{id}`: 204.
+pub async fn delete_contact(
+    State(st): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode, AppError> {
+    contacts::delete(&st, contact_id(id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/contacts/import?format=csv|vcard&column=field=Header...`: the file is the body.
+pub async fn import_contacts(
+    State(st): State<AppState>,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportResult>, AppError> {
+    let mut format = None;
+    let mut mapping = Vec::new();
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "format" => {
+                format = Some(match v.as_ref() {
+                    "csv" => ContactFormat::Csv,
+                    "vcard" | "vcf" => ContactFormat::Vcard,
+                    other => {
+                        return Err(AppError::bad_request(format!(
+                            "format `{other}`: use csv or vcard"
+                        )))
+                    }
+                })
+            }
+            "column" => mapping.push(v.into_owned()),
+            "token" => {}
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "unknown parameter `{other}`"
+                )))
+            }
+        }
+    }
+    if body.is_empty() {
+        return Err(AppError::bad_request("the file is empty"));
+    }
+    Ok(Json(
+        contacts::import(&st, body.to_vec(), format, mapping).await?,
+    ))
+}
+
+/// `GET /api/contacts.csv`
+pub async fn contacts_csv(State(st): State<AppState>) -> Result<Response, AppError> {
+    export(
+        &st,
+        ContactFormat::Csv,
+        "text/csv; charset=utf-8",
+        "ringside-contacts.csv",
+    )
+    .await
+}
+
+/// `GET /api/contacts.vcf`
+pub async fn contacts_vcf(State(st): State<AppState>) -> Result<Response, AppError> {
+    export(
+        &st,
+        ContactFormat::Vcard,
+        "text/vcard; charset=utf-8",
+        "ringside-contacts.vcf",
+    )
+    .await
+}
+
+async fn export(
+    st: &AppState,
+    format: ContactFormat,
+    content_type: &'static str,
+    file: &'static str,
+) -> Result<Response, AppError> {
+    let body = contacts::export(st, format).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    number: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+/// `GET /api/lookup?number=...`: the stored contacts a number finds.
+pub async fn lookup(
+    State(st): State<AppState>,
+    q: Result<Query<LookupQuery>, QueryRejection>,
+) -> Result<Json<Vec<ContactMatch>>, AppError> {
+    let Query(q) = q.map_err(|e| AppError::bad_request(e.body_text()))?;
+    Ok(Json(contacts::lookup(&st, q.number).await?))
 }
 
 /// `GET /api/settings`
@@ -163,7 +330,7 @@ pub async fn save_settings(
 ) -> Result<Json<SettingsView>, AppError> {
     let Json(config) = body
         .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_settings", e.body_text()))?;
-    Ok(Json(ops::save_settings(&st, config)?))
+    Ok(Json(ops::save_settings(&st, config).await?))
 }
 
 /// `GET /api/scenarios`

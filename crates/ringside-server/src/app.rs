@@ -16,6 +16,9 @@ use tokio::sync::broadcast;
 /// Largest webhook body accepted; providers send a few KiB at most.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// Largest contacts file the API imports (tens of thousands of contacts).
+pub const MAX_CONTACTS_FILE: usize = 32 * 1024 * 1024;
+
 /// Where "now" comes from: the system clock in production, a fixed one in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -126,6 +129,23 @@ pub fn app(state: AppState) -> Router {
         .route("/api/simulate", post(api::simulate))
         .route("/api/live", get(api::live))
         .route("/api/status", get(crate::status::status))
+        .route(
+            "/api/contacts",
+            get(api::contacts).post(api::create_contact),
+        )
+        .route(
+            "/api/contacts/{id}",
+            get(api::contact)
+                .put(api::update_contact)
+                .delete(api::delete_contact),
+        )
+        .route(
+            "/api/contacts/import",
+            post(api::import_contacts).layer(DefaultBodyLimit::max(MAX_CONTACTS_FILE)),
+        )
+        .route("/api/contacts.csv", get(api::contacts_csv))
+        .route("/api/contacts.vcf", get(api::contacts_vcf))
+        .route("/api/lookup", get(api::lookup))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::guard,

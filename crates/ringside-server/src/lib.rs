@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod app;
+pub mod contacts;
 pub mod error;
 pub mod hooks;
+pub mod lookup;
 pub mod ops;
 pub mod serve;
 pub mod simulate;

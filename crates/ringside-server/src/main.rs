@@ -27,6 +27,26 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Import contacts from a CSV (header row naming the columns) or vCard file; prints how
+    /// many were added or updated. Importing the same file again updates, never duplicates.
+    ImportContacts {
+        /// The .csv or .vcf file.
+        file: PathBuf,
+        /// Where the store lives (default: the XDG data directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Configuration file, for `[agent] region` (default: the XDG config file, if any).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// CSV only: which column is which, as FIELD=Header (fields: name, first_name,
+        /// last_name, company, phone (repeatable), record_url, id). Common headers are
+        /// recognised without it.
+        #[arg(long = "column", value_name = "FIELD=HEADER")]
+        columns: Vec<String>,
+        /// The file's format, when its contents do not make it plain.
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
+    },
     /// Replay a built-in call scenario against a running Ringside, in the provider's wire format.
     Simulate {
         /// Scenario name (see --list), or `all`.
@@ -45,6 +65,49 @@ enum Command {
         #[arg(long)]
         fast: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FileFormat {
+    Csv,
+    Vcard,
+}
+
+fn import_contacts(
+    file: &std::path::Path,
+    data_dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    columns: &[String],
+    format: Option<FileFormat>,
+) -> anyhow::Result<()> {
+    use ringside_core::config::{Config, Paths};
+    use ringside_server::contacts::ContactFormat;
+    let config = match config {
+        Some(p) => Config::load(&p)?,
+        None if Paths::config_file().exists() => Config::load(&Paths::config_file())?,
+        None => Config::default(),
+    };
+    let data_dir = data_dir.unwrap_or_else(Paths::data_dir);
+    let format = format.map(|f| match f {
+        FileFormat::Csv => ContactFormat::Csv,
+        FileFormat::Vcard => ContactFormat::Vcard,
+    });
+    let r = ringside_server::contacts::import_file(
+        file,
+        format,
+        columns,
+        &data_dir,
+        &config,
+        chrono::Utc::now(),
+    )?;
+    if let Some(c) = &r.columns {
+        eprintln!("columns: {c}");
+    }
+    for why in &r.report.skipped {
+        eprintln!("skipped {why}");
+    }
+    println!("{}: {}", file.display(), r.report.summary());
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -80,6 +143,13 @@ fn main() -> ExitCode {
                 })
                 .await
             }
+            Command::ImportContacts {
+                file,
+                data_dir,
+                config,
+                columns,
+                format,
+            } => import_contacts(&file, data_dir, config, &columns, format),
             Command::Simulate {
                 scenario,
                 to,

@@ -136,16 +136,37 @@ fn not_callable(message: impl Into<String>) -> AppError {
     AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_callable", message)
 }
 
-/// The CRM record URL for call `id`'s other party, if a CRM template is configured.
-pub async fn record_url(st: &AppState, id: &str) -> Result<Option<String>, AppError> {
+/// The record URL for call `id`'s other party as contact `key` (one of the call's matches;
+/// default the best one): that contact's own record URL when it has one, else the `[crm] url`
+/// template filled in; `None` when there is neither.
+pub async fn record_url(
+    st: &AppState,
+    id: &str,
+    key: Option<&str>,
+) -> Result<Option<String>, AppError> {
     let call = get_call(st, id).await?.call;
+    let chosen = match key {
+        Some(k) => Some(
+            call.contacts
+                .iter()
+                .find(|m| m.key == k)
+                .ok_or_else(|| AppError::not_found(format!("call `{id}` has no contact `{k}`")))?,
+        ),
+        None => call.contacts.first(),
+    };
+    if let Some(url) = chosen.and_then(|m| m.record_url.clone()) {
+        if links::openable(&url) {
+            return Ok(Some(url));
+        }
+    }
     let settings = st.settings();
     let Some(template) = &settings.config.crm.url else {
         return Ok(None);
     };
     let template = Template::parse(template).map_err(AppError::bad_request)?;
-    Ok(Some(template.fill(&RecordValues::for_call(
+    Ok(Some(template.fill(&RecordValues::for_match(
         &call,
+        chosen,
         settings.config.region(),
     ))))
 }
@@ -192,44 +213,69 @@ pub fn settings_view(st: &AppState) -> SettingsView {
     }
 }
 
-/// The password and signing-secret slots of `c`, by name.
-fn secrets(c: &mut Config) -> [(&'static str, Option<&mut Option<String>>); 3] {
+/// Every secret in `c`, by a stable name: passwords, signing secrets, CRM header values. A
+/// CardDAV password is named by its book's URL, so it is never sent to another server.
+fn secrets(c: &mut Config) -> Vec<(String, &mut String)> {
+    let mut v: Vec<(String, &mut String)> = Vec::new();
     let p = &mut c.providers;
-    [
-        ("voiceshot", p.voiceshot.as_mut().map(|x| &mut x.password)),
-        ("whippy", p.whippy.as_mut().map(|x| &mut x.signing_secret)),
-        ("xelion", p.xelion.as_mut().map(|x| &mut x.password)),
-    ]
+    if let Some(s) = p.voiceshot.as_mut().and_then(|x| x.password.as_mut()) {
+        v.push(("providers.voiceshot.password".into(), s));
+    }
+    if let Some(s) = p.whippy.as_mut().and_then(|x| x.signing_secret.as_mut()) {
+        v.push(("providers.whippy.signing_secret".into(), s));
+    }
+    if let Some(s) = p.xelion.as_mut().and_then(|x| x.password.as_mut()) {
+        v.push(("providers.xelion.password".into(), s));
+    }
+    for b in &mut c.contacts.carddav {
+        if let Some(s) = b.password.as_mut() {
+            v.push((format!("contacts.carddav password for {}", b.url), s));
+        }
+    }
+    if let Some(crm) = c.contacts.crm.as_mut() {
+        for (k, val) in crm.headers.iter_mut() {
+            v.push((format!("contacts.crm.headers.{k}"), val));
+        }
+    }
+    v
 }
 
 fn redacted(c: &Config) -> Config {
     let mut c = c.clone();
-    for (_, slot) in secrets(&mut c) {
-        if let Some(s @ Some(_)) = slot {
-            *s = Some(KEPT_SECRET.to_string());
-        }
+    for (_, s) in secrets(&mut c) {
+        *s = KEPT_SECRET.to_string();
     }
     c
 }
 
-/// Put back the stored secrets where the settings page sent [`KEPT_SECRET`].
-fn keep_secrets(new: &mut Config, old: &Config) {
+/// Put back the stored secrets where the settings page sent [`KEPT_SECRET`]. A kept secret
+/// with nothing stored under its name (a new entry, or a changed URL) must be typed again.
+fn keep_secrets(new: &mut Config, old: &Config) -> Result<(), AppError> {
     let mut old = old.clone();
-    let old_slots = secrets(&mut old);
+    let stored: std::collections::HashMap<String, String> = secrets(&mut old)
+        .into_iter()
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
     for (name, slot) in secrets(new) {
-        let Some(slot) = slot else { continue };
-        if slot.as_deref() == Some(KEPT_SECRET) {
-            *slot = old_slots
-                .iter()
-                .find(|(n, _)| *n == name)
-                .and_then(|(_, o)| o.as_ref().and_then(|o| (**o).clone()));
+        if slot == KEPT_SECRET {
+            match stored.get(&name) {
+                Some(v) => *slot = v.clone(),
+                None => {
+                    return Err(AppError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_settings",
+                        format!("{name}: nothing is stored to keep; type the secret"),
+                    ))
+                }
+            }
         }
     }
+    Ok(())
 }
 
 /// Check, save and apply new settings. Nothing changes when they are refused.
-pub fn save_settings(st: &AppState, mut config: Config) -> Result<SettingsView, AppError> {
-    keep_secrets(&mut config, &st.settings().config);
+pub async fn save_settings(st: &AppState, mut config: Config) -> Result<SettingsView, AppError> {
+    keep_secrets(&mut config, &st.settings().config)?;
     config.check().map_err(|e| {
         AppError::new(
             StatusCode::BAD_REQUEST,
@@ -241,7 +287,9 @@ pub fn save_settings(st: &AppState, mut config: Config) -> Result<SettingsView, 
     config
         .save(&path)
         .map_err(|e| AppError::internal(e.context(format!("saving {}", path.display()))))?;
+    let lookup = config.contacts.lookup_settings();
     st.replace_settings(Settings::new(config, path));
+    st.engine.set_lookup(lookup).await?;
     tracing::info!("settings saved");
     Ok(settings_view(st))
 }

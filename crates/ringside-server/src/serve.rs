@@ -62,6 +62,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     let (config, config_path) = load_config(opts.config.as_ref())?;
     let data_dir = opts.data_dir.clone().unwrap_or_else(Paths::data_dir);
     let engine = Engine::open(&data_dir)?;
+    engine.set_lookup(config.contacts.lookup_settings()).await?;
     let listen = opts
         .listen
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address"));
@@ -83,6 +84,8 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     spawn_timeouts(engine, config.calls, clock);
     // The Xelion websocket client, whenever the settings configure one.
     crate::xelion::spawn(&state, &data_dir);
+    // The CRM lookup, whenever the settings configure one.
+    crate::lookup::spawn(&state);
 
     println!("listening on {listen_url}");
     std::io::stdout().flush()?;

@@ -7,7 +7,7 @@
 //! files are told apart by their header line. A cell may hold several numbers separated by
 //! `:::` (Google), `;` or `|`.
 
-use super::store::SourcedContact;
+use super::SourcedContact;
 use super::{Contact, ContactInput, NumberInput};
 use anyhow::{bail, Context, Result};
 

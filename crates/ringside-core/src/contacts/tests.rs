@@ -1,5 +1,5 @@
 use super::csv as contacts_csv;
-use super::store::SourcedContact;
+use super::SourcedContact;
 use super::*;
 use crate::model::*;
 use crate::phone::{self, DefaultRegion};

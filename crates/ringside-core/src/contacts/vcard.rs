@@ -5,7 +5,7 @@
 //! what a screen-pop needs: FN (or N), ORG, TEL, URL and UID. Each card is read on its own,
 //! so one broken card is reported and skipped without losing the rest.
 
-use super::store::SourcedContact;
+use super::SourcedContact;
 use super::{Contact, ContactInput, NumberInput};
 use anyhow::{bail, Context, Result};
 
