@@ -1,7 +1,8 @@
 // Screen-pops through a real notification daemon (dunst) on the test's D-Bus session.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { workdir, startApp, startDunst, monitorNotifications, cti, waitFor, sleep } from "./harness.mjs";
+import { createServer } from "node:http";
+import { workdir, startApp, startDunst, monitorNotifications, cti, waitFor, sleep, API_TOKEN } from "./harness.mjs";
 
 test("a ringing call pops once, a duplicate does not pop again, and answering elsewhere closes it", async (t) => {
   const dunst = await startDunst(t);
@@ -46,4 +47,49 @@ test("a call for someone else never pops; a missed call of mine turns the pop in
   assert.notEqual(missed.replacesId, 0, "replaces the ringing pop in place");
   await sleep(500);
   assert.ok(!seen.notifies.some((n) => n.summary.includes("0124")), "no pop for 303's call");
+});
+
+test("a known caller pops with their name; a late CRM answer renames the same pop in place", async (t) => {
+  // A CRM that knows +14155550177, and answers only when the test says so.
+  let release;
+  const released = new Promise((r) => (release = r));
+  const crm = createServer(async (req, res) => {
+    const phone = new URL(req.url, "http://x").searchParams.get("phone");
+    if (phone === "+14155550177") await released;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(phone === "+14155550177" ? [{ name: "Carol White", org: "Acme" }] : []));
+  });
+  await new Promise((r) => crm.listen(0, "127.0.0.1", r));
+  t.after(() => crm.close());
+  const crmUrl = `http://127.0.0.1:${crm.address().port}/lookup?phone={e164}`;
+
+  await startDunst(t);
+  const seen = await monitorNotifications(t);
+  const app = await startApp(
+    t,
+    workdir(t, { identities: ["201"], extra: `\n[contacts.crm]\nurl = "${crmUrl}"\nname = "/name"\ncompany = "/org"\n` }),
+  );
+  const r = await fetch(`${app.url}/api/contacts`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Alice Smith", company: "Acme", numbers: [{ number: "(415) 555-0166" }] }),
+  });
+  assert.equal(r.status, 201);
+
+  await app.post(cti("newCall", "named-1", "+14155550166", { user: ["201"] }));
+  await waitFor(() => seen.notifies.length === 1, { what: "the pop for Alice" });
+  assert.equal(seen.notifies[0].summary, "Incoming call: Alice Smith (Acme)");
+  assert.match(seen.notifies[0].body, /^\+1 415-555-0166 · /);
+
+  await app.post(cti("newCall", "crm-1", "+14155550177", { user: ["201"] }));
+  await waitFor(() => seen.notifies.length === 2, { what: "the pop with the number" });
+  assert.equal(seen.notifies[1].summary, "Incoming call: +1 415-555-0177");
+  assert.ok(seen.notifies[1].actions.includes("add-contact"), `actions: ${seen.notifies[1].actions}`);
+  release();
+  await waitFor(() => seen.notifies.length === 3, { what: "the renamed pop" });
+  const renamed = seen.notifies[2];
+  assert.equal(renamed.summary, "Incoming call: Carol White (Acme)");
+  assert.notEqual(renamed.replacesId, 0, "replaces the pop in place, no second pop");
+  await sleep(500);
+  assert.equal(seen.notifies.length, 3);
 });
