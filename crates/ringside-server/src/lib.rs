@@ -6,6 +6,7 @@ pub mod app;
 pub mod error;
 pub mod hooks;
 pub mod ops;
+pub mod secrets;
 pub mod serve;
 pub mod simulate;
 pub mod status;

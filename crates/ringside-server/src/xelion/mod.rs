@@ -47,8 +47,6 @@ use tokio_tungstenite::tungstenite::Message;
 pub const SOURCE: &str = "xelion";
 /// The status message for an account whose admin-only subscriptions were refused.
 pub const LACKS_ADMIN: &str = "account lacks admin rights: only missed calls are received";
-/// The keyring service the password entry lives under.
-pub const KEYRING_SERVICE: &str = "ringside";
 /// How often the settings are looked at for changes.
 const SETTINGS_EVERY: Duration = Duration::from_secs(1);
 /// REST calls and the websocket handshake give up after this long.
@@ -180,17 +178,7 @@ impl Client {
     }
 
     fn set(&self, state: SourceState, message: Option<String>) {
-        if self
-            .sources
-            .set(SOURCE, state, message.clone(), (self.clock)())
-        {
-            let message = message.map(|m| format!(": {m}")).unwrap_or_default();
-            match state {
-                SourceState::AuthFailed => tracing::error!("xelion: auth failed{message}"),
-                SourceState::Reconnecting => tracing::warn!("xelion: reconnecting{message}"),
-                _ => tracing::info!("xelion: {}{message}", state.as_str()),
-            }
-        }
+        self.sources.report(SOURCE, state, message, (self.clock)());
     }
 
     async fn run(mut self) {
@@ -355,13 +343,12 @@ impl Client {
     }
 
     async fn password(&self) -> Result<String, String> {
-        if let Some(p) = &self.cfg.password {
-            return Ok(p.clone());
-        }
-        let name = self.cfg.password_keyring.clone().unwrap_or_default();
-        tokio::task::spawn_blocking(move || keyring_password(&name))
-            .await
-            .map_err(|e| format!("reading the OS keyring: {e}"))?
+        crate::secrets::password(
+            self.cfg.password.as_deref(),
+            self.cfg.password_keyring.as_deref(),
+            "providers.xelion.password_keyring",
+        )
+        .await
     }
 
     /// Read frames until the connection ends; `Ok(why)` when it is lost, `Err` when the
@@ -586,19 +573,6 @@ pub fn default_user_space() -> String {
     }
 }
 
-/// The password stored in the OS keyring under service `ringside`, user `name`.
-fn keyring_password(name: &str) -> Result<String, String> {
-    let key = "providers.xelion.password_keyring";
-    let entry =
-        keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| format!("{key} `{name}`: {e}"))?;
-    entry.get_password().map_err(|e| match e {
-        keyring::Error::NoEntry => format!(
-            "{key} `{name}`: the OS keyring has no such entry (service `{KEYRING_SERVICE}`)"
-        ),
-        other => format!("{key} `{name}`: the OS keyring cannot be read: {other}"),
-    })
-}
-
 fn names(list: &[wire::Notification]) -> String {
     list.iter().map(|n| n.wire()).collect::<Vec<_>>().join(", ")
 }
@@ -713,19 +687,6 @@ mod tests {
         let u = default_user_space();
         assert!(u.starts_with("ringside"));
         assert!(u.len() <= 70);
-    }
-
-    #[tokio::test]
-    async fn a_keyring_without_the_entry_is_a_clear_error_not_a_panic() {
-        let name = "ringside-test-no-such-entry";
-        let r = tokio::task::spawn_blocking(move || keyring_password(name))
-            .await
-            .unwrap();
-        let e = r.unwrap_err();
-        assert!(
-            e.starts_with("providers.xelion.password_keyring `ringside-test-no-such-entry`"),
-            "{e}"
-        );
     }
 
     #[tokio::test]
