@@ -52,8 +52,11 @@ pub struct AppState {
     pub frames: broadcast::Sender<Arc<str>>,
     /// `http://HOST:PORT` of this listener.
     pub listen_url: String,
-    /// Connection state of the sources Ringside connects to (the Xelion websocket).
+    /// Connection state of the sources Ringside connects to (the Xelion websocket, CardDAV
+    /// address books).
     pub sources: crate::status::Sources,
+    /// The CardDAV address books being synced, for "sync now".
+    pub carddav: crate::carddav::Books,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ impl AppState {
             frames,
             listen_url,
             sources: crate::status::Sources::default(),
+            carddav: crate::carddav::Books::default(),
         }
     }
 
@@ -126,6 +130,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/simulate", post(api::simulate))
         .route("/api/live", get(api::live))
         .route("/api/status", get(crate::status::status))
+        .route("/api/contacts/sync", post(api::sync_contacts))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::guard,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod carddav;
 pub mod error;
 pub mod hooks;
 pub mod ops;

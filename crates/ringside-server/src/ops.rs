@@ -193,13 +193,27 @@ pub fn settings_view(st: &AppState) -> SettingsView {
 }
 
 /// The password and signing-secret slots of `c`, by name.
-fn secrets(c: &mut Config) -> [(&'static str, Option<&mut Option<String>>); 3] {
+fn secrets(c: &mut Config) -> Vec<(String, Option<&mut Option<String>>)> {
     let p = &mut c.providers;
-    [
-        ("voiceshot", p.voiceshot.as_mut().map(|x| &mut x.password)),
-        ("whippy", p.whippy.as_mut().map(|x| &mut x.signing_secret)),
-        ("xelion", p.xelion.as_mut().map(|x| &mut x.password)),
-    ]
+    let mut slots = vec![
+        (
+            "voiceshot".into(),
+            p.voiceshot.as_mut().map(|x| &mut x.password),
+        ),
+        (
+            "whippy".into(),
+            p.whippy.as_mut().map(|x| &mut x.signing_secret),
+        ),
+        ("xelion".into(), p.xelion.as_mut().map(|x| &mut x.password)),
+    ];
+    // CardDAV books by name: the stored password stays with the book of that name.
+    for b in &mut c.contacts.carddav {
+        slots.push((
+            format!("{}{}", crate::carddav::PREFIX, b.name),
+            Some(&mut b.password),
+        ));
+    }
+    slots
 }
 
 fn redacted(c: &Config) -> Config {
@@ -244,6 +258,11 @@ pub fn save_settings(st: &AppState, mut config: Config) -> Result<SettingsView, 
     st.replace_settings(Settings::new(config, path));
     tracing::info!("settings saved");
     Ok(settings_view(st))
+}
+
+/// Sync every CardDAV address book now; how each went.
+pub async fn sync_contacts(st: &AppState) -> Vec<crate::carddav::BookSync> {
+    crate::carddav::sync_now(st).await
 }
 
 pub fn scenarios() -> Vec<ScenarioInfo> {

@@ -83,6 +83,8 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     spawn_timeouts(engine, config.calls, clock);
     // The Xelion websocket client, whenever the settings configure one.
     crate::xelion::spawn(&state, &data_dir);
+    // The CardDAV address books' syncs, for those the settings configure.
+    crate::carddav::spawn(&state);
 
     println!("listening on {listen_url}");
     std::io::stdout().flush()?;

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use store::SCHEMA;
+pub use store::{SourcedContact, SCHEMA};
 
 /// The source of contacts entered in Ringside itself or imported from files.
 pub const LOCAL: &str = "local";
