@@ -591,7 +591,8 @@ async fn a_book_syncs_by_itself_every_interval() {
 }
 
 /// A proxy in front of Radicale that fails every `addressbook-multiget` (501, as some
-/// servers do) and serves the book under `/moved/` by redirecting to its real place.
+/// servers do), serves the book under `/moved/` by redirecting to its real place, and under
+/// `/elsewhere/` by redirecting to Radicale under another host name.
 async fn start_proxy(upstream: String) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -621,6 +622,11 @@ async fn forward(
         let to = format!("{BOOK}{rest}");
         return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response();
     }
+    if let Some(rest) = path.strip_prefix("/elsewhere/") {
+        // Radicale itself, under another host name.
+        let to = format!("{}{BOOK}{rest}", upstream.replace("127.0.0.1", "localhost"));
+        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response();
+    }
     if parts.method.as_str() == "REPORT"
         && String::from_utf8_lossy(&body).contains("addressbook-multiget")
     {
@@ -646,7 +652,7 @@ async fn forward(
 }
 
 #[tokio::test]
-async fn cards_come_one_by_one_when_multiget_fails_and_redirects_are_followed() {
+async fn cards_come_one_by_one_when_multiget_fails_and_redirects_are_followed_on_one_host() {
     let rad = Radicale::start().await;
     rad.make_book(BOOK).await;
     let ann = card("ann", "Ann Archer", Some("Acme"), Some("+1 415 555 0101"));
@@ -667,9 +673,26 @@ url = "{proxy}/moved"
 username = "{USER}"
 password = "{PASSWORD}"
 interval_s = 3600
+
+[[contacts.carddav]]
+name = "far"
+url = "{proxy}/elsewhere/"
+username = "{USER}"
+password = "{PASSWORD}"
+interval_s = 3600
 "#
     );
     let s = Server::start_with(&config(&books)).await;
+    // The password is not sent to the other host; the status names the URL to use.
+    let far = until_status(&s, "carddav:far", |st| st["state"] == "auth_failed").await;
+    let there = format!("{}{BOOK}", rad.url.replace("127.0.0.1", "localhost"));
+    assert_eq!(
+        far["message"],
+        format!(
+            "the server redirected to {there}, which asks for credentials; Ringside sends \
+             them to the configured server only: use that URL"
+        )
+    );
     let team = until_status(&s, "carddav:team", |st| {
         st.is_object() && st["state"] != "connecting"
     })

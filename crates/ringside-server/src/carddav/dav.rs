@@ -278,6 +278,7 @@ impl Dav {
             .await
             .map_err(|e| failed(&what, &e))?;
         let status = res.status();
+        self.check_redirect(status, res.url())?;
         let etag = res
             .headers()
             .get(ETAG)
@@ -335,9 +336,26 @@ impl Dav {
         }
         let res = req.send().await.map_err(|e| failed(&what, &e))?;
         let status = res.status();
+        self.check_redirect(status, res.url())?;
         let base = res.url().clone();
         let body = read_capped(res, &what).await?;
         Ok((status, base, body))
+    }
+
+    /// A 401 after a redirect to another server: the credentials were not sent there (they
+    /// go to the configured server only), and the person should know to use that URL.
+    fn check_redirect(&self, status: StatusCode, reached: &Url) -> Result<(), DavError> {
+        let elsewhere = reached.host_str() != self.url.host_str()
+            || reached.port_or_known_default() != self.url.port_or_known_default();
+        if status == StatusCode::UNAUTHORIZED && elsewhere {
+            let mut at = reached.clone();
+            at.set_query(None);
+            return Err(DavError::Auth(format!(
+                "the server redirected to {at}, which asks for credentials; Ringside sends them \
+                 to the configured server only: use that URL"
+            )));
+        }
+        Ok(())
     }
 }
 
