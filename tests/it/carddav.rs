@@ -138,9 +138,11 @@ level = info
         assert_eq!(res.status().as_u16(), 201, "MKCOL {path}");
     }
 
-    async fn put(&self, path: &str, card: &str) {
+    /// PUT `card` as `file` in the book.
+    async fn put(&self, file: &str, card: &str) {
+        let path = format!("{BOOK}{file}");
         let res = self
-            .request("PUT", path)
+            .request("PUT", &path)
             .header("content-type", "text/vcard; charset=utf-8")
             .body(card.replace('\n', "\r\n"))
             .send()
@@ -149,8 +151,9 @@ level = info
         assert!(res.status().is_success(), "PUT {path}: {}", res.status());
     }
 
-    async fn delete(&self, path: &str) {
-        let res = self.request("DELETE", path).send().await.unwrap();
+    async fn delete(&self, file: &str) {
+        let path = format!("{BOOK}{file}");
+        let res = self.request("DELETE", &path).send().await.unwrap();
         assert!(res.status().is_success(), "DELETE {path}: {}", res.status());
     }
 
@@ -257,15 +260,8 @@ async fn until_status(s: &Server, name: &str, pred: impl Fn(&Value) -> bool) -> 
 
 /// `POST /api/contacts/sync`: each book's answer, by source name.
 async fn sync_now(s: &Server) -> Vec<Value> {
-    let res = s
-        .http
-        .post(format!("{}/api/contacts/sync", s.url))
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    let v: Value = res.json().await.unwrap();
+    let (code, v) = s.api_send("POST", "/api/contacts/sync", None).await;
+    assert_eq!(code, 200, "{v}");
     v["books"].as_array().unwrap().clone()
 }
 
@@ -339,19 +335,22 @@ fn report(book: &Value) -> (&str, u64, u64, u64, u64) {
     )
 }
 
-#[tokio::test]
-async fn an_address_book_syncs_and_its_edits_and_deletes_reach_open_calls() {
+/// Radicale with the book holding Ann (vCard 3.0, with a company), Bob (4.0) and Carol, who
+/// has no phone number: nothing to find a caller by, so she is left out.
+async fn radicale_with_team() -> Radicale {
     let rad = Radicale::start().await;
     rad.make_book(BOOK).await;
-    let ann_v1 = card("ann", "Ann Archer", Some("Acme"), Some("+1 415 555 0101"));
-    rad.put(&format!("{BOOK}ann.vcf"), &ann_v1).await;
-    rad.put(&format!("{BOOK}bob.vcf"), BOB).await;
-    // No phone number: nothing to find a caller by, so it is left out.
-    rad.put(
-        &format!("{BOOK}carol.vcf"),
-        &card("carol", "Carol Chen", None, None),
-    )
-    .await;
+    let ann = card("ann", "Ann Archer", Some("Acme"), Some("+1 415 555 0101"));
+    rad.put("ann.vcf", &ann).await;
+    rad.put("bob.vcf", BOB).await;
+    rad.put("carol.vcf", &card("carol", "Carol Chen", None, None))
+        .await;
+    rad
+}
+
+#[tokio::test]
+async fn an_address_book_syncs_and_its_edits_and_deletes_reach_open_calls() {
+    let rad = radicale_with_team().await;
 
     // `team` can read the book; `locked` has the wrong password. An hour's interval: the
     // syncs after the first are the ones the test asks for.
@@ -410,7 +409,7 @@ async fn an_address_book_syncs_and_its_edits_and_deletes_reach_open_calls() {
         Some("Acme"),
         Some("+1 415 555 0101"),
     );
-    rad.put(&format!("{BOOK}ann.vcf"), &ann_v2).await;
+    rad.put("ann.vcf", &ann_v2).await;
     let answers = sync_now(&s).await;
     let team = book_of(&answers, "carddav:team");
     assert_eq!(team["state"], "connected", "{team}");
@@ -429,7 +428,7 @@ async fn an_address_book_syncs_and_its_edits_and_deletes_reach_open_calls() {
     );
 
     // A delete on the server: the match disappears, live.
-    rad.delete(&format!("{BOOK}bob.vcf")).await;
+    rad.delete("bob.vcf").await;
     let answers = sync_now(&s).await;
     let team = book_of(&answers, "carddav:team");
     assert_eq!(report(team), ("incremental", 0, 0, 0, 1), "{team}");
@@ -462,7 +461,7 @@ async fn an_address_book_syncs_and_its_edits_and_deletes_reach_open_calls() {
     // `valid-sync-token`, and a full sync takes over, fetching only what changed.
     rad.forget_sync_tokens(BOOK);
     let carol = card("carol", "Carol Chen", None, Some("+1 415 555 0103"));
-    rad.put(&format!("{BOOK}carol.vcf"), &carol).await;
+    rad.put("carol.vcf", &carol).await;
     let answers = sync_now(&s).await;
     let team = book_of(&answers, "carddav:team");
     assert_eq!(report(team), ("full", 1, 1, 0, 0), "{team}");
@@ -537,16 +536,8 @@ async fn an_address_book_syncs_and_its_edits_and_deletes_reach_open_calls() {
 }
 
 async fn put_settings(s: &Server, config: &Value) {
-    let res = s
-        .http
-        .put(format!("{}/api/settings", s.url))
-        .bearer_auth(API_TOKEN)
-        .json(config)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    assert_eq!(status, 200, "{}", res.text().await.unwrap());
+    let (code, v) = s.api_send("PUT", "/api/settings", Some(config)).await;
+    assert_eq!(code, 200, "{v}");
 }
 
 #[tokio::test]
@@ -554,7 +545,7 @@ async fn a_book_syncs_by_itself_every_interval() {
     let rad = Radicale::start().await;
     rad.make_book(BOOK).await;
     let dan = card("dan", "Dan Dorsey", None, Some("+44 20 7946 0958"));
-    rad.put(&format!("{BOOK}dan.vcf"), &dan).await;
+    rad.put("dan.vcf", &dan).await;
     // 10 s is the shortest interval the config allows.
     let started = std::time::Instant::now();
     let s = Server::start_with(&config(&book("team", &rad, PASSWORD, 10))).await;
@@ -565,7 +556,7 @@ async fn a_book_syncs_by_itself_every_interval() {
     })
     .await;
     let eve = card("eve", "Eve Evans", None, Some("+1 415 555 0104"));
-    rad.put(&format!("{BOOK}eve.vcf"), &eve).await;
+    rad.put("eve.vcf", &eve).await;
     // No one asks: the next periodic sync brings Eve.
     until_status(&s, "carddav:team", |st| {
         st["message"]
@@ -653,16 +644,7 @@ async fn forward(
 
 #[tokio::test]
 async fn cards_come_one_by_one_when_multiget_fails_and_redirects_are_followed_on_one_host() {
-    let rad = Radicale::start().await;
-    rad.make_book(BOOK).await;
-    let ann = card("ann", "Ann Archer", Some("Acme"), Some("+1 415 555 0101"));
-    rad.put(&format!("{BOOK}ann.vcf"), &ann).await;
-    rad.put(&format!("{BOOK}bob.vcf"), BOB).await;
-    rad.put(
-        &format!("{BOOK}carol.vcf"),
-        &card("carol", "Carol Chen", None, None),
-    )
-    .await;
+    let rad = radicale_with_team().await;
     let proxy = start_proxy(rad.url.clone()).await;
     // The book's URL without its trailing slash, at a place that redirects.
     let books = format!(
@@ -716,7 +698,7 @@ interval_s = 3600
         Some("Acme"),
         Some("+1 415 555 0101"),
     );
-    rad.put(&format!("{BOOK}ann.vcf"), &ann).await;
+    rad.put("ann.vcf", &ann).await;
     let answers = sync_now(&s).await;
     assert_eq!(
         report(book_of(&answers, "carddav:team")),

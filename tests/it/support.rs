@@ -180,6 +180,21 @@ impl Server {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Send `method` to an API path with the token (and `body` as JSON); returns (status, JSON
+    /// body or Null).
+    pub async fn api_send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+            .bearer_auth(API_TOKEN);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn calls(&self) -> Vec<Value> {
         let (status, v) = self.api("/api/calls?limit=1000").await;
         assert_eq!(status, 200, "{v}");

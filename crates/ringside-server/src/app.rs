@@ -43,6 +43,40 @@ impl Settings {
     }
 }
 
+/// What a background task (the Xelion client, the CardDAV syncs) wants from the settings,
+/// followed: the settings page replaces them whole at any time, so they are looked at every
+/// second.
+pub struct FollowSettings<W> {
+    state: AppState,
+    tick: tokio::time::Interval,
+    last: Option<W>,
+}
+
+impl<W: PartialEq + Clone> FollowSettings<W> {
+    pub fn new(state: &AppState) -> FollowSettings<W> {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        FollowSettings {
+            state: state.clone(),
+            tick,
+            last: None,
+        }
+    }
+
+    /// What `want` makes of the settings in force: at once the first time, then as soon as
+    /// it differs from the last answer.
+    pub async fn changed(&mut self, want: impl Fn(&Config) -> W) -> W {
+        loop {
+            self.tick.tick().await;
+            let now = want(&self.state.settings().config);
+            if self.last.as_ref() != Some(&now) {
+                self.last = Some(now.clone());
+                return now;
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,

@@ -19,7 +19,7 @@ mod xml;
 
 pub use sync::{SyncMode, SyncReport};
 
-use crate::app::AppState;
+use crate::app::{AppState, FollowSettings};
 use crate::status::{SourceState, Sources};
 use crate::xelion::timing::{jitter, Backoff};
 use dav::{Dav, DavError};
@@ -36,8 +36,6 @@ use ts_rs::TS;
 
 /// A book's contacts and status go by `carddav:<name>`.
 pub const PREFIX: &str = "carddav:";
-/// How often the settings are looked at for changes.
-const SETTINGS_EVERY: Duration = Duration::from_secs(1);
 /// The first wait after a failed sync.
 const FIRST_RETRY: Duration = Duration::from_secs(5);
 /// What "sync now" says of a book whose task went away meanwhile.
@@ -118,31 +116,22 @@ impl BookSync {
 type Wanted = (CardDav, String);
 
 async fn supervise(state: AppState) {
+    let mut follow = FollowSettings::new(&state);
     let mut running: BTreeMap<String, (Wanted, Option<JoinHandle<()>>)> = BTreeMap::new();
-    let mut first = true;
-    let mut tick = tokio::time::interval(SETTINGS_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        let settings = state.settings();
-        let config = &settings.config;
-        let want: BTreeMap<String, Wanted> = config
-            .contacts
-            .carddav
-            .iter()
-            .map(|b| {
-                let source = format!("{PREFIX}{}", b.name);
-                (source, (b.clone(), config.agent.region.clone()))
+        let want: BTreeMap<String, Wanted> = follow
+            .changed(|config| {
+                config
+                    .contacts
+                    .carddav
+                    .iter()
+                    .map(|b| {
+                        let source = format!("{PREFIX}{}", b.name);
+                        (source, (b.clone(), config.agent.region.clone()))
+                    })
+                    .collect()
             })
-            .collect();
-        let same = want.len() == running.len()
-            && want
-                .iter()
-                .all(|(k, w)| running.get(k).is_some_and(|(r, _)| r == w));
-        if same && !first {
-            continue;
-        }
-        first = false;
+            .await;
         running.retain(|source, (wanted, task)| {
             if want.get(source) == Some(wanted) {
                 return true;

@@ -26,7 +26,7 @@
 pub mod rest;
 pub mod timing;
 
-use crate::app::{AppState, Clock};
+use crate::app::{AppState, Clock, FollowSettings};
 use crate::status::{SourceState, Sources};
 use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
@@ -47,8 +47,6 @@ use tokio_tungstenite::tungstenite::Message;
 pub const SOURCE: &str = "xelion";
 /// The status message for an account whose admin-only subscriptions were refused.
 pub const LACKS_ADMIN: &str = "account lacks admin rights: only missed calls are received";
-/// How often the settings are looked at for changes.
-const SETTINGS_EVERY: Duration = Duration::from_secs(1);
 /// REST calls and the websocket handshake give up after this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -64,42 +62,39 @@ pub fn spawn(state: &AppState, data_dir: &Path) {
 type Wanted = (Xelion, String);
 
 async fn supervise(state: AppState, data_dir: PathBuf) {
-    // The settings the running client was started with, and the client (none when disabled).
-    let mut running: Option<(Wanted, Option<JoinHandle<()>>)> = None;
-    let mut tick = tokio::time::interval(SETTINGS_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut follow = FollowSettings::new(&state);
+    // The running client (none when disabled or not configured).
+    let mut client: Option<JoinHandle<()>> = None;
     loop {
-        tick.tick().await;
-        let settings = state.settings();
-        let config = &settings.config;
-        let want = config.providers.xelion.clone().map(|x| {
-            let region = x
-                .region
-                .clone()
-                .unwrap_or_else(|| config.agent.region.clone());
-            (x, region)
-        });
-        if want.as_ref() == running.as_ref().map(|(w, _)| w) {
-            continue;
-        }
-        if let Some((_, Some(task))) = running.take() {
+        let want: Option<Wanted> = follow
+            .changed(|config| {
+                config.providers.xelion.clone().map(|x| {
+                    let region = x
+                        .region
+                        .clone()
+                        .unwrap_or_else(|| config.agent.region.clone());
+                    (x, region)
+                })
+            })
+            .await;
+        if let Some(task) = client.take() {
             tracing::info!("xelion: settings changed; closing the connection");
             task.abort();
         }
-        running = match want {
+        client = match want {
             None => {
                 state.sources.remove(SOURCE);
                 None
             }
-            Some((x, region)) if !x.enabled => {
+            Some((x, _)) if !x.enabled => {
                 tracing::info!("xelion: disabled in the settings");
                 state
                     .sources
                     .set(SOURCE, SourceState::Disabled, None, (state.clock)());
-                Some(((x, region), None))
+                None
             }
             Some((x, region)) => match Client::new(&x, &region, &state, &data_dir) {
-                Ok(client) => Some(((x, region), Some(tokio::spawn(client.run())))),
+                Ok(c) => Some(tokio::spawn(c.run())),
                 Err(e) => {
                     tracing::error!("xelion: cannot start: {e:#}");
                     state.sources.set(
@@ -108,7 +103,7 @@ async fn supervise(state: AppState, data_dir: PathBuf) {
                         Some(format!("{e:#}")),
                         (state.clock)(),
                     );
-                    Some(((x, region), None))
+                    None
                 }
             },
         };
