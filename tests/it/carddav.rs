@@ -711,3 +711,44 @@ interval_s = 3600
         [("Ann Archer-Smith".into(), "carddav:team".into())]
     );
 }
+
+#[tokio::test]
+async fn a_big_book_comes_in_batches() {
+    let rad = Radicale::start().await;
+    // Radicale makes an address book of a whole .vcf PUT on the collection.
+    let cards: String = (0..1200)
+        .map(|i| {
+            format!(
+                "BEGIN:VCARD\nVERSION:3.0\nUID:bulk-{i}\nFN:Person {i}\nTEL:+1 212 555 {i:04}\nEND:VCARD\n"
+            )
+        })
+        .collect();
+    let res = rad
+        .request("PUT", BOOK)
+        .header("content-type", "text/vcard")
+        .body(cards.replace('\n', "\r\n"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+
+    let s = Server::start_with(&config(&book("team", &rad, PASSWORD, 3600))).await;
+    let team = until_status(&s, "carddav:team", |st| st["state"] == "connected").await;
+    assert!(team["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("1200 contacts, synced "));
+    // 100 cards per multiget.
+    let reports = rad.answered("REPORT", None, "207 Multi-Status");
+    assert_eq!(reports, 12);
+    ring(&s, "cd-777", "+12125550777").await;
+    assert_eq!(
+        names(&s.call("generic:cd-777").await),
+        [("Person 777".into(), "carddav:team".into())]
+    );
+    let answers = sync_now(&s).await;
+    assert_eq!(
+        report(book_of(&answers, "carddav:team")),
+        ("incremental", 0, 0, 0, 0)
+    );
+}

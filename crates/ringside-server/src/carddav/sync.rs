@@ -28,6 +28,8 @@ use ts_rs::TS;
 
 /// Cards per `addressbook-multiget`.
 const MULTIGET_BATCH: usize = 100;
+/// Contacts per write to the store.
+const WRITE_BATCH: usize = 500;
 /// GETs in flight at once when the server cannot multiget.
 const PARALLEL_GETS: usize = 4;
 /// Rounds of a truncated `sync-collection` before the rest waits for the next sync.
@@ -206,8 +208,10 @@ impl Book {
     }
 
     /// Fetch `fetch`, then store the usable cards, remove `gone` and the unusable ones, and
-    /// save `token` (empty: none, so a stale one goes), in that order, so a crash in between repeats the work
-    /// instead of skipping it.
+    /// save `token` (empty: none, so a stale one goes), in that order, so a crash in between
+    /// repeats the work instead of skipping it. Cards are read a batch at a time (their text,
+    /// photos and all, is dropped once read) and stored [`WRITE_BATCH`] at a time, so a big
+    /// book neither fills the memory nor holds the store's writer long.
     async fn apply(
         &mut self,
         fetch: Vec<Member>,
@@ -216,34 +220,53 @@ impl Book {
         report: &mut SyncReport,
     ) -> Result<(), DavError> {
         let mut contacts = Vec::new();
-        for f in self.fetch(&fetch).await? {
-            let Some(text) = f.text else {
-                self.unusable.remove(&f.key);
-                gone.push(f.key);
-                continue;
-            };
-            report.fetched += 1;
-            match usable(&text) {
-                Ok(input) => {
+        for batch in fetch.chunks(MULTIGET_BATCH) {
+            for f in self.fetch(batch).await? {
+                let Some(text) = f.text else {
                     self.unusable.remove(&f.key);
-                    contacts.push(SourcedContact {
-                        external_id: f.key,
-                        etag: f.etag,
-                        input,
-                    });
-                }
-                Err(why) => {
-                    tracing::debug!("{}: leaving out {}: {why}", self.source, f.key);
-                    report.skipped += 1;
-                    self.unusable.insert(f.key.clone(), f.etag);
                     gone.push(f.key);
+                    continue;
+                };
+                report.fetched += 1;
+                match usable(&text) {
+                    Ok(input) => {
+                        self.unusable.remove(&f.key);
+                        contacts.push(SourcedContact {
+                            external_id: f.key,
+                            etag: f.etag,
+                            input,
+                        });
+                    }
+                    Err(why) => {
+                        tracing::debug!("{}: leaving out {}: {why}", self.source, f.key);
+                        report.skipped += 1;
+                        self.unusable.insert(f.key.clone(), f.etag);
+                        gone.push(f.key);
+                    }
                 }
             }
         }
+        while contacts.len() > WRITE_BATCH {
+            let rest = contacts.split_off(WRITE_BATCH);
+            let batch = std::mem::replace(&mut contacts, rest);
+            self.write(batch, Vec::new(), None, report).await?;
+        }
+        let token = saved_form(self.dav.url().as_str(), token);
+        self.write(contacts, gone, Some(token), report).await
+    }
+
+    /// Store `contacts`, remove `gone`, and with `Some(token)` save the token (`None` clears
+    /// it), in one job on the store's writer.
+    async fn write(
+        &mut self,
+        contacts: Vec<SourcedContact>,
+        gone: Vec<String>,
+        token: Option<Option<String>>,
+        report: &mut SyncReport,
+    ) -> Result<(), DavError> {
         let source = self.source.clone();
         let region = self.region;
         let now = (self.clock)();
-        let token = saved_form(self.dav.url().as_str(), token);
         let (stored, removed, count) = self
             .engine
             .write(move |store| {
@@ -260,7 +283,9 @@ impl Book {
                     store.remove_contacts(&source, &gone, now)?
                 };
                 changed.extend(calls);
-                store.set_sync_token(&source, token.as_deref(), now)?;
+                if let Some(t) = token {
+                    store.set_sync_token(&source, t.as_deref(), now)?;
+                }
                 let count = store.source_etags(&source)?.len();
                 Ok(((stored, removed, count), last_of_each(changed)))
             })
@@ -276,20 +301,16 @@ impl Book {
         Ok(())
     }
 
-    /// Download `members`: by multiget while the server manages it, else one GET each.
-    async fn fetch(&mut self, members: &[Member]) -> Result<Vec<Fetched>, DavError> {
-        let mut out = Vec::with_capacity(members.len());
-        let mut one_by_one: Vec<Member> = Vec::new();
-        for (i, batch) in members.chunks(MULTIGET_BATCH).enumerate() {
-            if !self.multiget {
-                one_by_one.extend_from_slice(batch);
-                continue;
-            }
+    /// Download one batch of cards: by multiget while the server manages it, else one GET
+    /// each (a few at a time). Cards a multiget answer leaves out are asked for by GET.
+    async fn fetch(&mut self, batch: &[Member]) -> Result<Vec<Fetched>, DavError> {
+        let mut out = Vec::with_capacity(batch.len());
+        let mut one_by_one: Vec<Member> = batch.to_vec();
+        if self.multiget {
             match self.dav.multiget(batch).await {
                 Ok(found) => {
-                    let got: HashSet<String> = found.iter().map(|f| f.key.clone()).collect();
-                    // The cards the answer left out are asked for one by one.
-                    one_by_one.extend(batch.iter().filter(|m| !got.contains(&m.key)).cloned());
+                    let got: HashSet<&str> = found.iter().map(|f| f.key.as_str()).collect();
+                    one_by_one.retain(|m| !got.contains(m.key.as_str()));
                     out.extend(found);
                 }
                 Err(e @ DavError::Auth(_)) => return Err(e),
@@ -299,8 +320,6 @@ impl Book {
                         self.source
                     );
                     self.multiget = false;
-                    one_by_one.extend_from_slice(&members[i * MULTIGET_BATCH..]);
-                    break;
                 }
             }
         }
