@@ -10,6 +10,8 @@ apt_packages=(
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   # Tests of the real window, notifications and the browser UI.
   xvfb xauth dbus dbus-x11 dunst libnotify-bin webkit2gtk-driver chromium imagemagick
+  # Radicale (the CardDAV server the address-book sync is tested against) lives in a venv.
+  python3 python3-venv
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -30,6 +32,16 @@ done
 
 # The WebDriver server for the real-window tests.
 command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --version '^2' --locked
+
+# Radicale from PyPI, pinned, in a venv under target/ (Debian's python refuses a bare `pip
+# install`); tests/it/carddav.rs runs target/tools/radicale/bin/radicale.
+radicale_version=3.9.0
+radicale_venv=target/tools/radicale
+if [ "$("$radicale_venv/bin/radicale" --version 2>/dev/null | head -n1)" != "$radicale_version" ]; then
+  echo "setup: installing radicale $radicale_version into $radicale_venv"
+  python3 -m venv --clear "$radicale_venv"
+  "$radicale_venv/bin/python" -m pip install --quiet --disable-pip-version-check "radicale==$radicale_version"
+fi
 
 # npm packages: the web UI and the Tauri CLI (prebuilt, no cargo install).
 npm_ci() {

@@ -46,7 +46,7 @@ async fn adding_editing_and_deleting_a_contact_names_the_calls_live() {
         .api_send(
             "POST",
             "/api/contacts",
-            Some(contact("Alice Smith", &["(415) 555-0123"])),
+            Some(&contact("Alice Smith", &["(415) 555-0123"])),
         )
         .await;
     assert_eq!(status, 201, "{alice}");
@@ -65,7 +65,7 @@ async fn adding_editing_and_deleting_a_contact_names_the_calls_live() {
         .api_send(
             "PUT",
             &format!("/api/contacts/{id}"),
-            Some(contact("Alice Jones", &["+1 415 555 0123"])),
+            Some(&contact("Alice Jones", &["+1 415 555 0123"])),
         )
         .await;
     assert_eq!(status, 200, "{v}");
@@ -109,7 +109,7 @@ async fn adding_editing_and_deleting_a_contact_names_the_calls_live() {
         ("GET", "/api/contacts/abc", None, 404, "not_found"),
         ("DELETE", "/api/contacts/999", None, 404, "not_found"),
     ] {
-        let (status, v) = s.api_send(method, path, body).await;
+        let (status, v) = s.api_send(method, path, body.as_ref()).await;
         assert_eq!(status, want, "{method} {path}: {v}");
         assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
     }
@@ -127,7 +127,7 @@ async fn many_contacts_for_one_number_are_all_on_the_call_each_with_its_record()
         let mut c = contact(name, &["+44 20 7946 0018"]);
         c["company"] = json!("Jones & Co");
         c["record_url"] = json!(url);
-        assert_eq!(s.api_send("POST", "/api/contacts", Some(c)).await.0, 201);
+        assert_eq!(s.api_send("POST", "/api/contacts", Some(&c)).await.0, 201);
     }
     ring(&s, "m-1", "+442079460018").await;
     let call = s.call("generic:m-1").await;

@@ -23,3 +23,5 @@ mod simulate;
 mod fake_xelion;
 // The Xelion websocket client: scripted calls, drops, stalls, expired tokens, restarts, backoff.
 mod xelion;
+// CardDAV address books synced from a real Radicale server: edits, deletes, sync tokens.
+mod carddav;

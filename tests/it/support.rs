@@ -180,15 +180,15 @@ impl Server {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    /// Any API request with the token and an optional JSON body; returns (status, JSON body
-    /// or Null).
-    pub async fn api_send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    /// Send `method` to an API path with the token (and `body` as JSON); returns (status, JSON
+    /// body or Null).
+    pub async fn api_send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.url))
             .bearer_auth(API_TOKEN);
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req.json(b);
         }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();

@@ -333,6 +333,12 @@ pub async fn save_settings(
     Ok(Json(ops::save_settings(&st, config).await?))
 }
 
+/// `POST /api/contacts/sync`: sync the CardDAV address books now; `{"books": [...]}`, each
+/// with its state, message and what the sync did.
+pub async fn sync_contacts(State(st): State<AppState>) -> Json<Value> {
+    Json(json!({"books": ops::sync_contacts(&st).await}))
+}
+
 /// `GET /api/scenarios`
 pub async fn scenarios() -> Json<Vec<ScenarioInfo>> {
     Json(ops::scenarios())

@@ -46,6 +46,40 @@ impl Settings {
     }
 }
 
+/// What a background task (the Xelion client, the CardDAV syncs) wants from the settings,
+/// followed: the settings page replaces them whole at any time, so they are looked at every
+/// second.
+pub struct FollowSettings<W> {
+    state: AppState,
+    tick: tokio::time::Interval,
+    last: Option<W>,
+}
+
+impl<W: PartialEq + Clone> FollowSettings<W> {
+    pub fn new(state: &AppState) -> FollowSettings<W> {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        FollowSettings {
+            state: state.clone(),
+            tick,
+            last: None,
+        }
+    }
+
+    /// What `want` makes of the settings in force: at once the first time, then as soon as
+    /// it differs from the last answer.
+    pub async fn changed(&mut self, want: impl Fn(&Config) -> W) -> W {
+        loop {
+            self.tick.tick().await;
+            let now = want(&self.state.settings().config);
+            if self.last.as_ref() != Some(&now) {
+                self.last = Some(now.clone());
+                return now;
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
@@ -55,8 +89,11 @@ pub struct AppState {
     pub frames: broadcast::Sender<Arc<str>>,
     /// `http://HOST:PORT` of this listener.
     pub listen_url: String,
-    /// Connection state of the sources Ringside connects to (the Xelion websocket).
+    /// Connection state of the sources Ringside connects to (the Xelion websocket, CardDAV
+    /// address books).
     pub sources: crate::status::Sources,
+    /// The CardDAV address books being synced, for "sync now".
+    pub carddav: crate::carddav::Books,
 }
 
 impl AppState {
@@ -85,6 +122,7 @@ impl AppState {
             frames,
             listen_url,
             sources: crate::status::Sources::default(),
+            carddav: crate::carddav::Books::default(),
         }
     }
 
@@ -146,6 +184,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/contacts.csv", get(api::contacts_csv))
         .route("/api/contacts.vcf", get(api::contacts_vcf))
         .route("/api/lookup", get(api::lookup))
+        .route("/api/contacts/sync", post(api::sync_contacts))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::guard,

@@ -3,11 +3,13 @@
 
 pub mod api;
 pub mod app;
+pub mod carddav;
 pub mod contacts;
 pub mod error;
 pub mod hooks;
 pub mod lookup;
 pub mod ops;
+pub mod secrets;
 pub mod serve;
 pub mod simulate;
 pub mod status;

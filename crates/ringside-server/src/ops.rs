@@ -214,7 +214,7 @@ pub fn settings_view(st: &AppState) -> SettingsView {
 }
 
 /// Every secret in `c`, by a stable name: passwords, signing secrets, CRM header values. A
-/// CardDAV password is named by its book's URL, so it is never sent to another server.
+/// CardDAV password is named by its book's name and URL, so it never goes to another server.
 fn secrets(c: &mut Config) -> Vec<(String, &mut String)> {
     let mut v: Vec<(String, &mut String)> = Vec::new();
     let p = &mut c.providers;
@@ -229,7 +229,10 @@ fn secrets(c: &mut Config) -> Vec<(String, &mut String)> {
     }
     for b in &mut c.contacts.carddav {
         if let Some(s) = b.password.as_mut() {
-            v.push((format!("contacts.carddav password for {}", b.url), s));
+            v.push((
+                format!("contacts.carddav `{}` password for {}", b.name, b.url),
+                s,
+            ));
         }
     }
     if let Some(crm) = c.contacts.crm.as_mut() {
@@ -292,6 +295,11 @@ pub async fn save_settings(st: &AppState, mut config: Config) -> Result<Settings
     st.engine.set_lookup(lookup).await?;
     tracing::info!("settings saved");
     Ok(settings_view(st))
+}
+
+/// Sync every CardDAV address book now; how each went.
+pub async fn sync_contacts(st: &AppState) -> Vec<crate::carddav::BookSync> {
+    crate::carddav::sync_now(st).await
 }
 
 pub fn scenarios() -> Vec<ScenarioInfo> {

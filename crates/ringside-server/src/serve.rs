@@ -86,6 +86,8 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     crate::xelion::spawn(&state, &data_dir);
     // The CRM lookup, whenever the settings configure one.
     crate::lookup::spawn(&state);
+    // The CardDAV address books' syncs, for those the settings configure.
+    crate::carddav::spawn(&state);
 
     println!("listening on {listen_url}");
     std::io::stdout().flush()?;

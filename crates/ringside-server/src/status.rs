@@ -1,5 +1,6 @@
-//! The state of the sources Ringside connects to itself (today: the Xelion websocket), for
-//! `GET /api/status` and the UI: connected, reconnecting since when, auth failed and why.
+//! The state of the sources Ringside connects to itself (the Xelion websocket, CardDAV address
+//! books), for `GET /api/status` and the UI: connected, reconnecting since when, auth failed
+//! and why.
 //! Webhook providers are not listed: they connect to Ringside, there is nothing to show.
 
 use crate::app::AppState;
@@ -15,12 +16,13 @@ use ts_rs::TS;
 #[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceState {
-    /// The first connection is being made.
+    /// The first connection (or sync) is being made.
     Connecting,
     Connected,
-    /// The connection was lost; Ringside is trying again (with backoff).
+    /// The connection was lost, or the last sync failed; Ringside is trying again (with
+    /// backoff).
     Reconnecting,
-    /// The PBX refused the credentials (or the keyring has no password); Ringside retries
+    /// The server refused the credentials (or the keyring has no password); Ringside retries
     /// slowly, but a person probably has to fix the settings.
     AuthFailed,
     /// Configured with `enabled = false`.
@@ -43,7 +45,7 @@ impl SourceState {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Source {
-    /// `xelion`.
+    /// `xelion`, or `carddav:<address book>`.
     pub name: String,
     pub state: SourceState,
     /// When the source entered `state` (RFC 3339); `null` when disabled.
@@ -103,6 +105,27 @@ impl Sources {
                 true
             }
         }
+    }
+
+    /// [`Sources::set`], and log the change when there is one: `auth_failed` as an error,
+    /// `reconnecting` as a warning, the others as information.
+    pub fn report(
+        &self,
+        name: &str,
+        state: SourceState,
+        message: Option<String>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let changed = self.set(name, state, message.clone(), now);
+        if changed {
+            let message = message.map(|m| format!(": {m}")).unwrap_or_default();
+            match state {
+                SourceState::AuthFailed => tracing::error!("{name}: auth failed{message}"),
+                SourceState::Reconnecting => tracing::warn!("{name}: reconnecting{message}"),
+                _ => tracing::info!("{name}: {}{message}", state.as_str()),
+            }
+        }
+        changed
     }
 
     /// Forget `name` (its configuration was removed).

@@ -26,7 +26,7 @@
 pub mod rest;
 pub mod timing;
 
-use crate::app::{AppState, Clock};
+use crate::app::{AppState, Clock, FollowSettings};
 use crate::status::{SourceState, Sources};
 use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
@@ -47,10 +47,6 @@ use tokio_tungstenite::tungstenite::Message;
 pub const SOURCE: &str = "xelion";
 /// The status message for an account whose admin-only subscriptions were refused.
 pub const LACKS_ADMIN: &str = "account lacks admin rights: only missed calls are received";
-/// The keyring service the password entry lives under.
-pub const KEYRING_SERVICE: &str = "ringside";
-/// How often the settings are looked at for changes.
-const SETTINGS_EVERY: Duration = Duration::from_secs(1);
 /// REST calls and the websocket handshake give up after this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -66,42 +62,39 @@ pub fn spawn(state: &AppState, data_dir: &Path) {
 type Wanted = (Xelion, String);
 
 async fn supervise(state: AppState, data_dir: PathBuf) {
-    // The settings the running client was started with, and the client (none when disabled).
-    let mut running: Option<(Wanted, Option<JoinHandle<()>>)> = None;
-    let mut tick = tokio::time::interval(SETTINGS_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut follow = FollowSettings::new(&state);
+    // The running client (none when disabled or not configured).
+    let mut client: Option<JoinHandle<()>> = None;
     loop {
-        tick.tick().await;
-        let settings = state.settings();
-        let config = &settings.config;
-        let want = config.providers.xelion.clone().map(|x| {
-            let region = x
-                .region
-                .clone()
-                .unwrap_or_else(|| config.agent.region.clone());
-            (x, region)
-        });
-        if want.as_ref() == running.as_ref().map(|(w, _)| w) {
-            continue;
-        }
-        if let Some((_, Some(task))) = running.take() {
+        let want: Option<Wanted> = follow
+            .changed(|config| {
+                config.providers.xelion.clone().map(|x| {
+                    let region = x
+                        .region
+                        .clone()
+                        .unwrap_or_else(|| config.agent.region.clone());
+                    (x, region)
+                })
+            })
+            .await;
+        if let Some(task) = client.take() {
             tracing::info!("xelion: settings changed; closing the connection");
             task.abort();
         }
-        running = match want {
+        client = match want {
             None => {
                 state.sources.remove(SOURCE);
                 None
             }
-            Some((x, region)) if !x.enabled => {
+            Some((x, _)) if !x.enabled => {
                 tracing::info!("xelion: disabled in the settings");
                 state
                     .sources
                     .set(SOURCE, SourceState::Disabled, None, (state.clock)());
-                Some(((x, region), None))
+                None
             }
             Some((x, region)) => match Client::new(&x, &region, &state, &data_dir) {
-                Ok(client) => Some(((x, region), Some(tokio::spawn(client.run())))),
+                Ok(c) => Some(tokio::spawn(c.run())),
                 Err(e) => {
                     tracing::error!("xelion: cannot start: {e:#}");
                     state.sources.set(
@@ -110,7 +103,7 @@ async fn supervise(state: AppState, data_dir: PathBuf) {
                         Some(format!("{e:#}")),
                         (state.clock)(),
                     );
-                    Some(((x, region), None))
+                    None
                 }
             },
         };
@@ -180,17 +173,7 @@ impl Client {
     }
 
     fn set(&self, state: SourceState, message: Option<String>) {
-        if self
-            .sources
-            .set(SOURCE, state, message.clone(), (self.clock)())
-        {
-            let message = message.map(|m| format!(": {m}")).unwrap_or_default();
-            match state {
-                SourceState::AuthFailed => tracing::error!("xelion: auth failed{message}"),
-                SourceState::Reconnecting => tracing::warn!("xelion: reconnecting{message}"),
-                _ => tracing::info!("xelion: {}{message}", state.as_str()),
-            }
-        }
+        self.sources.report(SOURCE, state, message, (self.clock)());
     }
 
     async fn run(mut self) {
@@ -355,13 +338,12 @@ impl Client {
     }
 
     async fn password(&self) -> Result<String, String> {
-        if let Some(p) = &self.cfg.password {
-            return Ok(p.clone());
-        }
-        let name = self.cfg.password_keyring.clone().unwrap_or_default();
-        tokio::task::spawn_blocking(move || keyring_password(&name))
-            .await
-            .map_err(|e| format!("reading the OS keyring: {e}"))?
+        crate::secrets::password(
+            self.cfg.password.as_deref(),
+            self.cfg.password_keyring.as_deref(),
+            "providers.xelion.password_keyring",
+        )
+        .await
     }
 
     /// Read frames until the connection ends; `Ok(why)` when it is lost, `Err` when the
@@ -586,19 +568,6 @@ pub fn default_user_space() -> String {
     }
 }
 
-/// The password stored in the OS keyring under service `ringside`, user `name`.
-fn keyring_password(name: &str) -> Result<String, String> {
-    let key = "providers.xelion.password_keyring";
-    let entry =
-        keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| format!("{key} `{name}`: {e}"))?;
-    entry.get_password().map_err(|e| match e {
-        keyring::Error::NoEntry => format!(
-            "{key} `{name}`: the OS keyring has no such entry (service `{KEYRING_SERVICE}`)"
-        ),
-        other => format!("{key} `{name}`: the OS keyring cannot be read: {other}"),
-    })
-}
-
 fn names(list: &[wire::Notification]) -> String {
     list.iter().map(|n| n.wire()).collect::<Vec<_>>().join(", ")
 }
@@ -713,19 +682,6 @@ mod tests {
         let u = default_user_space();
         assert!(u.starts_with("ringside"));
         assert!(u.len() <= 70);
-    }
-
-    #[tokio::test]
-    async fn a_keyring_without_the_entry_is_a_clear_error_not_a_panic() {
-        let name = "ringside-test-no-such-entry";
-        let r = tokio::task::spawn_blocking(move || keyring_password(name))
-            .await
-            .unwrap();
-        let e = r.unwrap_err();
-        assert!(
-            e.starts_with("providers.xelion.password_keyring `ringside-test-no-such-entry`"),
-            "{e}"
-        );
     }
 
     #[tokio::test]

@@ -24,8 +24,13 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(max: Duration) -> Backoff {
+        Backoff::starting_at(BACKOFF_BASE, max)
+    }
+
+    /// Waits from `base` (or `max`, if shorter) up to `max`.
+    pub fn starting_at(base: Duration, max: Duration) -> Backoff {
         Backoff {
-            base: BACKOFF_BASE.min(max),
+            base: base.min(max),
             max,
             failures: 0,
         }

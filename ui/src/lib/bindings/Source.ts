@@ -6,7 +6,7 @@ import type { SourceState } from "./SourceState";
  */
 export type Source = { 
 /**
- * `xelion`.
+ * `xelion`, or `carddav:<address book>`.
  */
 name: string, state: SourceState, 
 /**
