@@ -161,6 +161,12 @@ pub async fn export_contacts(
     save_download(&app, &st, "ringside-contacts", ext, &body)
 }
 
+/// Sync every CardDAV address book now; answers when they are done.
+#[tauri::command]
+pub async fn sync_contacts(st: Shared<'_>) -> Result<Vec<ringside_server::carddav::BookSync>> {
+    Ok(ops::sync_contacts(&st).await)
+}
+
 #[tauri::command]
 pub async fn lookup_number(st: Shared<'_>, number: String) -> Result<Vec<ContactMatch>> {
     contacts::lookup(&st, number).await

@@ -63,6 +63,7 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             commands::import_contacts,
             commands::export_contacts,
             commands::lookup_number,
+            commands::sync_contacts,
         ])
         .on_window_event(|window, event| {
             // Closing the window keeps Ringside running in the tray.
