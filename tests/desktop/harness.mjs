@@ -154,11 +154,21 @@ export function cti(event, callId, from, extra = {}) {
   return { event, callId, from, to: "+14155550100", direction: "in", user: ["201"], ...extra };
 }
 
-/** A notification daemon on this D-Bus session. */
-export async function startDunst(t) {
+/**
+ * A notification daemon on this D-Bus session. `pick`: the text of the action its context menu
+ * (`dunstctl context`) chooses, as an agent would click it.
+ */
+export async function startDunst(t, { pick } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "dunst-"));
   const rc = join(dir, "dunstrc");
-  writeFileSync(rc, "[global]\n    timeout = 0\n    notification_limit = 0\n");
+  let menu = "";
+  if (pick) {
+    const script = join(dir, "pick");
+    writeFileSync(script, `#!/bin/sh\nexec grep -m1 -F -- '${pick}'\n`);
+    chmodSync(script, 0o755);
+    menu = `    dmenu = ${script}\n`;
+  }
+  writeFileSync(rc, `[global]\n    timeout = 0\n    notification_limit = 0\n${menu}`);
   const child = spawn("dunst", ["-config", rc], { stdio: "ignore" });
   t.after(() => stop(child));
   await waitFor(() => {
@@ -298,6 +308,19 @@ export async function openWindow(t, driver, args) {
         return found.length ? found : null;
       }, { what: `an element ${css}` });
       await wd("POST", `${s}/element/${el}/click`, {});
+    },
+    /** The value of the first input matching `css` (null when there is none). */
+    async value(css) {
+      return wd("POST", `${s}/execute/sync`, {
+        script: "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
+        args: [css],
+      });
+    },
+    /** Type `text` into the first element matching `css`. */
+    async type(css, text) {
+      const [el] = await win.all(css);
+      if (!el) throw new Error(`no element ${css}`);
+      await wd("POST", `${s}/element/${el}/value`, { text });
     },
     /** Wait until the first element matching `css` has text matching `re`. */
     async waitText(css, re, what = css) {

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { ROOT, workdir, freePort, fakeOpener, startDunst, startDriver, openWindow, client, cti, waitFor, sleep, screenshot } from "./harness.mjs";
 
 // Screenshots go to docs/ when asked (RINGSIDE_SCREENSHOTS=1), else to the work dir.
@@ -18,7 +19,7 @@ test("real window: ringing -> answered -> ended, a missed call, call back, done"
   const shot = shots(dir);
   const port = await freePort();
   const opener = fakeOpener(dir);
-  await startDunst(t);
+  const dunst = await startDunst(t, { pick: "Add contact" });
   const driver = await startDriver(t, opener.env);
   const win = await openWindow(t, driver, [
     "--listen", `127.0.0.1:${port}`, "--data-dir", join(dir, "data"), "--config", join(dir, "config.toml"),
@@ -32,6 +33,16 @@ test("real window: ringing -> answered -> ended, a missed call, call back, done"
   await win.waitText(`${row("w-1")} [data-testid="state-chip"]`, /ringing/i);
   assert.match(await win.text(`${row("w-1")} [data-testid="caller"]`), /415.*555.*0123/);
   assert.match(await win.text(`${row("w-1")} [data-testid="agents"]`), /201/);
+
+  // The pop's "Add contact": the window opens the contact form with the caller's number; saving
+  // (over IPC) names the call in the panel.
+  await waitFor(() => dunst.displayed() === 1, { what: "the pop" });
+  execFileSync("dunstctl", ["context"]);
+  const number = '[data-testid="contact-dialog"] [data-testid="contact-number"]';
+  await waitFor(async () => (await win.value(number)) === "+14155550123", { what: "the form with the number" });
+  await win.type('[data-testid="contact-name"]', "Dana Whitfield");
+  await win.click('[data-testid="contact-save"]');
+  await win.waitText(`${row("w-1")} [data-testid="caller-name"]`, /^Dana Whitfield$/, "the name on the row");
 
   await app.post(cti("answer", "w-1", "+14155550123", { user: "201", answeringNumber: "201" }));
   await win.waitText(`${row("w-1")} [data-testid="state-chip"]`, /answered/i);

@@ -1,6 +1,8 @@
 // The web UI in a real browser against a real ringside-server: calls arrive as generic CTI
 // webhooks, and the page must show them ringing, answered, ended and missed, call back with the
-// server's URI, and mark missed calls done.
+// server's URI, and mark missed calls done. Callers show by name: a chooser when two contacts
+// share a number, "Add contact" for an unknown one, contacts imported and edited in the
+// Contacts tab, a CRM lookup (a slow local HTTP server) set up in Settings.
 //
 // Needs: ui/dist built (`npm run build`), the server built (`cargo build -p ringside-server`,
 // or RINGSIDE_SERVER_BIN), and Chromium (`apt-get install chromium`, or CHROMIUM_BIN).
@@ -9,6 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +29,8 @@ const SHOTS = process.env.RINGSIDE_SCREENSHOTS === "1" ? join(REPO, "docs", "scr
 const API_TOKEN = "test-api-token-0123456789";
 const GENERIC_TOKEN = "generic-token-0123456789";
 const CALLER = "+14155550123";
-const CALLER_SHOWN = "+1 415 555 0123";
+// As the server formats it (`from_display`: libphonenumber's international format).
+const CALLER_SHOWN = "+1 415-555-0123";
 
 const CONFIG = `
 [api]
@@ -116,6 +120,18 @@ async function api(path) {
   return res.json();
 }
 
+/** A contact stored through the API, as another agent (or an import) would. */
+async function addContact(name, company, numbers, record_url = null) {
+  const res = await fetch(`${base}/api/contacts`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${API_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name, company, numbers: numbers.map((number) => ({ label: null, number })), record_url }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 201, `POST /api/contacts: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
 /** Poll until `f` returns truthy (for browser-side conditions use page.waitForFunction). */
 async function eventually(f, what, ms = 10_000) {
   const end = Date.now() + ms;
@@ -199,17 +215,19 @@ test("the page takes the token from the address bar and goes live", async () => 
 test("keyboard: Tab reaches the navigation tabs", async () => {
   await page.locator("body").focus();
   const reached = [];
-  for (let i = 0; i < 12 && reached.length < 4; i++) {
+  for (let i = 0; i < 14 && reached.length < 5; i++) {
     await page.keyboard.press("Tab");
     const id = await page.evaluate(() => document.activeElement?.id ?? "");
     if (id.startsWith("tab-") && !reached.includes(id)) reached.push(id);
   }
-  assert.deepEqual(reached, ["tab-live", "tab-missed", "tab-history", "tab-settings"]);
+  assert.deepEqual(reached, ["tab-live", "tab-missed", "tab-history", "tab-contacts", "tab-settings"]);
   // Enter on a focused tab opens it; the shortcut keys do too.
   await page.locator("#tab-history").focus();
   await page.keyboard.press("Enter");
   await page.locator('[data-testid="history-table"]').waitFor();
   await page.locator("body").focus();
+  await page.keyboard.press("5");
+  await page.locator('[data-testid="contacts-table"]').waitFor();
   await page.keyboard.press("1");
   await page.locator('[data-testid="live-empty"]').waitFor();
 });
@@ -232,9 +250,16 @@ test("a call rings, is answered with a running timer, ends and moves to History"
   const t2 = parseClock(await row.locator('[data-testid="timer"]').innerText());
   assert.ok(t2 >= t1 + 1, `the talk timer runs: ${t1} then ${t2}`);
 
-  // A second call ringing beside the answered one: the Live screenshot.
+  // A second call ringing beside the answered one, from a known caller: the Live screenshot.
+  await addContact("Margaret Hamilton", "Apollo Guidance Ltd", ["+44 20 7946 0958"]);
   await cti({ event: "newCall", ...inbound("ui-c", "+442079460958", "202", { to: "+14155550111", queue: "Sales" }) });
   await liveRow("generic:ui-c").locator('[data-testid="state-chip"]', { hasText: "Ringing" }).waitFor();
+  assert.equal(await liveRow("generic:ui-c").locator('[data-testid="caller-name"]').innerText(), "Margaret Hamilton");
+  assert.equal(await liveRow("generic:ui-c").locator('[data-testid="caller-number"]').innerText(), "+44 20 7946 0958");
+  // The unknown caller beside it: the number, and "Add contact".
+  assert.equal(await row.locator('[data-testid="caller-name"]').count(), 0);
+  assert.equal(await row.locator('[data-testid="caller-number"]').innerText(), CALLER_SHOWN);
+  await row.locator('[data-testid="add-contact"]').waitFor();
   // Live rows: newest first.
   const order = await page.locator('[data-testid="live-call"]').evaluateAll((rows) => rows.map((r) => r.dataset.callId));
   assert.deepEqual(order, ["generic:ui-c", id]);
@@ -321,6 +346,7 @@ test("missed calls group by caller, and Mark all done clears them", async () => 
     await cti({ event: "newCall", ...inbound(callId, from, user) });
     await cti({ event: "hangup", ...inbound(callId, from, user, { cause: "noAnswer" }) });
   };
+  await addContact("Priya Raman", "Contoso Ltd", ["07700 900461"]);
   await missed("ui-m1", "+12125550187", "201");
   await missed("ui-m2", "+447700900461", "202");
   await missed("ui-m3", "+12125550187", ["201", "202"]);
@@ -331,7 +357,10 @@ test("missed calls group by caller, and Mark all done clears them", async () => 
   const groups = page.locator('[data-testid="missed-group"]');
   await eventually(async () => (await groups.count()) === 3, "three groups");
   const titles = await groups.locator('[data-testid="missed-title"]').allInnerTexts();
-  assert.deepEqual(titles, ["3 missed from +1 212 555 0187", `1 missed from ${CALLER_SHOWN}`, "1 missed from +447700900461"]);
+  assert.deepEqual(titles, ["3 missed from +1 212-555-0187", `1 missed from ${CALLER_SHOWN}`, "1 missed from Priya Raman · Contoso Ltd"]);
+  // A named caller's number is still there, below the name.
+  const shown = (await api("/api/missed")).find((c) => c.id === "generic:ui-m2").from_display;
+  assert.equal(await groups.nth(2).locator('[data-testid="missed-number"]').innerText(), shown);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, "missed.png") });
 
   await page.locator('[data-testid="mark-all-done"]').click();
@@ -375,6 +404,302 @@ test("the scope toggle: Everyone shows calls for others, Me hides them", async (
   await page.locator('[data-testid="scope-me"]').click();
   await liveRow("generic:ui-other").waitFor({ state: "detached" });
   await cti({ event: "hangup", ...inbound("ui-other", "+13125550199", "305", { cause: "normalClearing" }) });
+});
+
+test("two contacts share the caller's number: the chooser, by keyboard, opens the chosen one's record", async () => {
+  await page.locator("#tab-live").click();
+  await page.evaluate(() => (window.__opened = []));
+  const ada = await addContact("Ada Lovelace", "Analytical Engines Ltd", ["(415) 555-0177"], "https://crm.example.com/contacts/ada");
+  const charles = await addContact("Charles Babbage", null, ["+1 415 555 0177"], "https://crm.example.com/contacts/charles");
+  await cti({ event: "newCall", ...inbound("ui-two", "+14155550177", "201") });
+  const row = liveRow("generic:ui-two");
+  await row.waitFor();
+  assert.equal(await row.locator('[data-testid="caller-name"]').innerText(), "Ada Lovelace or Charles Babbage");
+  assert.equal(await row.locator('[data-testid="caller-number"]').innerText(), "+1 415-555-0177");
+  const chooser = row.locator('[data-testid="contact-chooser"]');
+  assert.equal((await chooser.innerText()).trim(), "2 contacts match");
+  assert.equal(await chooser.getAttribute("aria-expanded"), "false");
+
+  // Enter opens the menu on its first item; it lists name, company and source of each.
+  await chooser.focus();
+  await page.keyboard.press("Enter");
+  const menu = row.locator('[data-testid="contact-menu"]');
+  await menu.waitFor();
+  assert.equal(await chooser.getAttribute("aria-expanded"), "true");
+  const choices = menu.locator('[data-testid="contact-choice"]');
+  assert.equal(await choices.count(), 2);
+  assert.match(await choices.nth(0).innerText(), /Ada Lovelace\s+Analytical Engines Ltd · Local\s+Open record/);
+  assert.match(await choices.nth(1).innerText(), /Charles Babbage\s+Local\s+Open record/);
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.key), `contact:${ada.id}`);
+
+  // Escape closes it and gives focus back to the button.
+  await page.keyboard.press("Escape");
+  await menu.waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "contact-chooser");
+
+  // ArrowDown opens it again; down to Charles, Enter: the server gives his record, the page opens it.
+  await page.keyboard.press("ArrowDown");
+  await menu.waitFor();
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.key), `contact:${charles.id}`);
+  const served = page.waitForResponse((r) => r.url().includes("/api/calls/generic%3Aui-two/record?contact=contact%3A"));
+  await page.keyboard.press("Enter");
+  const answer = await (await served).json();
+  assert.equal(answer.url, "https://crm.example.com/contacts/charles");
+  await menu.waitFor({ state: "detached" });
+  assert.deepEqual(await page.evaluate(() => window.__opened), ["https://crm.example.com/contacts/charles"]);
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "contact-chooser", "focus back on the button");
+
+  // A click elsewhere closes an open menu.
+  await chooser.click();
+  await menu.waitFor();
+  await page.locator("#live-title").click();
+  await menu.waitFor({ state: "detached" });
+
+  // Missed: the group names the callers and keeps the chooser; so does the call's detail.
+  await cti({ event: "hangup", ...inbound("ui-two", "+14155550177", "201", { cause: "noAnswer" }) });
+  await row.waitFor({ state: "detached" });
+  await page.locator("#tab-missed").click();
+  const group = page.locator('[data-testid="missed-group"][data-number="+14155550177"]');
+  await group.waitFor();
+  assert.equal(await group.locator('[data-testid="missed-title"]').innerText(), "1 missed from Ada Lovelace or Charles Babbage");
+  await group.locator('[data-testid="contact-chooser"]').click();
+  await group.locator('[data-testid="contact-choice"]').first().click();
+  await eventually(async () => (await page.evaluate(() => window.__opened)).length === 2, "Ada's record opened");
+  assert.equal((await page.evaluate(() => window.__opened))[1], "https://crm.example.com/contacts/ada");
+  await group.locator('[data-testid="done-button"]').click();
+  await group.waitFor({ state: "detached" });
+
+  await page.locator("#tab-history").click();
+  const hist = page.locator('[data-testid="history-row"][data-call-id="generic:ui-two"]');
+  await hist.waitFor();
+  assert.equal(await hist.locator('[data-testid="history-name"]').innerText(), "Ada Lovelace or Charles Babbage");
+  await hist.click();
+  const matches = page.locator('[data-testid="detail-matches"] li');
+  await eventually(async () => (await matches.count()) === 2, "both matches in the detail");
+  assert.match(await matches.nth(1).innerText(), /Charles Babbage/);
+  await page.keyboard.press("Escape");
+  await page.evaluate(() => (window.__opened = []));
+});
+
+test("an unknown caller: Add contact with the number filled in, and the live row names them without a reload", async () => {
+  await page.locator("#tab-live").click();
+  await page.evaluate(() => (window.__sameDocument = true));
+  await cti({ event: "newCall", ...inbound("ui-new", "+13105550142", "201") });
+  const row = liveRow("generic:ui-new");
+  await row.waitFor();
+  const add = row.locator('[data-testid="add-contact"]');
+  const dialog = page.locator('[data-testid="contact-dialog"]');
+
+  // Escape closes the form and focus returns to the button that opened it.
+  await add.focus();
+  await page.keyboard.press("Enter");
+  await dialog.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "contact-name", "the form starts at the name");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  await eventually(async () => (await page.evaluate(() => document.activeElement?.dataset.testid)) === "add-contact", "focus back on Add contact");
+
+  await add.click();
+  await dialog.waitFor();
+  assert.equal(await dialog.locator('[data-testid="contact-number"]').inputValue(), "+13105550142");
+  // The server's refusal shows in the form, which stays open.
+  await dialog.locator('[data-testid="contact-save"]').click();
+  await dialog.locator('[data-testid="contact-error"]').waitFor();
+  assert.match(await dialog.locator('[data-testid="contact-error"]').innerText(), /name or a company/);
+
+  const before = await row.boundingBox();
+  await dialog.locator('[data-testid="contact-name"]').fill("Dana Whitfield");
+  await dialog.locator('[data-testid="contact-company"]').fill("Harbour Logistics");
+  await dialog.locator('[data-testid="contact-save"]').click();
+  await dialog.waitFor({ state: "detached" });
+  // The server names the stored call and sends it again over /api/live.
+  await row.locator('[data-testid="caller-name"]', { hasText: "Dana Whitfield" }).waitFor();
+  assert.match(await row.locator('[data-testid="caller"]').innerText(), /Dana Whitfield\s+Harbour Logistics\s+\+1 310-555-0142/);
+  assert.equal(await row.locator('[data-testid="add-contact"]').count(), 0);
+  const after = await row.boundingBox();
+  assert.equal(after.height, before.height, "the row keeps its height when the name arrives");
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload");
+  // Focus did not fall to the page: it is in the row's actions.
+  assert.equal(await row.evaluate((r) => r.contains(document.activeElement)), true, "focus stays in the row");
+  const stored = await api("/api/contacts?q=Whitfield");
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].numbers[0].e164, "+13105550142");
+  await cti({ event: "hangup", ...inbound("ui-new", "+13105550142", "201", { cause: "normalClearing" }) });
+  await row.waitFor({ state: "detached" });
+});
+
+test("Contacts tab: import a CSV (and one needing a column mapping), search, edit, delete", async () => {
+  await page.locator("body").focus();
+  await page.keyboard.press("5");
+  await page.locator('[data-testid="contacts-table"]').waitFor();
+  await eventually(async () => (await page.locator('[data-testid="contact-row"]').count()) >= 5, "the contacts so far");
+
+  const csv = join(tmp, "people.csv");
+  writeFileSync(
+    csv,
+    [
+      "Full Name,Company,Mobile Phone,Work Phone",
+      "Rosa Imported,Northwind,+1 206 555 0101,",
+      'Sam Imported,"Fabrikam, Inc.",(206) 555-0102,+1 206 555 0199',
+      "Tomas Imported,,206-555-0103,",
+      "Nobody Withoutnumber,Nowhere,,",
+    ].join("\n"),
+  );
+  const form = page.locator('[data-testid="import-form"]');
+  await form.locator('[data-testid="import-file"]').setInputFiles(csv);
+  await form.locator('[data-testid="import-button"]').click();
+  const counts = form.locator('[data-testid="import-counts"]');
+  await counts.waitFor();
+  assert.equal(await counts.innerText(), "3 added · 0 updated · 0 unchanged · 1 skipped");
+  assert.equal(await form.locator('[data-testid="import-columns"]').innerText(), "name=Full Name, company=Company, phone=Mobile Phone, phone=Work Phone");
+  await form.locator('[data-testid="import-result"] summary').click();
+  assert.match(await form.locator('[data-testid="import-skipped"]').innerText(), /row 5: .*phone number/);
+  await page.locator('[data-testid="contact-row"]', { hasText: "Sam Imported" }).waitFor();
+  // The same file again: nothing new.
+  await form.locator('[data-testid="import-button"]').click();
+  await eventually(async () => (await counts.innerText()) === "0 added · 0 updated · 3 unchanged · 1 skipped", "the re-import counts");
+
+  // Headers nobody recognises: the server says so; a mapping imports it.
+  const odd = join(tmp, "kunden.csv");
+  writeFileSync(odd, "Kunde;Handy\nUlla Gemappt;+49 30 901820\n");
+  await form.locator('[data-testid="import-file"]').setInputFiles(odd);
+  await form.locator('[data-testid="import-button"]').click();
+  const error = form.locator('[data-testid="import-error"]');
+  await error.waitFor();
+  assert.match(await error.innerText(), /no name column found/);
+  await form.locator('[data-testid="import-mapping"]').fill("name=Kunde\nphone=Handy");
+  await form.locator('[data-testid="import-button"]').click();
+  await eventually(async () => (await counts.isVisible()) && (await counts.innerText()) === "1 added · 0 updated · 0 unchanged · 0 skipped", "the mapped import");
+  assert.equal(await form.locator('[data-testid="import-columns"]').innerText(), "name=Kunde, phone=Handy");
+
+  // Search: digits of a number find the contact.
+  await page.locator('[data-testid="contacts-search"]').fill("2065550102");
+  await eventually(async () => (await page.locator('[data-testid="contact-row"]').count()) === 1, "one contact for those digits");
+  const sam = page.locator('[data-testid="contact-row"]');
+  assert.match(await sam.innerText(), /Sam Imported\s+Fabrikam, Inc\./);
+
+  // Edit: the form has the contact; the table and the server take the change.
+  await sam.locator('[data-testid="edit-contact"]').click();
+  const dialog = page.locator('[data-testid="contact-dialog"]');
+  await dialog.waitFor();
+  assert.equal(await dialog.locator('[data-testid="contact-name"]').inputValue(), "Sam Imported");
+  assert.equal(await dialog.locator('[data-testid="contact-number"]').count(), 2);
+  await dialog.locator('[data-testid="contact-company"]').fill("Fabrikam Europe");
+  await dialog.locator('[data-testid="contact-save"]').click();
+  await dialog.waitFor({ state: "detached" });
+  await page.locator('[data-testid="contact-row"]', { hasText: "Fabrikam Europe" }).waitFor();
+  const id = Number(await sam.getAttribute("data-contact-id"));
+  assert.equal((await api(`/api/contacts/${id}`)).company, "Fabrikam Europe");
+
+  // Delete asks twice.
+  await sam.locator('[data-testid="edit-contact"]').click();
+  await dialog.waitFor();
+  await dialog.locator('[data-testid="contact-delete"]').click();
+  assert.equal(await dialog.locator('[data-testid="contact-delete"]').innerText(), "Delete Sam Imported?");
+  await dialog.locator('[data-testid="contact-delete"]').click();
+  await dialog.waitFor({ state: "detached" });
+  await eventually(async () => (await page.locator('[data-testid="contact-row"]').count()) === 0, "the row gone");
+  const gone = await fetch(`${base}/api/contacts/${id}`, { headers: { Authorization: `Bearer ${API_TOKEN}` } });
+  assert.equal(gone.status, 404);
+  await page.locator('[data-testid="contacts-search"]').fill("");
+
+  // Export: every contact as a vCard file.
+  const download = page.waitForEvent("download");
+  await page.locator('[data-testid="export-contacts-vcard"]').click();
+  const vcf = readFileSync(await (await download).path(), "utf8");
+  assert.match(vcf, /BEGIN:VCARD/);
+  assert.match(vcf, /Ulla Gemappt/);
+});
+
+test("Settings: a CRM lookup with a secret header and a CardDAV book; the CRM's late answer names the call in place", async () => {
+  // A CRM on this machine that answers slowly, and only for one number.
+  const asked = [];
+  const crm = createServer((req, res) => {
+    const phone = new URL(req.url, "http://x").searchParams.get("phone");
+    asked.push({ phone, key: req.headers["x-api-key"] });
+    const body = phone === "+13125550160" ? [{ name: "Lucy Late", company: "Slowpoke Inc", url: "https://crm.example.com/lucy" }] : [];
+    setTimeout(() => {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(body));
+    }, 800);
+  });
+  await new Promise((r) => crm.listen(0, "127.0.0.1", r));
+  const crmUrl = `http://127.0.0.1:${crm.address().port}/lookup?phone={e164}`;
+  try {
+    await page.locator("#tab-settings").click();
+    const lookup = page.locator('[data-testid="lookup-settings"]');
+    await lookup.waitFor();
+    await lookup.locator('[data-testid="add-crm-lookup"]').click();
+    await lookup.locator('[data-testid="crm-lookup-url"]').fill(crmUrl);
+    await lookup.getByPlaceholder("/url").fill("/url");
+    await lookup.getByLabel("New header name").fill("X-Api-Key");
+    await lookup.getByLabel("New header value").fill("crm-secret-123");
+    await lookup.getByRole("button", { name: "Add", exact: true }).click();
+    await lookup.locator('[data-testid="add-carddav"]').click();
+    const book = lookup.locator('[data-testid="carddav-book"]');
+    await book.getByLabel("Name", { exact: true }).fill("office");
+    await book.getByLabel("Address book URL").fill("https://dav.example.com/addressbooks/agent/office/");
+    await book.getByLabel("User name").fill("agent");
+    await book.getByLabel("Password").fill("dav-secret-456");
+    await book.getByLabel("Enabled").uncheck();
+    // CRM before local.
+    await lookup.getByRole("button", { name: "Move CRM lookup up" }).click();
+    await lookup.getByRole("button", { name: "Move CRM lookup up" }).click();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Move CRM lookup down", "focus stays on the moved row");
+    await page.locator('[data-testid="save-settings"]').click();
+    await eventually(async () => (await api("/api/settings")).config.contacts.crm?.url === crmUrl, "the lookup saved");
+
+    const view = (await api("/api/settings")).config.contacts;
+    assert.deepEqual(view.order, ["crm", "local", "carddav"]);
+    assert.deepEqual(view.crm.headers, { "X-Api-Key": "********" }, "secrets are not sent back");
+    assert.equal(view.carddav[0].password, "********");
+    const toml = () => readFileSync(join(tmp, "config.toml"), "utf8");
+    assert.ok(toml().includes("crm-secret-123") && toml().includes("dav-secret-456"), toml());
+
+    // Saved again with the secrets untouched (they show as ********): the server keeps them.
+    await page.reload();
+    await lookup.waitFor();
+    assert.equal(await lookup.getByLabel("Value of header X-Api-Key").inputValue(), "********");
+    assert.equal(await book.getByLabel("Password").inputValue(), "********");
+    await lookup.locator('[data-testid="tail-digits"]').fill("8");
+    await page.locator('[data-testid="save-settings"]').click();
+    await eventually(async () => (await api("/api/settings")).config.contacts.tail_digits === 8, "tail digits saved");
+    assert.ok(toml().includes("crm-secret-123") && toml().includes("dav-secret-456"), toml());
+
+    // A new caller: the number at once, the CRM's name 0.8 s later, in the same row, same height.
+    await page.locator("#tab-live").click();
+    await cti({ event: "newCall", ...inbound("ui-late", "+13125550160", "201") });
+    const row = liveRow("generic:ui-late");
+    await row.locator('[data-testid="caller-number"]').waitFor();
+    assert.equal(await row.locator('[data-testid="caller-name"]').count(), 0, "the pop does not wait for the CRM");
+    const before = await row.boundingBox();
+    await row.locator('[data-testid="caller-name"]', { hasText: "Lucy Late" }).waitFor({ timeout: 10_000 });
+    const after = await row.boundingBox();
+    assert.equal(after.height, before.height, "no layout jump when the name arrives");
+    assert.equal(after.y, before.y);
+    assert.deepEqual(asked.at(-1), { phone: "+13125550160", key: "crm-secret-123" }, "the kept secret is still sent");
+    // One match with a record: Open record opens the CRM's URL.
+    await row.locator('[data-testid="open-record"]').click();
+    await eventually(async () => (await page.evaluate(() => window.__opened)).includes("https://crm.example.com/lucy"), "the CRM record opened");
+    await cti({ event: "hangup", ...inbound("ui-late", "+13125550160", "201", { cause: "normalClearing" }) });
+
+    // The Contacts tab says how the sources are doing.
+    await page.locator("#tab-contacts").click();
+    const crmState = page.locator('[data-testid="lookup-source"][data-source="crm"] [data-testid="source-state"]');
+    await crmState.waitFor();
+    await eventually(async () => /^working/.test(await crmState.innerText()), "the CRM source working");
+    assert.equal(await page.locator('[data-testid="lookup-source"][data-source="carddav:office"]').count(), 1);
+
+    // Back to no CRM lookup, for the tests after this one.
+    await page.locator("#tab-settings").click();
+    await lookup.getByRole("button", { name: "Remove", exact: true }).first().click();
+    await page.locator('[data-testid="save-settings"]').click();
+    await eventually(async () => !(await api("/api/settings")).config.contacts.crm, "the lookup removed");
+    await page.locator("#tab-live").click();
+  } finally {
+    crm.close();
+  }
 });
 
 test("the page recovers after the server restarts", async () => {

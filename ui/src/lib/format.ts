@@ -4,24 +4,81 @@ import type { Call } from "./bindings/Call";
 import type { CallState } from "./bindings/CallState";
 import type { EndReason } from "./bindings/EndReason";
 
+/** How the server (`phone::display`) and the UI say a caller id is hidden. */
+export const WITHHELD = "Withheld number";
+
 /**
- * A number as an agent reads it. NANP E.164 numbers are grouped ("+1 415 555 0123"); other
- * E.164 numbers are shown as they are; extensions and names as received; none as "Unknown".
+ * A raw number as an agent reads it, for when the server sent no display string (calls stored
+ * before it did, identities, lines): the words providers use for a hidden caller id read
+ * "Withheld number", none reads "Unknown", anything else as received. Calls carry the
+ * server's formatting in `from_display` / `to_display`: see `partyNumber`.
  */
 export function formatNumber(n: string | null | undefined): string {
   if (n == null || n.trim() === "") return "Unknown";
   const s = n.trim();
-  const nanp = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(s);
-  if (nanp) return `+1 ${nanp[1]} ${nanp[2]} ${nanp[3]}`;
-  if (/^anonymous$/i.test(s) || /^(private|restricted|unknown)$/i.test(s)) {
-    return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
-  }
+  if (/^(anonymous|private|withheld|restricted|unknown|unavailable|blocked|hidden)$/i.test(s)) return WITHHELD;
   return s;
 }
 
 /** The number to show for the other party of a call: the caller inbound, the callee outbound. */
 export function otherParty(c: Pick<Call, "direction" | "from" | "to">): string | null {
   return c.direction === "outbound" ? c.to : c.from;
+}
+
+/** `from` for people: the server's display string, else the raw number. */
+export function fromNumber(c: Pick<Call, "from" | "from_display">): string {
+  return c.from_display ?? formatNumber(c.from);
+}
+
+/** `to` for people: the server's display string, else the raw number. */
+export function toNumber(c: Pick<Call, "to" | "to_display">): string {
+  return c.to_display ?? formatNumber(c.to);
+}
+
+type Party = Pick<Call, "direction" | "from" | "to" | "from_display" | "to_display">;
+
+/** The other party's number for people ("+44 20 7946 0018", "Withheld number"). */
+export function partyNumber(c: Party): string {
+  return c.direction === "outbound" ? toNumber(c) : fromNumber(c);
+}
+
+/** Our side of the call: the number it came in on, or went out from. */
+export function ownNumber(c: Party): string | null {
+  const raw = c.direction === "outbound" ? c.from : c.to;
+  return raw ? (c.direction === "outbound" ? fromNumber(c) : toNumber(c)) : null;
+}
+
+/** No number to add as a contact or to look up: hidden or absent. */
+export function isWithheld(c: Party): boolean {
+  const raw = otherParty(c);
+  return !raw || raw.trim() === "" || partyNumber(c) === WITHHELD;
+}
+
+/** Who the contacts say the other party is: "Ada Lovelace", "Ada Lovelace or Charles Babbage", "Ada Lovelace or 2 others"; null when nobody knows. */
+export function callerName(c: Pick<Call, "contacts">): string | null {
+  const m = c.contacts ?? [];
+  if (m.length === 0) return null;
+  if (m.length === 1) return m[0].name;
+  if (m.length === 2) return `${m[0].name} or ${m[1].name}`;
+  return `${m[0].name} or ${m.length - 1} others`;
+}
+
+/** The company when exactly one contact matches. */
+export function callerCompany(c: Pick<Call, "contacts">): string | null {
+  return c.contacts?.length === 1 ? c.contacts[0].company : null;
+}
+
+/** One short phrase for the other party: their name when known, else their number. */
+export function callerLabel(c: Party & Pick<Call, "contacts">): string {
+  return callerName(c) ?? partyNumber(c);
+}
+
+/** "local" → "Local", "carddav:work" → "CardDAV work", "crm" → "CRM". */
+export function sourceLabel(source: string): string {
+  if (source === "local") return "Local";
+  if (source === "crm") return "CRM";
+  if (source.startsWith("carddav:")) return `CardDAV ${source.slice("carddav:".length)}`;
+  return source;
 }
 
 /** 0:07, 4:05, 1:02:03 */

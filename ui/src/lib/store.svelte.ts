@@ -3,6 +3,8 @@
 
 import type { Call } from "./bindings/Call";
 import type { CallState } from "./bindings/CallState";
+import type { Contact } from "./bindings/Contact";
+import type { ContactInput } from "./bindings/ContactInput";
 import type { Direction } from "./bindings/Direction";
 import {
   BackendError,
@@ -13,10 +15,13 @@ import {
   type SettingsView,
   type Status,
 } from "./backend";
-import { digitsOf, formatNumber, otherParty, plural } from "./format";
+import { callerLabel, digitsOf, otherParty, plural } from "./format";
 
-export type Tab = "live" | "missed" | "history" | "settings";
-export const TABS: Tab[] = ["live", "missed", "history", "settings"];
+export type Tab = "live" | "missed" | "history" | "contacts" | "settings";
+/** In the order the header shows them. */
+export const TABS: Tab[] = ["live", "missed", "history", "contacts", "settings"];
+/** The key that opens each tab (Settings kept its 4 when Contacts came). */
+export const TAB_KEYS: Record<Tab, string> = { live: "1", missed: "2", history: "3", settings: "4", contacts: "5" };
 export type Scope = "me" | "everyone";
 export const SCOPE_KEY = "ringside.scope";
 
@@ -29,6 +34,9 @@ export type Notice = {
   offline?: boolean;
   id: number;
 };
+
+/** The contact form: a new contact (from a call's number, or empty) or a local one to edit. */
+export type ContactForm = { contact: Contact | null; input: ContactInput };
 
 export type MissedGroup = {
   key: string;
@@ -103,6 +111,10 @@ export class Store {
   notice = $state<Notice | null>(null);
   /** For screen readers: a new call ringing, a call missed (read out politely). */
   announcement = $state("");
+  /** The open contact form (a dialog over any tab), or null. */
+  contactForm = $state<ContactForm | null>(null);
+  /** Bumped on every contact saved, deleted or imported: the Contacts tab refetches. */
+  contactsVersion = $state(0);
   /** Set when the API refuses the token (web only): the app asks for another. */
   authFailed = $state(false);
   loaded = $state(false);
@@ -122,6 +134,7 @@ export class Store {
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
   private clockTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: (() => void) | null = null;
+  private unlistenAddContact: (() => void) | null = null;
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
 
@@ -139,11 +152,13 @@ export class Store {
       },
       () => void this.resync(),
     );
+    this.unlistenAddContact = this.backend.onAddContact((number) => this.newContact(number));
     void this.loadSettings();
   }
 
   stop(): void {
     this.unsubscribe?.();
+    this.unlistenAddContact?.();
     if (this.clockTimer) clearTimeout(this.clockTimer);
     if (this.noticeTimer) clearTimeout(this.noticeTimer);
   }
@@ -231,7 +246,7 @@ export class Store {
     if (prev && time(prev.call.updated_at) > time(c.updated_at)) return;
     this.latest.set(c.id, { call: c, streamedAt: Date.now() });
     if (prev?.call.state !== c.state && this.visible(c)) {
-      const who = formatNumber(otherParty(c));
+      const who = callerLabel(c);
       if (c.state === "ringing") this.announcement = `Ringing: ${who}`;
       else if (c.state === "missed") this.announcement = `Missed call from ${who}`;
     }
@@ -378,7 +393,7 @@ export class Store {
   // ---- actions ------------------------------------------------------------------------------
 
   async callBack(c: Call): Promise<void> {
-    const who = formatNumber(otherParty(c));
+    const who = callerLabel(c);
     try {
       const uri = await this.backend.callBack(c.id);
       this.say({ tone: "ok", text: `Calling ${who}:`, uri }, 0);
@@ -387,14 +402,62 @@ export class Store {
     }
   }
 
-  async openRecord(c: Call): Promise<void> {
+  /** A CRM record URL template is set: every caller has a record to open. */
+  hasCrmTemplate = $derived(Boolean(this.settings?.config.crm.url));
+
+  /** The record of the call's other party, as contact `key` (one of `c.contacts`; default the best). */
+  async openRecord(c: Call, key?: string): Promise<void> {
     try {
-      const url = await this.backend.openRecord(c.id);
-      if (url) this.say({ tone: "ok", text: `Opened the CRM record: ${url}` });
-      else this.say({ tone: "info", text: "No CRM is set up. Add a CRM URL template in Settings." });
+      const url = await this.backend.openRecord(c.id, key ?? null);
+      if (url) this.say({ tone: "ok", text: `Opened the record: ${url}` });
+      else this.say({ tone: "info", text: "No record to open: this contact has none and no CRM template is set in Settings." });
     } catch (e) {
-      this.fail(e, "Could not open the CRM record: ");
+      this.fail(e, "Could not open the record: ");
     }
+  }
+
+  // ---- contacts -----------------------------------------------------------------------------
+
+  /** Open the new-contact form, `number` filled in (from a call, or the desktop pop). */
+  newContact(number = ""): void {
+    this.contactForm = {
+      contact: null,
+      input: { name: "", company: null, numbers: [{ label: null, number }], record_url: null },
+    };
+  }
+
+  editContact(c: Contact): void {
+    this.contactForm = {
+      contact: c,
+      input: {
+        name: c.name,
+        company: c.company,
+        numbers: c.numbers.map((n) => ({ label: n.label, number: n.number })),
+        record_url: c.record_url,
+      },
+    };
+  }
+
+  /**
+   * Save the open form: create or update. Calls from its numbers are named by the server and
+   * arrive again over the stream. Throws (for the form to show) when the server refuses.
+   */
+  async saveContact(input: ContactInput): Promise<Contact> {
+    const editing = this.contactForm?.contact;
+    const saved = editing
+      ? await this.backend.updateContact(editing.id, input)
+      : await this.backend.createContact(input);
+    this.contactForm = null;
+    this.contactsVersion++;
+    this.say({ tone: "ok", text: `${editing ? "Saved" : "Added"} ${saved.name}.` });
+    return saved;
+  }
+
+  async deleteContact(c: Contact): Promise<void> {
+    await this.backend.deleteContact(c.id);
+    this.contactForm = null;
+    this.contactsVersion++;
+    this.say({ tone: "ok", text: `Deleted ${c.name}.` });
   }
 
   async markDone(calls: Call[]): Promise<boolean> {

@@ -7,11 +7,17 @@ import type { Call } from "../bindings/Call";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
+import type { Contact } from "../bindings/Contact";
+import type { ContactFilter } from "../bindings/ContactFilter";
+import type { ContactFormat } from "../bindings/ContactFormat";
+import type { ContactInput } from "../bindings/ContactInput";
+import type { ImportResult } from "../bindings/ImportResult";
 import {
   BackendError,
   type Backend,
   type CallQuery,
   type ConnectionState,
+  type ContactQuery,
   type Scenario,
   type SettingsView,
   type Status,
@@ -45,6 +51,23 @@ function filter(q: CallQuery): CallFilter {
   };
 }
 
+/** Listen for the app's `event` until the returned function is called (even before `listen` resolved). */
+function listenWhileSubscribed<T>(event: string, f: (payload: T) => void, onListening?: () => void): () => void {
+  let unlisten: UnlistenFn | null = null;
+  let stopped = false;
+  listen<T>(event, (ev) => f(ev.payload)).then((u) => {
+    if (stopped) u();
+    else {
+      unlisten = u;
+      onListening?.();
+    }
+  });
+  return () => {
+    stopped = true;
+    unlisten?.();
+  };
+}
+
 export class TauriBackend implements Backend {
   readonly kind = "tauri" as const;
 
@@ -66,8 +89,8 @@ export class TauriBackend implements Backend {
   callBack(id: string): Promise<string> {
     return call("call_back", { id });
   }
-  openRecord(id: string): Promise<string | null> {
-    return call("open_record", { id });
+  openRecord(id: string, contact?: string | null): Promise<string | null> {
+    return call("open_record", { id, contact: contact ?? null });
   }
   getSettings(): Promise<SettingsView> {
     return call("get_settings");
@@ -88,29 +111,43 @@ export class TauriBackend implements Backend {
     return call("status");
   }
 
+  listContacts(q: ContactQuery): Promise<Contact[]> {
+    const query: ContactFilter = { q: q.q || null, limit: q.limit ?? null };
+    return call("list_contacts", { query });
+  }
+  createContact(input: ContactInput): Promise<Contact> {
+    return call("create_contact", { input });
+  }
+  updateContact(id: number, input: ContactInput): Promise<Contact> {
+    return call("update_contact", { id, input });
+  }
+  deleteContact(id: number): Promise<void> {
+    return call("delete_contact", { id });
+  }
+  async importContacts(file: Blob, format: ContactFormat | null, mapping: string[]): Promise<ImportResult> {
+    return call("import_contacts", { text: await file.text(), format, mapping });
+  }
+  exportContacts(format: ContactFormat): Promise<string | null> {
+    return call("export_contacts", { format });
+  }
+  onAddContact(f: (number: string) => void): () => void {
+    return listenWhileSubscribed<string>("add-contact", f);
+  }
+
   subscribe(
     onCall: (c: Call) => void,
     onConnection: (state: ConnectionState) => void,
     onResync?: () => void,
   ): () => void {
-    let unlisten: UnlistenFn | null = null;
-    let stopped = false;
-    listen<Call>("call", (ev) => onCall(ev.payload)).then((u) => {
-      if (stopped) u();
-      else {
-        unlisten = u;
-        // In-process: the stream is always live. Refetch once now that no change can slip by.
-        onConnection("live");
-      }
-    });
+    // In-process: the stream is always live. Refetch once now that no change can slip by.
+    const stop = listenWhileSubscribed<Call>("call", onCall, () => onConnection("live"));
     const onVisible = () => {
       if (document.visibilityState === "visible") onResync?.();
     };
     document.addEventListener("visibilitychange", onVisible);
     return () => {
-      stopped = true;
       document.removeEventListener("visibilitychange", onVisible);
-      unlisten?.();
+      stop();
     };
   }
 }

@@ -8,6 +8,11 @@ import type { Call } from "../bindings/Call";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
+import type { Contact } from "../bindings/Contact";
+import type { ContactFilter } from "../bindings/ContactFilter";
+import type { ContactFormat } from "../bindings/ContactFormat";
+import type { ContactInput } from "../bindings/ContactInput";
+import type { ImportResult } from "../bindings/ImportResult";
 import type { ScenarioInfo } from "../bindings/ScenarioInfo";
 import type { SettingsView as GeneratedSettingsView } from "../bindings/SettingsView";
 import type { Source as GeneratedSource } from "../bindings/Source";
@@ -17,6 +22,9 @@ import type { Webhook as GeneratedWebhook } from "../bindings/Webhook";
 
 /** Which calls to list. Every field is optional here; an absent field means "any". */
 export type CallQuery = { [K in keyof CallFilter]?: CallFilter[K] };
+
+/** Which contacts to list; an absent field means "any" (the server's default limit is 200). */
+export type ContactQuery = { [K in keyof ContactFilter]?: ContactFilter[K] };
 
 /** `GET /api/settings` / `get_settings`: the config plus what follows from it. */
 export type SettingsView = GeneratedSettingsView;
@@ -63,8 +71,12 @@ export interface Backend {
   markAllDone(): Promise<number>;
   /** Dials the caller back; returns the URI that was opened (e.g. `tel:+14155550123`). */
   callBack(id: string): Promise<string>;
-  /** Opens the caller's CRM record; returns its URL, or null without a CRM template. */
-  openRecord(id: string): Promise<string | null>;
+  /**
+   * Opens the caller's record: as contact `contact` (a `ContactMatch.key` of the call; default
+   * the best match). Returns its URL, or null when there is none (no `record_url`, no CRM
+   * template).
+   */
+  openRecord(id: string, contact?: string | null): Promise<string | null>;
   getSettings(): Promise<SettingsView>;
   saveSettings(config: Config): Promise<SettingsView>;
   listScenarios(): Promise<Scenario[]>;
@@ -72,6 +84,24 @@ export interface Backend {
   /** Web: downloads the file, resolves null. Tauri: saves it, resolves the saved path. */
   exportCsv(q: CallQuery): Promise<string | null>;
   status(): Promise<Status>;
+
+  listContacts(q: ContactQuery): Promise<Contact[]>;
+  createContact(input: ContactInput): Promise<Contact>;
+  /** Local contacts only: a synced one is refused with code `read_only`. */
+  updateContact(id: number, input: ContactInput): Promise<Contact>;
+  deleteContact(id: number): Promise<void>;
+  /**
+   * Import a CSV or vCard file into the local contacts. `format` null: the server tells them
+   * apart. `mapping`: CSV `field=Header` overrides (`phone=Mobile`).
+   */
+  importContacts(file: Blob, format: ContactFormat | null, mapping: string[]): Promise<ImportResult>;
+  /** Web: downloads the file, resolves null. Tauri: saves it, resolves the saved path. */
+  exportContacts(format: ContactFormat): Promise<string | null>;
+  /**
+   * The desktop's screen-pop "Add contact" action: `f` gets the caller's number. Returns the
+   * unsubscribe function (a no-op where nothing sends it).
+   */
+  onAddContact(f: (number: string) => void): () => void;
   /**
    * Call changes as they are stored, and the connection's state. Every "live" (the first
    * connect and each reconnect) and every `onResync` means: events may have been missed,

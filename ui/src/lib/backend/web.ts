@@ -5,11 +5,16 @@
 import type { Call } from "../bindings/Call";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
+import type { Contact } from "../bindings/Contact";
+import type { ContactFormat } from "../bindings/ContactFormat";
+import type { ContactInput } from "../bindings/ContactInput";
+import type { ImportResult } from "../bindings/ImportResult";
 import {
   BackendError,
   type Backend,
   type CallQuery,
   type ConnectionState,
+  type ContactQuery,
   type Scenario,
   type SettingsView,
   type Status,
@@ -58,7 +63,7 @@ export function forgetToken(): void {
   }
 }
 
-function queryString(q: CallQuery): string {
+function queryString(q: CallQuery | ContactQuery): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) {
     if (v === null || v === undefined || v === "") continue;
@@ -69,14 +74,21 @@ function queryString(q: CallQuery): string {
 }
 
 /**
- * Hand a tel:/sip:/callto: URI to the OS's dialer. A page embedding Ringside (or a test) can
- * take it instead: a `ringside:open-external` listener that calls preventDefault() gets the URI
- * in `detail.uri` and the browser does not navigate.
+ * Hand a URI to the OS: a call back's tel:/sip:/callto: URI goes to the dialer
+ * (`location.href`), a record's https: URL opens in a new tab. A page embedding Ringside (or a
+ * test) can take it instead: a `ringside:open-external` listener that calls preventDefault()
+ * gets `detail.uri` and `detail.kind` ("callback" or "record") and the browser opens nothing.
  */
 export const OPEN_EXTERNAL_EVENT = "ringside:open-external";
-function openExternal(uri: string): void {
-  const ev = new CustomEvent(OPEN_EXTERNAL_EVENT, { detail: { uri }, cancelable: true });
-  if (window.dispatchEvent(ev)) window.location.href = uri;
+function openExternal(uri: string, kind: "callback" | "record"): void {
+  const ev = new CustomEvent(OPEN_EXTERNAL_EVENT, { detail: { uri, kind }, cancelable: true });
+  if (!window.dispatchEvent(ev)) return;
+  if (kind === "record") window.open(uri, "_blank", "noopener");
+  else window.location.href = uri;
+}
+
+function unreachable(): BackendError {
+  return new BackendError("network", "Ringside is not reachable. Is it running?");
 }
 
 export class WebBackend implements Backend {
@@ -90,22 +102,24 @@ export class WebBackend implements Backend {
     this.base = base.replace(/\/$/, "");
   }
 
+  /** `body`: JSON, or a Blob sent as it is (a file). */
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.token}`,
       Accept: "application/json",
     };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const raw = body instanceof Blob;
+    if (body !== undefined) headers["Content-Type"] = raw ? body.type || "application/octet-stream" : "application/json";
     let res: Response;
     try {
       res = await fetch(this.base + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
         cache: "no-store",
       });
     } catch {
-      throw new BackendError("network", "Ringside is not reachable. Is it running?");
+      throw unreachable();
     }
     if (!res.ok) throw await errorFrom(res);
     if (res.status === 204) return undefined as T;
@@ -131,12 +145,13 @@ export class WebBackend implements Backend {
   }
   async callBack(id: string): Promise<string> {
     const r = await this.request<{ uri: string }>("POST", `/api/calls/${encodeURIComponent(id)}/callback`);
-    openExternal(r.uri);
+    openExternal(r.uri, "callback");
     return r.uri;
   }
-  async openRecord(id: string): Promise<string | null> {
-    const r = await this.request<{ url: string | null }>("GET", `/api/calls/${encodeURIComponent(id)}/record`);
-    if (r.url) window.open(r.url, "_blank", "noopener");
+  async openRecord(id: string, contact?: string | null): Promise<string | null> {
+    const q = contact ? `?contact=${encodeURIComponent(contact)}` : "";
+    const r = await this.request<{ url: string | null }>("GET", `/api/calls/${encodeURIComponent(id)}/record${q}`);
+    if (r.url) openExternal(r.url, "record");
     return r.url;
   }
   getSettings(): Promise<SettingsView> {
@@ -151,30 +166,62 @@ export class WebBackend implements Backend {
   async simulate(name: string): Promise<void> {
     await this.request("POST", "/api/simulate", { scenario: name });
   }
-  async exportCsv(q: CallQuery): Promise<string | null> {
+  /** GET `path` and save the answer as `file` through the browser's downloads. */
+  private async download(path: string, file: string): Promise<null> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}/api/calls.csv${queryString(q)}`, {
-        headers: { Authorization: `Bearer ${this.token}`, Accept: "text/csv" },
+      res = await fetch(this.base + path, {
+        headers: { Authorization: `Bearer ${this.token}` },
         cache: "no-store",
       });
     } catch {
-      throw new BackendError("network", "Ringside is not reachable. Is it running?");
+      throw unreachable();
     }
     if (!res.ok) throw await errorFrom(res);
     const blob = await res.blob();
     const url = URL.createObjectURL(blob);
     const a = document.createElement("a");
     a.href = url;
-    a.download = `ringside-calls-${new Date().toISOString().slice(0, 10)}.csv`;
+    a.download = file;
     document.body.appendChild(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
     return null;
   }
+  exportCsv(q: CallQuery): Promise<string | null> {
+    return this.download(`/api/calls.csv${queryString(q)}`, `ringside-calls-${today()}.csv`);
+  }
   status(): Promise<Status> {
     return this.request("GET", "/api/status");
+  }
+
+  listContacts(q: ContactQuery): Promise<Contact[]> {
+    return this.request("GET", `/api/contacts${queryString(q)}`);
+  }
+  createContact(input: ContactInput): Promise<Contact> {
+    return this.request("POST", "/api/contacts", input);
+  }
+  updateContact(id: number, input: ContactInput): Promise<Contact> {
+    return this.request("PUT", `/api/contacts/${id}`, input);
+  }
+  async deleteContact(id: number): Promise<void> {
+    await this.request("DELETE", `/api/contacts/${id}`);
+  }
+  importContacts(file: Blob, format: ContactFormat | null, mapping: string[]): Promise<ImportResult> {
+    const p = new URLSearchParams();
+    if (format) p.set("format", format);
+    for (const m of mapping) p.append("column", m);
+    const q = p.toString();
+    return this.request("POST", `/api/contacts/import${q ? `?${q}` : ""}`, file);
+  }
+  exportContacts(format: ContactFormat): Promise<string | null> {
+    const ext = format === "vcard" ? "vcf" : "csv";
+    return this.download(`/api/contacts.${ext}`, `ringside-contacts-${today()}.${ext}`);
+  }
+  onAddContact(): () => void {
+    // Only the desktop's screen-pops send it.
+    return () => {};
   }
 
   subscribe(
@@ -184,6 +231,10 @@ export class WebBackend implements Backend {
   ): () => void {
     return new LiveSocket(this.base, this.token, onCall, onConnection, onResync ?? (() => {})).stop;
   }
+}
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
 }
 
 async function errorFrom(res: Response): Promise<BackendError> {
