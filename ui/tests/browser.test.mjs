@@ -690,6 +690,9 @@ test("Settings: a CRM lookup with a secret header and a CardDAV book; the CRM's 
     await crmState.waitFor();
     await eventually(async () => /^working/.test(await crmState.innerText()), "the CRM source working");
     assert.equal(await page.locator('[data-testid="lookup-source"][data-source="carddav:office"]').count(), 1);
+    // "Sync now" asks the server (the book is turned off: nothing to sync) and says so.
+    await page.locator('[data-testid="sync-now"]').click();
+    await page.locator('[data-testid="notice"]', { hasText: "Synced: no changes." }).waitFor();
 
     // Back to no CRM lookup, for the tests after this one.
     await page.locator("#tab-settings").click();

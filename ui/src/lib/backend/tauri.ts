@@ -3,6 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { BookSync } from "../bindings/BookSync";
 import type { Call } from "../bindings/Call";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
@@ -129,6 +130,9 @@ export class TauriBackend implements Backend {
   }
   exportContacts(format: ContactFormat): Promise<string | null> {
     return call("export_contacts", { format });
+  }
+  syncContacts(): Promise<BookSync[]> {
+    return call("sync_contacts");
   }
   onAddContact(f: (number: string) => void): () => void {
     return listenWhileSubscribed<string>("add-contact", f);

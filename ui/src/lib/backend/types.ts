@@ -4,6 +4,7 @@
 // The call model and the settings shapes are generated from Rust (ts-rs) into ../bindings:
 // import them, never redefine them.
 
+import type { BookSync } from "../bindings/BookSync";
 import type { Call } from "../bindings/Call";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
@@ -97,6 +98,8 @@ export interface Backend {
   importContacts(file: Blob, format: ContactFormat | null, mapping: string[]): Promise<ImportResult>;
   /** Web: downloads the file, resolves null. Tauri: saves it, resolves the saved path. */
   exportContacts(format: ContactFormat): Promise<string | null>;
+  /** Sync every CardDAV address book now; resolves when they are done, one entry per book. */
+  syncContacts(): Promise<BookSync[]>;
   /**
    * The desktop's screen-pop "Add contact" action: `f` gets the caller's number. Returns the
    * unsubscribe function (a no-op where nothing sends it).

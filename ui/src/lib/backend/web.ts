@@ -2,6 +2,7 @@
 // origin that served this page. The API token comes from the URL fragment (`#token=...`, which
 // the server prints) or localStorage.
 
+import type { BookSync } from "../bindings/BookSync";
 import type { Call } from "../bindings/Call";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
@@ -218,6 +219,10 @@ export class WebBackend implements Backend {
   exportContacts(format: ContactFormat): Promise<string | null> {
     const ext = format === "vcard" ? "vcf" : "csv";
     return this.download(`/api/contacts.${ext}`, `ringside-contacts-${today()}.${ext}`);
+  }
+  async syncContacts(): Promise<BookSync[]> {
+    const r = await this.request<{ books: BookSync[] }>("POST", "/api/contacts/sync");
+    return r.books;
   }
   onAddContact(): () => void {
     // Only the desktop's screen-pops send it.
