@@ -346,9 +346,9 @@ test("missed calls group by caller, and Mark all done clears them", async () => 
     await cti({ event: "newCall", ...inbound(callId, from, user) });
     await cti({ event: "hangup", ...inbound(callId, from, user, { cause: "noAnswer" }) });
   };
-  await addContact("Priya Raman", "Contoso Ltd", ["07700 900461"]);
+  await addContact("Priya Raman", "Contoso Ltd", ["07400 900461"]);
   await missed("ui-m1", "+12125550187", "201");
-  await missed("ui-m2", "+447700900461", "202");
+  await missed("ui-m2", "+447400900461", "202");
   await missed("ui-m3", "+12125550187", ["201", "202"]);
   await missed("ui-m4", CALLER, "201");
   await missed("ui-m5", "+12125550187", "201");
