@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS timeline (
     event_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS timeline_by_call ON timeline(call_id, id);
+-- A call's deliveries, to fold them again in order when one arrives out of order. Every
+-- delivery holds the events of one call (see `store_one`).
+CREATE INDEX IF NOT EXISTS journal_by_call ON journal(json_extract(events, '$[0].provider_call_id'));
 PRAGMA user_version = 1;
 "#;
 
@@ -298,6 +301,12 @@ impl Store {
 }
 
 fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
+    if let Some(first) = d.events.first() {
+        anyhow::ensure!(
+            d.events.iter().all(|e| same_call(e, first)),
+            "a delivery holds the events of one call; this one names several"
+        );
+    }
     let events = serde_json::to_string(&d.events)?;
     let inserted = tx.execute(
         "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events)
@@ -319,30 +328,157 @@ fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
     Ok(Stored::New { seq, calls })
 }
 
-/// Apply `events` (journal row `seq`) to their calls; returns the calls that changed.
+/// Apply `events` (journal row `seq`, all of one call) to their call; returns the call if it
+/// changed.
+///
+/// In the usual case the events come after everything the call has seen and are applied to
+/// it. When they belong earlier (see [`correlate::arrange`]: a hangup arrived before the
+/// answer, a retry came late), the call is folded again from its journaled events in the
+/// order they happened and its timeline rewritten, so what a call becomes does not depend on
+/// the order its events arrived in. `Store::rebuild` takes the same path, so it gives the same
+/// calls.
 fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> Result<Vec<Call>> {
-    let mut changed: Vec<Call> = Vec::new();
-    for ev in events {
-        let id = call_id(ev.provider, &ev.provider_call_id);
-        let prev = load_call(tx, &id)?;
-        let applied = correlate::apply(prev, ev, Some(seq), now);
-        if applied.changed {
-            save_call(tx, &applied.call)?;
-        }
-        for e in &applied.timeline {
-            tx.execute(
-                "INSERT INTO timeline (call_id, at, what, detail, event_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, ts(e.at), e.what, e.detail, e.event_seq],
-            )?;
-        }
-        if applied.changed {
-            match changed.iter_mut().find(|c| c.id == id) {
-                Some(c) => *c = applied.call,
-                None => changed.push(applied.call),
+    let Some(first) = events.first() else {
+        return Ok(Vec::new());
+    };
+    if !events.iter().all(|e| same_call(e, first)) {
+        // Only a journal from before deliveries were checked could hold this: apply each
+        // event to its own call as it comes.
+        let mut changed: Vec<Call> = Vec::new();
+        for ev in events {
+            let id = call_id(ev.provider, &ev.provider_call_id);
+            let prev = load_call(tx, &id)?;
+            for c in apply_in_order(tx, &id, prev, std::slice::from_ref(ev), seq, now)? {
+                changed.retain(|x| x.id != c.id);
+                changed.push(c);
             }
         }
+        return Ok(changed);
     }
-    Ok(changed)
+    let id = call_id(first.provider, &first.provider_call_id);
+    let prev = load_call(tx, &id)?;
+    let history = match &prev {
+        Some(_) => call_history(tx, first, seq)?,
+        None => Vec::new(),
+    };
+    let earlier = history.len().saturating_sub(events.len());
+    let in_order = prev.is_none() || {
+        let steps = correlate::arrange(&history);
+        steps[..earlier] == correlate::arrange(&history[..earlier])[..]
+            && steps[earlier..]
+                .iter()
+                .enumerate()
+                .all(|(i, s)| s.index == earlier + i && s.now == now)
+    };
+    if in_order {
+        return apply_in_order(tx, &id, prev, events, seq, now);
+    }
+    let steps = correlate::arrange(&history);
+    let Some((mut call, timeline)) = correlate::fold(&history, &steps) else {
+        return Ok(Vec::new());
+    };
+    let prev = prev.expect("out of order means the call exists");
+    call.done = prev.done;
+    call.updated_at = prev.updated_at;
+    let changed = call != prev;
+    if changed {
+        call.updated_at = now;
+        save_call(tx, &call)?;
+    }
+    // Ringside's own records (marked done) are kept after the call's.
+    let own: Vec<(String, String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT at, what, detail FROM timeline WHERE call_id = ?1 AND event_seq IS NULL ORDER BY id",
+        )?
+        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.execute("DELETE FROM timeline WHERE call_id = ?1", [&id])?;
+    for e in &timeline {
+        insert_timeline(
+            tx,
+            &id,
+            &ts(e.at),
+            &e.what,
+            e.detail.as_deref(),
+            e.event_seq,
+        )?;
+    }
+    for (at, what, detail) in &own {
+        insert_timeline(tx, &id, at, what, detail.as_deref(), None)?;
+    }
+    Ok(if changed { vec![call] } else { Vec::new() })
+}
+
+/// Apply `events` one after the other to `prev`, recording what they did.
+fn apply_in_order(
+    tx: &Connection,
+    id: &str,
+    mut call: Option<Call>,
+    events: &[CallEvent],
+    seq: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Call>> {
+    let mut changed = false;
+    for ev in events {
+        let applied = correlate::apply(call, ev, Some(seq), now);
+        for e in &applied.timeline {
+            insert_timeline(tx, id, &ts(e.at), &e.what, e.detail.as_deref(), e.event_seq)?;
+        }
+        changed |= applied.changed;
+        call = Some(applied.call);
+    }
+    match call {
+        Some(c) if changed => {
+            save_call(tx, &c)?;
+            Ok(vec![c])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The events of `ev`'s call journaled up to and including row `upto`, in arrival order.
+fn call_history(tx: &Connection, ev: &CallEvent, upto: i64) -> Result<Vec<correlate::Journaled>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT seq, received_at, events FROM journal
+         WHERE json_extract(events, '$[0].provider_call_id') = ?1 AND seq <= ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![ev.provider_call_id, upto])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let received_at = parse_ts(&r.get::<_, String>(1)?)?;
+        let events: Vec<CallEvent> = serde_json::from_str(&r.get::<_, String>(2)?)?;
+        out.extend(
+            events
+                .into_iter()
+                .filter(|e| e.provider == ev.provider)
+                .map(|event| correlate::Journaled {
+                    seq,
+                    received_at,
+                    event,
+                }),
+        );
+    }
+    Ok(out)
+}
+
+fn same_call(a: &CallEvent, b: &CallEvent) -> bool {
+    a.provider == b.provider && a.provider_call_id == b.provider_call_id
+}
+
+fn insert_timeline(
+    tx: &Connection,
+    call_id: &str,
+    at: &str,
+    what: &str,
+    detail: Option<&str>,
+    event_seq: Option<i64>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO timeline (call_id, at, what, detail, event_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![call_id, at, what, detail, event_seq])?;
+    Ok(())
 }
 
 fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
@@ -512,5 +648,114 @@ mod tests {
         assert_eq!(search("%"), 0, "wildcards are literal");
         s.rebuild(t(50)).unwrap();
         assert!(s.missed().unwrap().is_empty(), "done survives a rebuild");
+    }
+
+    /// A timed call delivered in every order: each gives the call and timeline the in-order
+    /// delivery gives, the live fold agrees with `rebuild`, and the call's deliveries are found
+    /// through the index.
+    #[test]
+    fn out_of_order_deliveries_fold_like_in_order_ones() {
+        let ev =
+            |kind: EventKind, at: i64| CallEvent::new(Provider::Teltel, "o1", kind).at(Some(t(at)));
+        let events = [
+            ev(EventKind::Started, 0),
+            ev(
+                EventKind::Ringing {
+                    agent: Some("201".into()),
+                },
+                1,
+            ),
+            ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                5,
+            ),
+            ev(
+                EventKind::Ended {
+                    answered: None,
+                    reason: EndReason::Completed,
+                    duration_s: None,
+                },
+                65,
+            ),
+        ];
+        let run = |order: &[usize]| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut s = Store::open(&dir.path().join("r.db")).unwrap();
+            for (arrival, &i) in order.iter().enumerate() {
+                let d = Delivery {
+                    source: Provider::Teltel,
+                    dedupe_key: format!("e{i}"),
+                    received_at: t(100 + arrival as i64),
+                    content_type: None,
+                    raw: vec![],
+                    events: vec![events[i].clone()],
+                };
+                assert!(matches!(
+                    s.store_batch(&[d]).unwrap()[0],
+                    Ok(Stored::New { .. })
+                ));
+            }
+            let live = s.call("teltel:o1").unwrap().unwrap();
+            s.rebuild(t(999)).unwrap();
+            let rebuilt = s.call("teltel:o1").unwrap().unwrap();
+            assert_eq!(live, rebuilt, "order {order:?}");
+            live
+        };
+        let mut want = run(&[0, 1, 2, 3]);
+        want.call.updated_at = t(0);
+        for order in [[3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2], [0, 3, 1, 2]] {
+            let mut got = run(&order);
+            got.call.updated_at = t(0);
+            assert_eq!(got.call, want.call, "order {order:?}");
+            let whats = |c: &CallWithTimeline| {
+                c.timeline
+                    .iter()
+                    .map(|e| (e.at, e.what.clone(), e.detail.clone()))
+                    .collect::<Vec<_>>()
+            };
+            let (mut a, mut b) = (whats(&got), whats(&want));
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "order {order:?}");
+        }
+        assert_eq!(
+            want.call.state,
+            CallState::Ended,
+            "a hangup first is no miss"
+        );
+        assert_eq!(want.call.duration_s, Some(60));
+
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("r.db")).unwrap();
+        let plan: String = s
+            .conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT seq FROM journal
+                 WHERE json_extract(events, '$[0].provider_call_id') = 'x' AND seq <= 9",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("journal_by_call"), "{plan}");
+    }
+
+    #[test]
+    fn a_delivery_naming_two_calls_is_refused_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("r.db")).unwrap();
+        let mut two = delivery("two", EventKind::Ringing { agent: None }, 0);
+        two.events.push(CallEvent::new(
+            Provider::Generic,
+            "x2",
+            EventKind::Ringing { agent: None },
+        ));
+        let out = s
+            .store_batch(&[two, delivery("ok", EventKind::Ringing { agent: None }, 1)])
+            .unwrap();
+        assert!(out[0].is_err());
+        assert!(matches!(out[1], Ok(Stored::New { seq: 1, .. })));
+        assert_eq!(s.journal_len().unwrap(), 1);
     }
 }
