@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod error;
 pub mod hooks;
+pub mod listener;
 pub mod ops;
 pub mod serve;
 pub mod simulate;
