@@ -19,5 +19,8 @@ mod durability;
 mod simulate;
 // A fake Xelion PBX (login, renew, websocket URL, subscription) that tests drive.
 mod fake_xelion;
+// Hostile input against the real process: entities, nesting, bad UTF-8, huge and slow
+// requests, 10,000 idle connections.
+mod hostile;
 // The Xelion websocket client: scripted calls, drops, stalls, expired tokens, restarts, backoff.
 mod xelion;

@@ -64,21 +64,31 @@ impl Server {
     }
 
     pub async fn start_with(config: &str) -> Server {
+        Self::start_with_args(config, &[]).await
+    }
+
+    /// A server with `config` and extra `serve` arguments (`--header-timeout 1`, ...).
+    pub async fn start_with_args(config: &str, args: &[&str]) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("config.toml"), config).unwrap();
         let dir = tmp.path().to_path_buf();
-        let mut s = Self::start_in(&dir).await;
+        let mut s = Self::start_in_with(&dir, args).await;
         s._tmp = Some(tmp);
         s
     }
 
     /// Start (or restart) a server on the data directory and config in `dir`.
     pub async fn start_in(dir: &Path) -> Server {
+        Self::start_in_with(dir, &[]).await
+    }
+
+    pub async fn start_in_with(dir: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"))
             .arg("--config")
             .arg(dir.join("config.toml"))
+            .args(args)
             .env("RINGSIDE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -111,6 +121,32 @@ impl Server {
     /// Keep the data directory alive past this server (for a restart).
     pub fn take_dir(&mut self) -> Option<tempfile::TempDir> {
         self._tmp.take()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The store's file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("data").join("ringside.db")
+    }
+
+    /// How many deliveries the journal holds (read beside the running server).
+    pub fn journal_len(&self) -> i64 {
+        ringside_core::store::Store::open_reader(&self.db_path())
+            .and_then(|s| s.journal_len())
+            .unwrap()
+    }
+
+    /// `host:port` of the listener.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
     }
 
     pub fn kill(&mut self) {
@@ -233,4 +269,43 @@ pub fn timeline(call: &Value) -> Vec<String> {
 
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+/// Send `request` as raw bytes on a new connection and read until the server closes it or
+/// `within` passes; returns the status (None when no response came) and everything read.
+pub async fn raw_exchange(addr: &str, request: &[u8], within: Duration) -> (Option<u16>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before taking everything (431, 413): not an error.
+    let _ = stream.write_all(request).await;
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(within, async {
+        let mut buf = [0u8; 8192];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    (status_of(&got), got)
+}
+
+/// The status code of a raw HTTP/1.1 response.
+pub fn status_of(response: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(response.get(..12)?).ok()?;
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// A raw POST to `path` with `body` and extra header lines (each ending in CRLF).
+pub fn raw_post(addr: &str, path: &str, content_type: &str, extra: &str, body: &[u8]) -> Vec<u8> {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    req
 }

@@ -59,6 +59,24 @@ impl Default for Limits {
     }
 }
 
+/// Connections the kernel completes and queues for `accept` (capped by `net.core.somaxconn`).
+/// Tokio's default, 1024, overflows under a burst of connections: the overflowing clients see
+/// a connection that the server never accepts.
+const BACKLOG: u32 = 4096;
+
+/// Listen on `addr` with a deep accept queue.
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As tokio's own `bind` does: a restarted server can listen again at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Serve `router` on `listener` within `limits` until `shutdown` completes, then let requests
 /// in flight finish (for up to 10 s).
 pub async fn serve(

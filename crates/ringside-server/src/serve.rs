@@ -73,9 +73,8 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     let listen = opts
         .listen
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address"));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let listener =
+        crate::listener::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
         tracing::warn!("listening on {addr}, reachable from other machines");
