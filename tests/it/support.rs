@@ -292,10 +292,10 @@ pub async fn raw_exchange(addr: &str, request: &[u8], within: Duration) -> (Opti
     (status_of(&got), got)
 }
 
-/// The status code of a raw HTTP/1.1 response.
+/// The status code of a raw HTTP/1.x response.
 pub fn status_of(response: &[u8]) -> Option<u16> {
     let text = std::str::from_utf8(response.get(..12)?).ok()?;
-    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+    text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
 }
 
 /// A raw POST to `path` with `body` and extra header lines (each ending in CRLF).
