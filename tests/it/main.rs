@@ -15,6 +15,8 @@ mod fixtures;
 mod live;
 // SIGKILL during concurrent ingest loses no acknowledged event; restart mid-call.
 mod durability;
+// Signed webhooks (Standard Webhooks, hex HMAC) through the real listener.
+mod signatures;
 // `simulate` drives every provider's scenarios end to end.
 mod simulate;
 // A fake Xelion PBX (login, renew, websocket URL, subscription) that tests drive.
