@@ -13,6 +13,8 @@ mod correlation;
 mod fixtures;
 // The live websocket stream.
 mod live;
+// Every provider's calls redelivered and shuffled: one call, one timeline, one pop.
+mod retries;
 // SIGKILL during concurrent ingest loses no acknowledged event; restart mid-call.
 mod durability;
 // Signed webhooks (Standard Webhooks, hex HMAC) through the real listener.

@@ -309,3 +309,66 @@ pub fn raw_post(addr: &str, path: &str, content_type: &str, extra: &str, body: &
     req.extend_from_slice(body);
     req
 }
+
+/// Send one request of a built-in scenario (`ringside_server::simulate`) to `provider`'s
+/// webhook; returns the status and the body.
+pub async fn send_wire(
+    http: &reqwest::Client,
+    hook_url: &str,
+    req: &ringside_server::simulate::WireRequest,
+) -> Result<(u16, String), reqwest::Error> {
+    let method: reqwest::Method = req.method.parse().unwrap();
+    let mut r = http
+        .request(method, format!("{hook_url}{}", req.query))
+        .body(req.body.clone());
+    if let Some(ct) = &req.content_type {
+        r = r.header("content-type", ct);
+    }
+    let res = r.send().await?;
+    let status = res.status().as_u16();
+    Ok((status, res.text().await?))
+}
+
+/// A small seeded random number generator (SplitMix64): the tests that shuffle print their
+/// seed, and `RINGSIDE_SEED=<seed>` replays a run exactly.
+pub struct Rng(u64);
+
+impl Rng {
+    /// The seed from `RINGSIDE_SEED`, else a fresh one; printed so a failure can be replayed.
+    pub fn from_env(test: &str) -> Rng {
+        let seed = std::env::var("RINGSIDE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(7)
+            });
+        eprintln!("{test}: seed {seed} (RINGSIDE_SEED={seed} repeats this run)");
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Whether the heavy tests run in full (`RINGSIDE_FULL=1`) rather than their quick CI size.
+pub fn full_mode() -> bool {
+    std::env::var_os("RINGSIDE_FULL").is_some_and(|v| v != "0")
+}
