@@ -35,7 +35,7 @@ fn trials() -> usize {
 }
 
 /// A scenario run whose ids all contain `id`; the same time, caller and agents every time.
-fn run(id: &str) -> Run {
+pub fn run(id: &str) -> Run {
     Run {
         id: id.to_string(),
         now: chrono::Utc
@@ -70,7 +70,7 @@ fn schedule(n: usize, window: f64, rng: &mut Rng) -> Vec<usize> {
 /// A call (with its timeline) as comparable across runs: the run's id replaced, Ringside's
 /// own clock dropped; for providers that send no times, every time and computed duration
 /// dropped too (they are arrival times) and the timeline compared by kind only.
-fn comparable(call: &Value, run_id: &str, provider: Provider) -> Value {
+pub fn comparable(call: &Value, run_id: &str, provider: Provider) -> Value {
     let text = call.to_string().replace(run_id, "RUN");
     let mut v: Value = serde_json::from_str(&text).unwrap();
     v["updated_at"] = Value::Null;

@@ -10,7 +10,7 @@
 use crate::correlate;
 use crate::model::*;
 use anyhow::{Context, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
@@ -324,7 +324,9 @@ fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
         return Ok(Stored::Duplicate);
     }
     let seq = tx.last_insert_rowid();
-    let calls = fold(tx, &d.events, seq, d.received_at)?;
+    // As the journal keeps it (microseconds), so `rebuild` folds with the very same clock.
+    let received_at = d.received_at.trunc_subsecs(6);
+    let calls = fold(tx, &d.events, seq, received_at)?;
     Ok(Stored::New { seq, calls })
 }
 
