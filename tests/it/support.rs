@@ -2,6 +2,10 @@
 
 #[path = "../support/http_file.rs"]
 pub mod http_file;
+#[path = "../support/mutate.rs"]
+pub mod mutate;
+#[path = "../support/parse_check.rs"]
+pub mod parse_check;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

@@ -56,9 +56,13 @@ impl Fields {
     }
 }
 
-/// Deserialize a JSON body into a provider's private wire type.
+/// Deserialize a JSON body into a provider's private wire type. JSON is UTF-8 (RFC 8259):
+/// the whole body is checked first, since serde_json skips the fields a wire type ignores
+/// without looking at their bytes.
 pub fn json<T: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<T, ParseError> {
-    serde_json::from_slice(body).map_err(|e| ParseError::malformed(provider, format!("{e}")))
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ParseError::malformed(provider, format!("body is not valid UTF-8: {e}")))?;
+    serde_json::from_str(text).map_err(|e| ParseError::malformed(provider, format!("{e}")))
 }
 
 /// The request's fields: the query string for GET, else the body as JSON, urlencoded or

@@ -261,6 +261,7 @@ async fn deliver(s: &Server, scenario: &Scenario, reqs: &[WireRequest], order: &
 
 #[tokio::test]
 async fn redelivered_and_shuffled_events_make_one_call_one_timeline_one_pop() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let mut rng = Rng::from_env("retries");
     let s = Server::start().await;
     let config = Config::load(&s.dir.join("config.toml")).unwrap();
@@ -358,6 +359,7 @@ backoff_max_s = 0.2
 
 #[tokio::test]
 async fn redelivered_xelion_notifications_make_one_call_one_timeline_one_pop() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let mut rng = Rng::from_env("xelion retries");
     let fake = FakeXelion::start(true).await;
     let s = Server::start_with(&xelion_config(&fake)).await;

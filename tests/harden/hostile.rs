@@ -47,6 +47,7 @@ async fn post_raw(s: &Server, provider: &str, content_type: &str, body: &[u8]) -
 
 #[tokio::test]
 async fn xml_entities_are_never_expanded_or_fetched() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let s = Server::start().await;
     // Anything Ringside fetched would connect here.
     let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -118,6 +119,7 @@ async fn xml_entities_are_never_expanded_or_fetched() {
 
 #[tokio::test]
 async fn deeply_nested_json_and_xml_are_refused_without_a_stack_overflow() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let mut s = Server::start().await;
     let arrays = "[".repeat(60_000);
     let objects = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
@@ -158,6 +160,7 @@ async fn deeply_nested_json_and_xml_are_refused_without_a_stack_overflow() {
 
 #[tokio::test]
 async fn invalid_utf8_anywhere_is_a_4xx() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let s = Server::start().await;
     let garbage = b"\xff\xfe\xfd\x80 invalid \xc3\x28";
     for (provider, ct) in [
@@ -237,6 +240,7 @@ async fn invalid_utf8_anywhere_is_a_4xx() {
 
 #[tokio::test]
 async fn huge_headers_are_refused_and_the_server_goes_on() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let s = Server::start().await;
     let body = ring("huge-1").to_string();
     let one_big = format!("X-Big: {}\r\n", "a".repeat(20 * 1024));
@@ -317,6 +321,7 @@ async fn trickle_until_closed(
 
 #[tokio::test]
 async fn slow_headers_are_cut_off_at_the_header_timeout() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let s = Server::start_with_args(&default_config(), &["--header-timeout", "1"]).await;
     let addr = s.addr();
     let mut slow = Vec::new();
@@ -351,6 +356,7 @@ async fn slow_headers_are_cut_off_at_the_header_timeout() {
 
 #[tokio::test]
 async fn slow_bodies_get_408_at_the_request_timeout() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let s = Server::start_with_args(&default_config(), &["--request-timeout", "1.5"]).await;
     let addr = s.addr();
     let body = ring("slow-body").to_string().into_bytes();
@@ -415,6 +421,7 @@ fn open_fds(pid: u32) -> usize {
 
 #[tokio::test]
 async fn ten_thousand_idle_connections_do_not_starve_a_webhook() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     const MAX: usize = 256;
     let s = Server::start_with_args(
         &default_config(),
