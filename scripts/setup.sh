@@ -30,6 +30,8 @@ done
 
 # The WebDriver server for the real-window tests.
 command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --version '^2' --locked
+# The fuzz targets (scripts/fuzz.sh, and the smoke run in .ci/run).
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
 # npm packages: the web UI and the Tauri CLI (prebuilt, no cargo install).
 npm_ci() {
