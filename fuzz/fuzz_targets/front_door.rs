@@ -9,16 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let req = ringside_fuzz::request(data);
     // A path naming no provider still goes somewhere: the first byte picks one.
     let provider = req.provider.unwrap_or_else(|| {
-        let all = [
-            Provider::Voiceshot,
-            Provider::Whippy,
-            Provider::Teltel,
-            Provider::Exotel,
-            Provider::Generic,
-            Provider::Xelion,
-            Provider::Ringside,
-        ];
-        all[usize::from(data.first().copied().unwrap_or(0)) % all.len()]
+        Provider::ALL[usize::from(data.first().copied().unwrap_or(0)) % Provider::ALL.len()]
     });
     ringside_fuzz::check(provider, &req);
 });

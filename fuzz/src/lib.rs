@@ -7,7 +7,7 @@
 //! any byte string is some request.
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use ringside_core::providers::{Inbound, ParseContext, ParseError};
+use ringside_core::providers::ParseError;
 use ringside_core::Provider;
 
 pub struct Request {
@@ -71,16 +71,14 @@ mod parse_check;
 /// Parse `req` for `provider` as the server does; see [`parse_check::checked_parse`] for what
 /// must hold.
 pub fn check(provider: Provider, req: &Request) {
-    let inbound = Inbound {
-        method: &req.method,
-        query: req.query.as_deref(),
-        headers: &req.headers,
-        body: &req.body,
-    };
-    let ctx = ParseContext {
-        local_offset: chrono::FixedOffset::east_opt(5 * 3600 + 1800).expect("IST"),
-    };
-    match parse_check::checked_parse(provider, &inbound, &ctx) {
+    let parsed = parse_check::checked_parse_parts(
+        provider,
+        &req.method,
+        req.query.as_deref(),
+        &req.headers,
+        &req.body,
+    );
+    match parsed {
         Ok(_)
         | Err(
             ParseError::Malformed { .. }

@@ -93,16 +93,7 @@ async fn xml_entities_are_never_expanded_or_fetched() {
     ];
     for (what, body) in &cases {
         let start = Instant::now();
-        let res = s
-            .http
-            .post(s.hook_url("voiceshot"))
-            .header("content-type", "text/xml")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
+        let (status, text) = s.post_text("voiceshot", "text/xml", body.clone()).await;
         assert_eq!(status, 400, "{what}: {text}");
         assert!(text.contains("message"), "{what}: {text}");
         assert!(
@@ -334,24 +325,20 @@ async fn slow_headers_are_cut_off_at_the_header_timeout() {
             Duration::from_secs(8),
         )));
     }
-    for i in 0..5 {
-        webhook_ok(&s, &format!("during-slow-headers-{i}")).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for t in slow {
-        let (closed, got) = t.await.unwrap();
-        let took = closed.expect("a slow head is cut off");
-        assert!(
-            took >= Duration::from_millis(800) && took < Duration::from_secs(4),
-            "closed after {took:?}"
-        );
+    let answers = cut_off_while_serving(
+        &s,
+        "slow headers",
+        slow,
+        Duration::from_millis(800)..Duration::from_secs(4),
+    )
+    .await;
+    for got in answers {
         assert!(
             !got.starts_with(b"HTTP/1.1 2"),
             "{}",
             String::from_utf8_lossy(&got)
         );
     }
-    assert_eq!(s.journal_len(), 5, "only the normal webhooks are stored");
 }
 
 #[tokio::test]
@@ -375,17 +362,14 @@ async fn slow_bodies_get_408_at_the_request_timeout() {
             trickle_until_closed(c, &body, Duration::from_millis(100), Duration::from_secs(8)).await
         }));
     }
-    for i in 0..5 {
-        webhook_ok(&s, &format!("during-slow-bodies-{i}")).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for t in slow {
-        let (closed, got) = t.await.unwrap();
-        let took = closed.expect("a slow body is cut off");
-        assert!(
-            took >= Duration::from_millis(1300) && took < Duration::from_secs(5),
-            "closed after {took:?}"
-        );
+    let answers = cut_off_while_serving(
+        &s,
+        "slow bodies",
+        slow,
+        Duration::from_millis(1300)..Duration::from_secs(5),
+    )
+    .await;
+    for got in answers {
         assert_eq!(
             status_of(&got),
             Some(408),
@@ -393,7 +377,33 @@ async fn slow_bodies_get_408_at_the_request_timeout() {
             String::from_utf8_lossy(&got)
         );
     }
-    assert_eq!(s.journal_len(), 5, "only the normal webhooks are stored");
+}
+
+/// While the `slow` connections trickle, normal webhooks keep getting their 200; each slow one
+/// is cut off within `when` of its start. Returns what each slow one received.
+async fn cut_off_while_serving(
+    s: &Server,
+    what: &str,
+    slow: Vec<tokio::task::JoinHandle<(Option<Duration>, Vec<u8>)>>,
+    when: std::ops::Range<Duration>,
+) -> Vec<Vec<u8>> {
+    for i in 0..5 {
+        webhook_ok(s, &format!("during-{what}-{i}").replace(' ', "-")).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut answers = Vec::new();
+    for t in slow {
+        let (closed, got) = t.await.unwrap();
+        let took = closed.unwrap_or_else(|| panic!("{what}: a connection was not cut off"));
+        assert!(when.contains(&took), "{what}: closed after {took:?}");
+        answers.push(got);
+    }
+    assert_eq!(
+        s.journal_len(),
+        5,
+        "{what}: only the normal webhooks are stored"
+    );
+    answers
 }
 
 /// Let this test process open `wanted` sockets; returns how many it may.

@@ -9,14 +9,12 @@
 //! Quick in CI (6 trials per scenario); `RINGSIDE_FULL=1` runs 150. `RINGSIDE_SEED=<n>`
 //! replays a run.
 
-use crate::fake_xelion::{eventually, FakeXelion, PASSWORD, USER, USER_SPACE};
+use crate::fake_xelion::{eventually, FakeXelion, PASSWORD};
 use crate::support::*;
 use chrono::TimeZone;
 use futures_util::StreamExt;
-use http::{HeaderMap, HeaderValue, Method};
 use ringside_core::config::{Config, PopWhen, ScreenPop};
 use ringside_core::phone::DefaultRegion;
-use ringside_core::providers::{self, Inbound};
 use ringside_core::screenpop::{decide, Pop, PopAction, PopSettings};
 use ringside_core::{Call, CallState, EventKind, Provider};
 use ringside_server::simulate::{self, Run, Scenario, WireRequest};
@@ -121,18 +119,7 @@ fn kinds(config: &Config, provider: Provider, req: &WireRequest) -> Vec<EventKin
         .into_iter()
         .find(|h| h.provider == provider)
         .unwrap();
-    let method: Method = req.method.parse().unwrap();
-    let mut headers = HeaderMap::new();
-    if let Some(ct) = &req.content_type {
-        headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
-    }
-    let inbound = Inbound {
-        method: &method,
-        query: req.query.strip_prefix('?').filter(|q| !q.is_empty()),
-        headers: &headers,
-        body: &req.body,
-    };
-    providers::parse(provider, &inbound, &hook.parse)
+    req.parse(provider, &hook.parse)
         .unwrap()
         .events
         .into_iter()
@@ -335,34 +322,13 @@ async fn redelivered_and_shuffled_events_make_one_call_one_timeline_one_pop() {
     assert_eq!(s.calls_all().await.len(), calls, "one call per real call");
 }
 
-fn xelion_config(fake: &FakeXelion) -> String {
-    format!(
-        r#"
-[api]
-token = "{API_TOKEN}"
-
-[agent]
-region = "NL"
-identities = ["user-a"]
-
-[providers.xelion]
-base_url = "{}"
-username = "{USER}"
-password = "{PASSWORD}"
-user_space = "{USER_SPACE}"
-ping_s = 10
-backoff_max_s = 0.2
-"#,
-        fake.base_url()
-    )
-}
-
 #[tokio::test]
 async fn redelivered_xelion_notifications_make_one_call_one_timeline_one_pop() {
     let _alone = crate::ONE_AT_A_TIME.lock().await;
     let mut rng = Rng::from_env("xelion retries");
     let fake = FakeXelion::start(true).await;
-    let s = Server::start_with(&xelion_config(&fake)).await;
+    // A long keep-alive: a reconnect would drop the notifications pushed meanwhile.
+    let s = Server::start_with(&fake.ringside_config(PASSWORD, 10.0, "")).await;
     fake.until("subscribed", Duration::from_secs(10), |f| {
         f.subscriptions() >= 1
     })

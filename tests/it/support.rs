@@ -164,15 +164,26 @@ impl Server {
 
     /// POST `body` to `provider`'s webhook; returns the status.
     pub async fn post(&self, provider: &str, content_type: &str, body: impl Into<Vec<u8>>) -> u16 {
-        self.http
+        self.post_text(provider, content_type, body).await.0
+    }
+
+    /// POST `body` to `provider`'s webhook; returns the status and the answer's text.
+    pub async fn post_text(
+        &self,
+        provider: &str,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> (u16, String) {
+        let res = self
+            .http
             .post(self.hook_url(provider))
             .header("content-type", content_type)
             .body(body.into())
             .send()
             .await
-            .unwrap()
-            .status()
-            .as_u16()
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap())
     }
 
     pub async fn post_json(&self, provider: &str, body: &Value) -> u16 {

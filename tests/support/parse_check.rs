@@ -2,9 +2,31 @@
 //! targets (`fuzz/`) and the property tests, so both check the same thing.
 
 use chrono::TimeZone;
+use http::{HeaderMap, Method};
 use ringside_core::phone::{self, DefaultRegion};
 use ringside_core::providers::{self, Inbound, ParseContext, ParseError, Parsed};
 use ringside_core::Provider;
+
+/// [`checked_parse`] of a request given by its parts, with Exotel's default local time (IST)
+/// for every provider.
+pub fn checked_parse_parts(
+    provider: Provider,
+    method: &Method,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Parsed, ParseError> {
+    let req = Inbound {
+        method,
+        query,
+        headers,
+        body,
+    };
+    let ctx = ParseContext {
+        local_offset: chrono::FixedOffset::east_opt(5 * 3600 + 1800).expect("IST"),
+    };
+    checked_parse(provider, &req, &ctx)
+}
 
 /// Parse `req` for `provider` as the server does and check: no panic; a refusal is one of
 /// the typed errors; an accepted delivery's events are the provider's, all of one call with

@@ -9,7 +9,7 @@
 use http::{HeaderValue, Method};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use ringside_core::providers::{Inbound, ParseContext, ParseError};
+use ringside_core::providers::ParseError;
 
 #[path = "../../../tests/support/http_file.rs"]
 mod http_file;
@@ -21,16 +21,13 @@ mod parse_check;
 use mutate::{mutated_fixture, random_request, Case};
 
 fn parse(case: &Case) -> Result<ringside_core::providers::Parsed, ParseError> {
-    let req = Inbound {
-        method: &case.method,
-        query: case.query.as_deref(),
-        headers: &case.headers,
-        body: &case.body,
-    };
-    let ctx = ParseContext {
-        local_offset: chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap(),
-    };
-    parse_check::checked_parse(case.provider, &req, &ctx)
+    parse_check::checked_parse_parts(
+        case.provider,
+        &case.method,
+        case.query.as_deref(),
+        &case.headers,
+        &case.body,
+    )
 }
 
 proptest! {
