@@ -202,6 +202,48 @@ pub fn arrange(events: &[Journaled]) -> Vec<Step> {
     }
 }
 
+/// Whether the events from `earlier` on (one delivery, received at `now`) come after all the
+/// others in [`arrange`]'s order, each at `now`: then applying them to the call folded from
+/// the others gives what folding everything from scratch would. Quick when the times or kinds
+/// say so at a glance; otherwise by arranging both ways.
+pub fn comes_last(history: &[Journaled], earlier: usize, now: DateTime<Utc>) -> bool {
+    let (before, new) = history.split_at(earlier);
+    let timed = |e: &&Journaled| e.event.at.is_some();
+    if before.iter().all(|e| timed(&e)) && new.iter().all(|e| timed(&e)) {
+        // Strictly later than everything before, and in order among themselves.
+        let last = before.iter().filter_map(|e| e.event.at).max();
+        let ordered = new.windows(2).all(|w| {
+            (w[0].event.at, rank(&w[0].event.kind)) < (w[1].event.at, rank(&w[1].event.kind))
+        });
+        if ordered && new.iter().all(|e| e.event.at > last) {
+            return true;
+        }
+    } else if before.iter().all(|e| !timed(&e)) && new.iter().all(|e| !timed(&e)) {
+        // Kinds no earlier than any before, arrived no earlier, and in order themselves.
+        let top = before.iter().map(|e| rank(&e.event.kind)).max();
+        let latest = before.iter().map(|e| e.received_at).max();
+        let ordered = new
+            .windows(2)
+            .all(|w| rank(&w[0].event.kind) <= rank(&w[1].event.kind));
+        if ordered
+            && new.iter().all(|e| Some(rank(&e.event.kind)) >= top)
+            && latest.is_none_or(|l| now >= l)
+        {
+            return true;
+        }
+    }
+    comes_last_by_arranging(history, earlier, now)
+}
+
+fn comes_last_by_arranging(history: &[Journaled], earlier: usize, now: DateTime<Utc>) -> bool {
+    let steps = arrange(history);
+    steps[..earlier] == arrange(&history[..earlier])[..]
+        && steps[earlier..]
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.index == earlier + i && s.now == now)
+}
+
 /// Fold a call's events from scratch in the order `steps` gives (see [`arrange`]): the call
 /// and its whole timeline. `None` for no events.
 pub fn fold(events: &[Journaled], steps: &[Step]) -> Option<(Call, Vec<TimelineEntry>)> {
@@ -851,6 +893,26 @@ mod tests {
         (call, timeline)
     }
 
+    /// The quick answer of `comes_last` is the one arranging gives, for every delivery of
+    /// every arrival order.
+    fn quick_check_agrees(deliveries: &[Vec<CallEvent>], perm: &[usize]) {
+        let mut history: Vec<Journaled> = Vec::new();
+        for (arrival, &d) in perm.iter().enumerate() {
+            let now = t(1000 + arrival as i64);
+            let earlier = history.len();
+            history.extend(deliveries[d].iter().map(|e| Journaled {
+                seq: d as i64,
+                received_at: now,
+                event: e.clone(),
+            }));
+            assert_eq!(
+                comes_last(&history, earlier, now),
+                comes_last_by_arranging(&history, earlier, now),
+                "order {perm:?}, delivery {arrival}"
+            );
+        }
+    }
+
     /// The call and the multiset of its timeline records are the same in every arrival order.
     fn same_in_every_order(deliveries: &[Vec<CallEvent>]) -> (Call, Vec<TimelineEntry>) {
         let in_order: Vec<usize> = (0..deliveries.len()).collect();
@@ -859,6 +921,7 @@ mod tests {
         let mut want_sorted = want_tl.clone();
         want_sorted.sort_by_key(key);
         for perm in permutations(deliveries.len()) {
+            quick_check_agrees(deliveries, &perm);
             let (got, mut got_tl) = fold_in(deliveries, &perm);
             got_tl.sort_by_key(key);
             assert_eq!(got, want, "order {perm:?}");

@@ -97,6 +97,56 @@ pub struct CallQuery {
 
 pub struct Store {
     conn: Connection,
+    /// The journaled events of recently seen calls, so the writer can tell whether an event
+    /// comes in order without reading the journal back.
+    histories: Histories,
+}
+
+/// Calls' journaled events, in arrival order, as committed; and what the batch being written
+/// adds. Only a cache: a call not in it is read from the journal. Bounded: cleared when
+/// [`Histories::MAX_CALLS`] are held.
+#[derive(Default)]
+struct Histories {
+    committed: std::collections::HashMap<String, Vec<correlate::Journaled>>,
+    /// Calls the current batch changed (their whole history), kept once the batch commits.
+    batch: std::collections::HashMap<String, Vec<correlate::Journaled>>,
+    /// What the delivery being stored changed, kept once its savepoint is released.
+    delivery: Vec<(String, Vec<correlate::Journaled>)>,
+}
+
+impl Histories {
+    const MAX_CALLS: usize = 1024;
+
+    /// The history of call `id` known before the delivery being stored, if cached.
+    fn get(&self, id: &str) -> Option<&Vec<correlate::Journaled>> {
+        self.batch.get(id).or_else(|| self.committed.get(id))
+    }
+
+    /// The delivery being stored left call `id` with `history`.
+    fn stage(&mut self, id: &str, history: Vec<correlate::Journaled>) {
+        self.delivery.push((id.to_string(), history));
+    }
+
+    fn delivery_stored(&mut self) {
+        for (id, history) in self.delivery.drain(..) {
+            self.batch.insert(id, history);
+        }
+    }
+
+    fn delivery_rolled_back(&mut self) {
+        self.delivery.clear();
+    }
+
+    fn batch_committed(&mut self) {
+        if self.committed.len() + self.batch.len() > Self::MAX_CALLS {
+            self.committed.clear();
+        }
+        self.committed.extend(self.batch.drain());
+    }
+
+    fn forget(&mut self) {
+        *self = Histories::default();
+    }
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -117,7 +167,10 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("creating schema in {}", path.display()))?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            histories: Histories::default(),
+        })
     }
 
     /// A second connection to the same file for reading while the writer writes (WAL).
@@ -126,31 +179,22 @@ impl Store {
             Connection::open(path).with_context(|| format!("opening store {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "query_only", true)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            histories: Histories::default(),
+        })
     }
 
     /// Store `deliveries` in one transaction (one fsync). Each delivery is journaled and folded
     /// into its calls; a duplicate stores nothing. A delivery that fails is rolled back alone.
     /// Ringside's clock for each delivery is its `received_at`.
     pub fn store_batch(&mut self, deliveries: &[Delivery]) -> Result<Vec<Result<Stored>>> {
-        let mut tx = self.conn.transaction()?;
-        let mut out = Vec::with_capacity(deliveries.len());
-        for d in deliveries {
-            let sp = tx.savepoint()?;
-            let r = store_one(&sp, d);
-            match r {
-                Ok(stored) => {
-                    sp.commit()?;
-                    out.push(Ok(stored));
-                }
-                Err(e) => {
-                    drop(sp); // rolls back this delivery only
-                    out.push(Err(e));
-                }
-            }
+        let result = store_all(&mut self.conn, &mut self.histories, deliveries);
+        match result {
+            Ok(_) => self.histories.batch_committed(),
+            Err(_) => self.histories.forget(),
         }
-        tx.commit().context("committing batch")?;
-        Ok(out)
+        result
     }
 
     /// Mark a missed call done (or not). Returns the call as it is now, `None` if unknown.
@@ -269,6 +313,8 @@ impl Store {
     /// Fold the whole journal again into calls and timelines, from scratch, keeping which
     /// missed calls were marked done. Returns how many calls there are.
     pub fn rebuild(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        self.histories.forget();
+        let mut histories = Histories::default();
         let tx = self.conn.transaction()?;
         let done: Vec<String> = {
             let mut s = tx.prepare("SELECT id FROM calls WHERE done = 1")?;
@@ -283,7 +329,9 @@ impl Store {
                 let seq: i64 = r.get(0)?;
                 let received_at = parse_ts(&r.get::<_, String>(1)?)?;
                 let events: Vec<CallEvent> = serde_json::from_str(&r.get::<_, String>(2)?)?;
-                fold(&tx, &events, seq, received_at)?;
+                fold(&tx, &events, seq, received_at, &mut histories)?;
+                histories.delivery_stored();
+                histories.batch_committed();
             }
         }
         for id in &done {
@@ -300,7 +348,33 @@ impl Store {
     }
 }
 
-fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
+fn store_all(
+    conn: &mut Connection,
+    histories: &mut Histories,
+    deliveries: &[Delivery],
+) -> Result<Vec<Result<Stored>>> {
+    let mut tx = conn.transaction()?;
+    let mut out = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        let sp = tx.savepoint()?;
+        match store_one(&sp, d, histories) {
+            Ok(stored) => {
+                sp.commit()?;
+                histories.delivery_stored();
+                out.push(Ok(stored));
+            }
+            Err(e) => {
+                drop(sp); // rolls back this delivery only
+                histories.delivery_rolled_back();
+                out.push(Err(e));
+            }
+        }
+    }
+    tx.commit().context("committing batch")?;
+    Ok(out)
+}
+
+fn store_one(tx: &Connection, d: &Delivery, histories: &mut Histories) -> Result<Stored> {
     if let Some(first) = d.events.first() {
         anyhow::ensure!(
             d.events.iter().all(|e| same_call(e, first)),
@@ -326,7 +400,7 @@ fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
     let seq = tx.last_insert_rowid();
     // As the journal keeps it (microseconds), so `rebuild` folds with the very same clock.
     let received_at = d.received_at.trunc_subsecs(6);
-    let calls = fold(tx, &d.events, seq, received_at)?;
+    let calls = fold(tx, &d.events, seq, received_at, histories)?;
     Ok(Stored::New { seq, calls })
 }
 
@@ -339,7 +413,13 @@ fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
 /// order they happened and its timeline rewritten, so what a call becomes does not depend on
 /// the order its events arrived in. `Store::rebuild` takes the same path, so it gives the same
 /// calls.
-fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> Result<Vec<Call>> {
+fn fold(
+    tx: &Connection,
+    events: &[CallEvent],
+    seq: i64,
+    now: DateTime<Utc>,
+    histories: &mut Histories,
+) -> Result<Vec<Call>> {
     let Some(first) = events.first() else {
         return Ok(Vec::new());
     };
@@ -347,6 +427,7 @@ fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> 
         // Only a journal from before deliveries were checked could hold this: apply each
         // event to its own call as it comes.
         let mut changed: Vec<Call> = Vec::new();
+        histories.forget();
         for ev in events {
             let id = call_id(ev.provider, &ev.provider_call_id);
             let prev = load_call(tx, &id)?;
@@ -359,26 +440,26 @@ fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> 
     }
     let id = call_id(first.provider, &first.provider_call_id);
     let prev = load_call(tx, &id)?;
-    let history = match &prev {
-        Some(_) => call_history(tx, first, seq)?,
-        None => Vec::new(),
+    let arrived = events.iter().map(|e| correlate::Journaled {
+        seq,
+        received_at: now,
+        event: e.clone(),
+    });
+    let history = match (&prev, histories.get(&id)) {
+        (None, _) => arrived.collect(),
+        (Some(_), Some(known)) => known.iter().cloned().chain(arrived).collect(),
+        (Some(_), None) => call_history(tx, first, seq)?,
     };
     let earlier = history.len().saturating_sub(events.len());
-    let in_order = prev.is_none() || {
-        let steps = correlate::arrange(&history);
-        steps[..earlier] == correlate::arrange(&history[..earlier])[..]
-            && steps[earlier..]
-                .iter()
-                .enumerate()
-                .all(|(i, s)| s.index == earlier + i && s.now == now)
-    };
-    if in_order {
+    if prev.is_none() || correlate::comes_last(&history, earlier, now) {
+        histories.stage(&id, history);
         return apply_in_order(tx, &id, prev, events, seq, now);
     }
     let steps = correlate::arrange(&history);
     let Some((mut call, timeline)) = correlate::fold(&history, &steps) else {
         return Ok(Vec::new());
     };
+    histories.stage(&id, history);
     let prev = prev.expect("out of order means the call exists");
     call.done = prev.done;
     call.updated_at = prev.updated_at;
@@ -682,10 +763,16 @@ mod tests {
                 65,
             ),
         ];
-        let run = |order: &[usize]| {
+        // With the writer's cache of histories warm, and cold (reopened before every
+        // delivery, so each history is read back from the journal).
+        let run_with = |order: &[usize], cold: bool| {
             let dir = tempfile::tempdir().unwrap();
-            let mut s = Store::open(&dir.path().join("r.db")).unwrap();
+            let path = dir.path().join("r.db");
+            let mut s = Store::open(&path).unwrap();
             for (arrival, &i) in order.iter().enumerate() {
+                if cold {
+                    s = Store::open(&path).unwrap();
+                }
                 let d = Delivery {
                     source: Provider::Teltel,
                     dedupe_key: format!("e{i}"),
@@ -704,6 +791,15 @@ mod tests {
             let rebuilt = s.call("teltel:o1").unwrap().unwrap();
             assert_eq!(live, rebuilt, "order {order:?}");
             live
+        };
+        let run = |order: &[usize]| {
+            let warm = run_with(order, false);
+            assert_eq!(
+                warm,
+                run_with(order, true),
+                "order {order:?}: cache and journal agree"
+            );
+            warm
         };
         let mut want = run(&[0, 1, 2, 3]);
         want.call.updated_at = t(0);
