@@ -32,6 +32,8 @@ done
 
 # The WebDriver server for the real-window tests.
 command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --version '^2' --locked
+# The fuzz targets (scripts/fuzz.sh, and the smoke run in .ci/run).
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
 # Radicale from PyPI, pinned, in a venv under target/ (Debian's python refuses a bare `pip
 # install`); tests/it/carddav.rs runs target/tools/radicale/bin/radicale.

@@ -2,7 +2,7 @@
 
 use crate::{commands, pops, tray};
 use anyhow::{Context, Result};
-use ringside_server::{app, AppState, ServeOptions};
+use ringside_server::{AppState, ServeOptions};
 use tauri::{Emitter, Manager, WindowEvent};
 use tauri_plugin_autostart::ManagerExt as _;
 
@@ -26,7 +26,7 @@ pub fn run(opts: ServeOptions) -> Result<()> {
     let running = tauri::async_runtime::block_on(ringside_server::start(opts))?;
     let state = running.state.clone();
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = axum::serve(running.listener, app(running.state)).await {
+        if let Err(e) = running.serve(std::future::pending()).await {
             tracing::error!("the listener stopped: {e}");
         }
     });

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         listen: Some(cli.listen),
         data_dir: cli.data_dir,
         config: cli.config,
+        ..ServeOptions::default()
     };
     let result = if cli.headless || !desktop::has_display() {
         if !cli.headless {

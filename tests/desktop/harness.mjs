@@ -302,6 +302,14 @@ export async function openWindow(t, driver, args) {
         args: [css],
       });
     },
+    /** Run `script` in the page (W3C "Execute Script"); its `return` value comes back. */
+    async execute(script, args = []) {
+      return wd("POST", `${s}/execute/sync`, { script, args });
+    },
+    /** Run `script` in the page; it calls `arguments[arguments.length - 1](value)` to answer. */
+    async executeAsync(script, args = []) {
+      return wd("POST", `${s}/execute/async`, { script, args });
+    },
     async click(css) {
       const [el] = await waitFor(async () => {
         const found = await win.all(css);

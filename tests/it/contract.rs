@@ -1,6 +1,7 @@
 use crate::support::*;
 use serde_json::json;
 use std::process::Command;
+use std::time::Duration;
 
 fn new_call(call_id: &str, from: &str) -> serde_json::Value {
     json!({"event": "newCall", "from": from, "to": "+14155550100", "direction": "in",
@@ -22,6 +23,34 @@ async fn prints_one_listening_line_on_loopback() {
     assert_eq!(res.status(), 200);
 }
 
+/// Every API route, with a method it answers to.
+const API_ROUTES: [(&str, &str); 14] = [
+    ("GET", "/api/calls"),
+    ("GET", "/api/calls.csv"),
+    ("GET", "/api/calls/generic:x"),
+    ("POST", "/api/calls/generic:x/done"),
+    ("POST", "/api/calls/generic:x/callback"),
+    ("GET", "/api/calls/generic:x/record"),
+    ("GET", "/api/missed"),
+    ("POST", "/api/missed/done"),
+    ("GET", "/api/settings"),
+    ("PUT", "/api/settings"),
+    ("GET", "/api/scenarios"),
+    ("POST", "/api/simulate"),
+    ("GET", "/api/status"),
+    ("GET", "/api/live"),
+];
+
+/// A websocket upgrade request for `/api/live`, raw, so any Host can be named.
+fn live_upgrade(host: &str, query: &str) -> Vec<u8> {
+    format!(
+        "GET /api/live{query} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .into_bytes()
+}
+
 #[tokio::test]
 async fn api_needs_the_token_and_a_loopback_host() {
     let s = Server::start().await;
@@ -30,8 +59,6 @@ async fn api_needs_the_token_and_a_loopback_host() {
     assert_eq!(none.status(), 401);
     let body: serde_json::Value = none.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("token"));
-    let wrong = s.http.get(&url).bearer_auth("nope").send().await.unwrap();
-    assert_eq!(wrong.status(), 401);
     let ok = s
         .http
         .get(&url)
@@ -41,27 +68,312 @@ async fn api_needs_the_token_and_a_loopback_host() {
         .unwrap();
     assert_eq!(ok.status(), 200);
     assert!(ok.headers().get("access-control-allow-origin").is_none());
-    // A page on evil.example that resolves its name to 127.0.0.1 (DNS rebinding).
-    let rebound = s
-        .http
-        .get(&url)
-        .bearer_auth(API_TOKEN)
-        .header("host", "evil.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rebound.status(), 403);
-    for path in ["/api/missed", "/api/calls/x", "/api/live"] {
-        let r = s.http.get(format!("{}{path}", s.url)).send().await.unwrap();
-        assert_eq!(r.status(), 401, "{path}");
+    let port = s.url.rsplit(':').next().unwrap().to_string();
+    let request = |method: &str, path: &str| {
+        s.http
+            .request(method.parse().unwrap(), format!("{}{path}", s.url))
+            .header("content-type", "application/json")
+            .body("{}")
+    };
+    for (method, path) in API_ROUTES {
+        // No token, a wrong one, the token in a form a browser page could make up.
+        let r = request(method, path).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{method} {path} without a token");
+        let r = request(method, path)
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path} with a wrong token");
+        let r = request(method, path)
+            .basic_auth(API_TOKEN, Some(""))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path} with the token as Basic");
+        // A page on evil.example that resolves its name to 127.0.0.1 (DNS rebinding): the
+        // token does not help it.
+        for host in [
+            "evil.example",
+            "evil.example:80",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "0.0.0.0",
+            "[::2]",
+            "10.0.0.1",
+        ] {
+            let r = request(method, path)
+                .bearer_auth(API_TOKEN)
+                .header("host", host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{method} {path} with Host {host}");
+        }
+        let r = request(method, path)
+            .bearer_auth(API_TOKEN)
+            .header("host", format!("localhost:{port}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            ![401, 403].contains(&r.status().as_u16()),
+            "{method} {path} with the token and Host localhost: {}",
+            r.status()
+        );
     }
-    let r = s
+    // No Host header at all (HTTP/1.0).
+    let req = format!("GET /api/calls HTTP/1.0\r\nAuthorization: Bearer {API_TOKEN}\r\n\r\n");
+    let (status, _) = raw_exchange(&s.addr(), req.as_bytes(), Duration::from_secs(5)).await;
+    assert_eq!(status, Some(403));
+    // The live stream: upgraded only with the token and a loopback Host.
+    let token = format!("?token={API_TOKEN}");
+    for (host, query, want) in [
+        (format!("127.0.0.1:{port}"), token.as_str(), 101),
+        (format!("localhost:{port}"), "", 401),
+        (format!("localhost:{port}"), "?token=wrong", 401),
+        ("evil.example".to_string(), token.as_str(), 403),
+        (format!("evil.example:{port}"), token.as_str(), 403),
+    ] {
+        let (status, raw) = raw_exchange(
+            &s.addr(),
+            &live_upgrade(&host, query),
+            Duration::from_millis(500),
+        )
+        .await;
+        assert_eq!(
+            status,
+            Some(want),
+            "/api/live{query} with Host {host}: {}",
+            String::from_utf8_lossy(&raw)
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_cross_origin_access_is_granted() {
+    let s = Server::start().await;
+    let evil = "https://evil.example";
+    for path in [
+        "/api/calls".to_string(),
+        "/api/live".to_string(),
+        "/api/settings".to_string(),
+        format!("/hooks/generic/{}", hook_token("generic")),
+        "/".to_string(),
+    ] {
+        let preflight = s
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", s.url))
+            .header("origin", evil)
+            .header("access-control-request-method", "PUT")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !preflight.status().is_success(),
+            "preflight {path}: {}",
+            preflight.status()
+        );
+        for (name, _) in preflight.headers() {
+            assert!(
+                !name.as_str().starts_with("access-control-"),
+                "preflight {path} answered {name}"
+            );
+        }
+    }
+    let res = s
         .http
-        .post(format!("{}/api/calls/x/done", s.url))
+        .get(format!("{}/api/calls", s.url))
+        .bearer_auth(API_TOKEN)
+        .header("origin", evil)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .headers()
+        .keys()
+        .all(|k| !k.as_str().starts_with("access-control-")));
+}
+
+/// The directives of a Content-Security-Policy.
+fn csp_directives(csp: &str) -> std::collections::HashMap<String, Vec<String>> {
+    csp.split(';')
+        .filter_map(|d| {
+            let mut words = d.split_whitespace();
+            let name = words.next()?.to_ascii_lowercase();
+            Some((name, words.map(str::to_string).collect()))
+        })
+        .collect()
+}
+
+/// A CSP that allows nothing but the app itself: scripts from its own origin only (no inline
+/// scripts, no eval), no plugins, no framing, no base or form hijacking, no wildcard or
+/// scheme-wide sources; `connect` is the exact list the page may talk to.
+fn assert_strict_csp(csp: &str, connect: &[&str]) {
+    let d = csp_directives(csp);
+    let get = |name: &str| d.get(name).unwrap_or_else(|| panic!("no {name} in {csp}"));
+    assert_eq!(get("default-src"), &["'self'"], "{csp}");
+    assert_eq!(get("script-src"), &["'self'"], "{csp}");
+    assert_eq!(get("object-src"), &["'none'"], "{csp}");
+    assert_eq!(get("frame-ancestors"), &["'none'"], "{csp}");
+    assert_eq!(get("base-uri"), &["'none'"], "{csp}");
+    assert_eq!(get("connect-src"), connect, "{csp}");
+    for (name, sources) in &d {
+        for src in sources {
+            assert!(
+                !src.contains("unsafe-eval") && !src.contains("unsafe-hashes") && src != "*",
+                "{name} {src} in {csp}"
+            );
+            assert!(
+                !matches!(src.as_str(), "http:" | "https:" | "ws:" | "wss:" | "blob:"),
+                "{name} allows a whole scheme: {src}"
+            );
+            if name != "style-src" {
+                assert_ne!(src, "'unsafe-inline'", "{name} in {csp}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_served_ui_has_a_strict_csp() {
+    let s = Server::start().await;
+    for path in ["/", "/index.html", "/missed", "/favicon.svg"] {
+        let res = s.http.get(format!("{}{path}", s.url)).send().await.unwrap();
+        let h = res.headers();
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path} has no CSP"))
+            .to_str()
+            .unwrap();
+        assert_eq!(csp, ringside_server::ui::CSP, "{path}");
+        assert_strict_csp(csp, &["'self'", "ws://127.0.0.1:*", "ws://localhost:*"]);
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+/// What the UI calls of Tauri's JavaScript API, by module and function, and the permissions
+/// each needs (the app's own commands, through `invoke`, need none).
+const TAURI_API_PERMISSIONS: [(&str, &str, &[&str]); 4] = [
+    ("core", "invoke", &[]),
+    (
+        "event",
+        "listen",
+        &["core:event:allow-listen", "core:event:allow-unlisten"],
+    ),
+    (
+        "event",
+        "once",
+        &["core:event:allow-listen", "core:event:allow-unlisten"],
+    ),
+    ("event", "emit", &["core:event:allow-emit"]),
+];
+
+/// The UI's imports from `@tauri-apps/api/<module>`: (module, name).
+fn tauri_imports(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if !path.ends_with("bindings") {
+                tauri_imports(&path, out);
+            }
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for stmt in text.split("import ").skip(1) {
+            let Some((names, rest)) = stmt.split_once(" from ") else {
+                continue;
+            };
+            let Some(module) = rest
+                .trim_start()
+                .strip_prefix("\"@tauri-apps/api/")
+                .and_then(|r| r.split('"').next())
+            else {
+                continue;
+            };
+            for name in names.trim_matches(|c| "{} ".contains(c)).split(',') {
+                let name = name.trim();
+                if !name.is_empty() && !name.starts_with("type ") {
+                    out.push((module.to_string(), name.to_string()));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_desktop_window_has_a_strict_csp_and_only_the_permissions_it_uses() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let conf: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("src-tauri/tauri.conf.json")).unwrap(),
+    )
+    .unwrap();
+    let app = &conf["app"];
+    let security = &app["security"];
+    assert_strict_csp(
+        security["csp"].as_str().expect("a CSP for the window"),
+        &["ipc:", "http://ipc.localhost"],
+    );
+    assert!(security.get("devCsp").is_none(), "{security}");
+    for dangerous in [
+        "dangerousDisableAssetCspModification",
+        "dangerousRemoteDomainIpcAccess",
+    ] {
+        assert!(security.get(dangerous).is_none(), "{dangerous}");
+    }
+    assert_ne!(
+        app["withGlobalTauri"], true,
+        "no Tauri API as a page global"
+    );
+    assert_eq!(security["capabilities"], json!(["main"]));
+    let windows: Vec<&str> = app["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(windows, ["main"]);
+
+    let cap: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("src-tauri/capabilities/main.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cap["windows"], json!(["main"]));
+    assert!(
+        cap.get("remote").is_none(),
+        "no remote page gets IPC: {cap}"
+    );
+    assert!(cap.get("webviews").is_none(), "{cap}");
+    let granted: std::collections::BTreeSet<&str> = cap["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().expect("permissions by name, without scopes"))
+        .collect();
+
+    let mut imports = Vec::new();
+    tauri_imports(&root.join("ui/src"), &mut imports);
+    assert!(!imports.is_empty(), "the UI's Tauri backend was not found");
+    let mut needed = std::collections::BTreeSet::new();
+    for (module, name) in &imports {
+        let (_, _, perms) = TAURI_API_PERMISSIONS
+            .iter()
+            .find(|(m, n, _)| m == module && n == name)
+            .unwrap_or_else(|| {
+                panic!("the UI uses {module}.{name}: add what it needs to TAURI_API_PERMISSIONS")
+            });
+        needed.extend(perms.iter().copied());
+    }
+    assert_eq!(
+        granted, needed,
+        "the window's capability must grant exactly what the UI uses"
+    );
 }
 
 #[tokio::test]

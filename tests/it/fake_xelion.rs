@@ -120,6 +120,32 @@ impl FakeXelion {
         self.st.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A Ringside config that logs in to this PBX with `password` (agent `user-a`), with a
+    /// keep-alive every `ping_s` and short backoff; `extra` is appended to its Xelion section.
+    pub fn ringside_config(&self, password: &str, ping_s: f64, extra: &str) -> String {
+        format!(
+            r#"
+[api]
+token = "{}"
+
+[agent]
+region = "NL"
+identities = ["user-a"]
+
+[providers.xelion]
+base_url = "{}"
+username = "{USER}"
+password = "{password}"
+user_space = "{USER_SPACE}"
+ping_s = {ping_s}
+backoff_max_s = 0.2
+{extra}
+"#,
+            crate::support::API_TOKEN,
+            self.base_url()
+        )
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}/api/v1/master/", self.port)
     }

@@ -1,6 +1,8 @@
 //! Integration tests: each drives the built `ringside-server` binary over real sockets, with a
 //! real SQLite file in a temporary data directory.
 
+// Shared with tests/harden: each binary uses part of it.
+#[allow(dead_code)]
 mod support;
 
 // What the agent's UI calls: call back, settings, search, CSV, test calls.
@@ -15,8 +17,10 @@ mod fixtures;
 mod contacts;
 // The live websocket stream.
 mod live;
-// SIGKILL during concurrent ingest loses no acknowledged event; restart mid-call.
+// A restart in the middle of a call continues it (the SIGKILL test is in tests/harden).
 mod durability;
+// Signed webhooks (Standard Webhooks, hex HMAC) through the real listener.
+mod signatures;
 // `simulate` drives every provider's scenarios end to end.
 mod simulate;
 // A fake Xelion PBX (login, renew, websocket URL, subscription) that tests drive.

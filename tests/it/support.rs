@@ -2,6 +2,10 @@
 
 #[path = "../support/http_file.rs"]
 pub mod http_file;
+#[path = "../support/mutate.rs"]
+pub mod mutate;
+#[path = "../support/parse_check.rs"]
+pub mod parse_check;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -64,21 +68,31 @@ impl Server {
     }
 
     pub async fn start_with(config: &str) -> Server {
+        Self::start_with_args(config, &[]).await
+    }
+
+    /// A server with `config` and extra `serve` arguments (`--header-timeout 1`, ...).
+    pub async fn start_with_args(config: &str, args: &[&str]) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("config.toml"), config).unwrap();
         let dir = tmp.path().to_path_buf();
-        let mut s = Self::start_in(&dir).await;
+        let mut s = Self::start_in_with(&dir, args).await;
         s._tmp = Some(tmp);
         s
     }
 
     /// Start (or restart) a server on the data directory and config in `dir`.
     pub async fn start_in(dir: &Path) -> Server {
+        Self::start_in_with(dir, &[]).await
+    }
+
+    pub async fn start_in_with(dir: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"))
             .arg("--config")
             .arg(dir.join("config.toml"))
+            .args(args)
             .env("RINGSIDE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -113,6 +127,32 @@ impl Server {
         self._tmp.take()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The store's file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("data").join("ringside.db")
+    }
+
+    /// How many deliveries the journal holds (read beside the running server).
+    pub fn journal_len(&self) -> i64 {
+        ringside_core::store::Store::open_reader(&self.db_path())
+            .and_then(|s| s.journal_len())
+            .unwrap()
+    }
+
+    /// `host:port` of the listener.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -124,15 +164,26 @@ impl Server {
 
     /// POST `body` to `provider`'s webhook; returns the status.
     pub async fn post(&self, provider: &str, content_type: &str, body: impl Into<Vec<u8>>) -> u16 {
-        self.http
+        self.post_text(provider, content_type, body).await.0
+    }
+
+    /// POST `body` to `provider`'s webhook; returns the status and the answer's text.
+    pub async fn post_text(
+        &self,
+        provider: &str,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> (u16, String) {
+        let res = self
+            .http
             .post(self.hook_url(provider))
             .header("content-type", content_type)
             .body(body.into())
             .send()
             .await
-            .unwrap()
-            .status()
-            .as_u16()
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap())
     }
 
     pub async fn post_json(&self, provider: &str, body: &Value) -> u16 {
@@ -289,4 +340,105 @@ impl Live {
     pub async fn quiet_for(&mut self, id: &str, wait: Duration) -> bool {
         tokio::time::timeout(wait, self.next_for(id)).await.is_err()
     }
+}
+/// Send `request` as raw bytes on a new connection and read until the server closes it or
+/// `within` passes; returns the status (None when no response came) and everything read.
+pub async fn raw_exchange(addr: &str, request: &[u8], within: Duration) -> (Option<u16>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before taking everything (431, 413): not an error.
+    let _ = stream.write_all(request).await;
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(within, async {
+        let mut buf = [0u8; 8192];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    (status_of(&got), got)
+}
+
+/// The status code of a raw HTTP/1.x response.
+pub fn status_of(response: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(response.get(..12)?).ok()?;
+    text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+}
+
+/// A raw POST to `path` with `body` and extra header lines (each ending in CRLF).
+pub fn raw_post(addr: &str, path: &str, content_type: &str, extra: &str, body: &[u8]) -> Vec<u8> {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    req
+}
+
+/// Send one request of a built-in scenario (`ringside_server::simulate`) to `provider`'s
+/// webhook; returns the status and the body.
+pub async fn send_wire(
+    http: &reqwest::Client,
+    hook_url: &str,
+    req: &ringside_server::simulate::WireRequest,
+) -> Result<(u16, String), reqwest::Error> {
+    let method: reqwest::Method = req.method.parse().unwrap();
+    let mut r = http
+        .request(method, format!("{hook_url}{}", req.query))
+        .body(req.body.clone());
+    if let Some(ct) = &req.content_type {
+        r = r.header("content-type", ct);
+    }
+    let res = r.send().await?;
+    let status = res.status().as_u16();
+    Ok((status, res.text().await?))
+}
+
+/// A small seeded random number generator (SplitMix64): the tests that shuffle print their
+/// seed, and `RINGSIDE_SEED=<seed>` replays a run exactly.
+pub struct Rng(u64);
+
+impl Rng {
+    /// The seed from `RINGSIDE_SEED`, else a fresh one; printed so a failure can be replayed.
+    pub fn from_env(test: &str) -> Rng {
+        let seed = std::env::var("RINGSIDE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(7)
+            });
+        eprintln!("{test}: seed {seed} (RINGSIDE_SEED={seed} repeats this run)");
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Whether the heavy tests run in full (`RINGSIDE_FULL=1`) rather than their quick CI size.
+pub fn full_mode() -> bool {
+    std::env::var_os("RINGSIDE_FULL").is_some_and(|v| v != "0")
 }

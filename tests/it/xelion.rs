@@ -13,26 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 const LACKS_ADMIN: &str = "account lacks admin rights: only missed calls are received";
 
 fn config(fake: &FakeXelion, password: &str, extra: &str) -> String {
-    format!(
-        r#"
-[api]
-token = "{API_TOKEN}"
-
-[agent]
-region = "NL"
-identities = ["user-a"]
-
-[providers.xelion]
-base_url = "{}"
-username = "{USER}"
-password = "{password}"
-user_space = "{USER_SPACE}"
-ping_s = 0.5
-backoff_max_s = 0.2
-{extra}
-"#,
-        fake.base_url()
-    )
+    fake.ringside_config(password, 0.5, extra)
 }
 
 async fn start(fake: &FakeXelion) -> Server {

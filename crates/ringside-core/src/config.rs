@@ -409,8 +409,10 @@ pub struct Voiceshot {
 pub struct Whippy {
     #[serde(flatten)]
     pub hook: Hook,
-    /// If set, requests must carry `X-Whippy-Signature`: hex HMAC-SHA256 of the body with this
-    /// secret. (Whippy's exact format is unconfirmed; the secret URL token always works.)
+    /// If set, requests must be signed with this secret: Standard Webhooks headers
+    /// (`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature`), or
+    /// `X-Whippy-Signature`, hex HMAC-SHA256 of the body. (Whippy's exact format is
+    /// unconfirmed; the secret URL token is required as well.)
     pub signing_secret: Option<String>,
 }
 

@@ -8,7 +8,10 @@
 //!   the call is missed only when it ends with nobody having answered, and only inbound.
 //! - Every state transition is one [`TimelineEntry`].
 //!
-//! [`timeout`] names the synthetic event that ends a call whose terminal event never came.
+//! [`arrange`] and [`fold`] make the outcome independent of the order events arrived in: the
+//! store folds a call's events again from the journal, in the order they happened, when one
+//! arrives out of order. [`timeout`] names the synthetic event that ends a call whose terminal
+//! event never came.
 
 use crate::model::*;
 use chrono::{DateTime, Duration, Utc};
@@ -122,6 +125,156 @@ pub fn timeout(call: &Call, now: DateTime<Utc>, limits: &Timeouts) -> Option<Cal
         )
         .at(Some(now)),
     )
+}
+
+/// One of a call's events as the journal keeps it: the delivery that brought it (`seq`), when
+/// Ringside received that delivery, and the event. Lists of these are in arrival order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Journaled {
+    pub seq: i64,
+    pub received_at: DateTime<Utc>,
+    pub event: CallEvent,
+}
+
+/// One step of a fold: the event (an index into the [`Journaled`] list) and the `now` it is
+/// applied at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub index: usize,
+    pub now: DateTime<Utc>,
+}
+
+/// The order to fold a call's events in (`events` in arrival order), so that what the call
+/// becomes does not depend on the order its events arrived in, where the events say enough:
+/// - every event carries the provider's time (TelTel, Exotel, Whippy): by that time; events of
+///   the same instant in the natural order of their kinds (ringing, answer, leg stops,
+///   transfer, keypress, details, end), then by content;
+/// - none does (generic CTI, VoiceShot): in the natural order of their kinds, arrival order
+///   among equals; the n-th step is applied at the n-th earliest arrival time, so answer and
+///   end times stay in order;
+/// - a mix (Xelion dates only new and missed calls, over one ordered websocket): as they
+///   arrived.
+pub fn arrange(events: &[Journaled]) -> Vec<Step> {
+    let timed = events.iter().filter(|e| e.event.at.is_some()).count();
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    let own_time = |index: usize| Step {
+        index,
+        now: events[index].received_at,
+    };
+    if timed == events.len() {
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&events[a].event, &events[b].event);
+            x.at.cmp(&y.at)
+                .then(rank(&x.kind).cmp(&rank(&y.kind)))
+                .then_with(|| content(x).cmp(&content(y)))
+                .then(a.cmp(&b))
+        });
+        order.into_iter().map(own_time).collect()
+    } else if timed == 0 {
+        // Stable: equal kinds keep their arrival order.
+        order.sort_by_key(|&i| rank(&events[i].event.kind));
+        // The deliveries' arrival times, earliest first, handed out one per delivery in the
+        // order the deliveries come up (a delivery's events share one time).
+        let mut times: Vec<(i64, DateTime<Utc>)> =
+            events.iter().map(|e| (e.seq, e.received_at)).collect();
+        times.dedup_by_key(|(seq, _)| *seq);
+        let mut times: Vec<DateTime<Utc>> = times.into_iter().map(|(_, t)| t).collect();
+        times.sort();
+        let mut next = times.into_iter();
+        let mut given: Vec<(i64, DateTime<Utc>)> = Vec::new();
+        order
+            .into_iter()
+            .map(|index| {
+                let seq = events[index].seq;
+                let now = match given.iter().find(|(s, _)| *s == seq) {
+                    Some((_, t)) => *t,
+                    None => {
+                        let t = next.next().unwrap_or(events[index].received_at);
+                        given.push((seq, t));
+                        t
+                    }
+                };
+                Step { index, now }
+            })
+            .collect()
+    } else {
+        order.into_iter().map(own_time).collect()
+    }
+}
+
+/// Whether the events from `earlier` on (one delivery, received at `now`) come after all the
+/// others in [`arrange`]'s order, each at `now`: then applying them to the call folded from
+/// the others gives what folding everything from scratch would. Quick when the times or kinds
+/// say so at a glance; otherwise by arranging both ways.
+pub fn comes_last(history: &[Journaled], earlier: usize, now: DateTime<Utc>) -> bool {
+    let (before, new) = history.split_at(earlier);
+    let timed = |e: &&Journaled| e.event.at.is_some();
+    if before.iter().all(|e| timed(&e)) && new.iter().all(|e| timed(&e)) {
+        // Strictly later than everything before, and in order among themselves.
+        let last = before.iter().filter_map(|e| e.event.at).max();
+        let ordered = new.windows(2).all(|w| {
+            (w[0].event.at, rank(&w[0].event.kind)) < (w[1].event.at, rank(&w[1].event.kind))
+        });
+        if ordered && new.iter().all(|e| e.event.at > last) {
+            return true;
+        }
+    } else if before.iter().all(|e| !timed(&e)) && new.iter().all(|e| !timed(&e)) {
+        // Kinds no earlier than any before, arrived no earlier, and in order themselves.
+        let top = before.iter().map(|e| rank(&e.event.kind)).max();
+        let latest = before.iter().map(|e| e.received_at).max();
+        let ordered = new
+            .windows(2)
+            .all(|w| rank(&w[0].event.kind) <= rank(&w[1].event.kind));
+        if ordered
+            && new.iter().all(|e| Some(rank(&e.event.kind)) >= top)
+            && latest.is_none_or(|l| now >= l)
+        {
+            return true;
+        }
+    }
+    comes_last_by_arranging(history, earlier, now)
+}
+
+fn comes_last_by_arranging(history: &[Journaled], earlier: usize, now: DateTime<Utc>) -> bool {
+    let steps = arrange(history);
+    steps[..earlier] == arrange(&history[..earlier])[..]
+        && steps[earlier..]
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.index == earlier + i && s.now == now)
+}
+
+/// Fold a call's events from scratch in the order `steps` gives (see [`arrange`]): the call
+/// and its whole timeline. `None` for no events.
+pub fn fold(events: &[Journaled], steps: &[Step]) -> Option<(Call, Vec<TimelineEntry>)> {
+    let mut call = None;
+    let mut timeline = Vec::new();
+    for step in steps {
+        let e = &events[step.index];
+        let applied = apply(call, &e.event, Some(e.seq), step.now);
+        timeline.extend(applied.timeline);
+        call = Some(applied.call);
+    }
+    call.map(|c| (c, timeline))
+}
+
+/// Where an event of each kind falls in a call's natural course.
+fn rank(kind: &EventKind) -> u8 {
+    match kind {
+        EventKind::Started => 0,
+        EventKind::Ringing { .. } => 1,
+        EventKind::Answered { .. } => 2,
+        EventKind::LegStopped { .. } => 3,
+        EventKind::Transferred { .. } => 4,
+        EventKind::Keypress { .. } => 5,
+        EventKind::Details => 6,
+        EventKind::Ended { .. } => 7,
+    }
+}
+
+/// A total, arrival-independent tie-break between two events of the same instant and kind.
+fn content(ev: &CallEvent) -> Vec<u8> {
+    serde_json::to_vec(ev).unwrap_or_default()
 }
 
 /// How long a call may go without any event before Ringside ends it itself.
@@ -370,6 +523,12 @@ fn end(
         return;
     }
     let was_answered = answered.unwrap_or(call.state == CallState::Answered);
+    if answered == Some(false) {
+        // The provider's final word that nobody answered outranks an answer seen before it:
+        // a missed call names nobody as having answered, whatever order the events came in.
+        call.answered_by = None;
+        call.answered_at = None;
+    }
     let state = if was_answered || call.direction == Direction::Outbound {
         CallState::Ended
     } else {
@@ -697,6 +856,263 @@ mod tests {
             tl,
             ["ringing", "leg_ringing", "answered", "transferred", "ended"]
         );
+    }
+
+    /// Every permutation of `0..n` (Heap's algorithm).
+    fn permutations(n: usize) -> Vec<Vec<usize>> {
+        fn heap(k: usize, a: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            if k <= 1 {
+                out.push(a.clone());
+                return;
+            }
+            for i in 0..k {
+                heap(k - 1, a, out);
+                let j = if k.is_multiple_of(2) { i } else { 0 };
+                a.swap(j, k - 1);
+            }
+        }
+        let mut out = Vec::new();
+        heap(n, &mut (0..n).collect(), &mut out);
+        out
+    }
+
+    /// Deliver `deliveries` (each a group of events, like one webhook) in the order `perm`
+    /// gives, one second apart, and fold them as the store does. `seq` names the delivery, so
+    /// the timeline's `event_seq` does not depend on the order.
+    fn fold_in(deliveries: &[Vec<CallEvent>], perm: &[usize]) -> (Call, Vec<TimelineEntry>) {
+        let events: Vec<Journaled> = perm
+            .iter()
+            .enumerate()
+            .flat_map(|(arrival, &d)| {
+                deliveries[d].iter().map(move |e| Journaled {
+                    seq: d as i64,
+                    received_at: t(1000 + arrival as i64),
+                    event: e.clone(),
+                })
+            })
+            .collect();
+        let (mut call, timeline) = fold(&events, &arrange(&events)).unwrap();
+        call.updated_at = t(0);
+        (call, timeline)
+    }
+
+    /// The quick answer of `comes_last` is the one arranging gives, for every delivery of
+    /// every arrival order.
+    fn quick_check_agrees(deliveries: &[Vec<CallEvent>], perm: &[usize]) {
+        let mut history: Vec<Journaled> = Vec::new();
+        for (arrival, &d) in perm.iter().enumerate() {
+            let now = t(1000 + arrival as i64);
+            let earlier = history.len();
+            history.extend(deliveries[d].iter().map(|e| Journaled {
+                seq: d as i64,
+                received_at: now,
+                event: e.clone(),
+            }));
+            assert_eq!(
+                comes_last(&history, earlier, now),
+                comes_last_by_arranging(&history, earlier, now),
+                "order {perm:?}, delivery {arrival}"
+            );
+        }
+    }
+
+    /// The call and the multiset of its timeline records are the same in every arrival order.
+    fn same_in_every_order(deliveries: &[Vec<CallEvent>]) -> (Call, Vec<TimelineEntry>) {
+        let in_order: Vec<usize> = (0..deliveries.len()).collect();
+        let (want, want_tl) = fold_in(deliveries, &in_order);
+        let key = |e: &TimelineEntry| (e.at, e.what.clone(), e.detail.clone(), e.event_seq);
+        let mut want_sorted = want_tl.clone();
+        want_sorted.sort_by_key(key);
+        for perm in permutations(deliveries.len()) {
+            quick_check_agrees(deliveries, &perm);
+            let (got, mut got_tl) = fold_in(deliveries, &perm);
+            got_tl.sort_by_key(key);
+            assert_eq!(got, want, "order {perm:?}");
+            assert_eq!(got_tl, want_sorted, "order {perm:?}");
+        }
+        (want, want_tl)
+    }
+
+    #[test]
+    fn timed_events_fold_the_same_in_any_arrival_order() {
+        let mut completed = ev(
+            EventKind::Ended {
+                answered: Some(true),
+                reason: EndReason::Completed,
+                duration_s: Some(60),
+            },
+            65,
+        );
+        completed.facts.recording_url = Some("https://r/1.mp3".into());
+        let (c, tl) = same_in_every_order(&[
+            vec![ev(EventKind::Started, 0)],
+            vec![ring("201", 1)],
+            vec![ring("202", 1)],
+            vec![ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                5,
+            )],
+            vec![ev(
+                EventKind::LegStopped {
+                    agent: "202".into(),
+                    outcome: LegOutcome::Cancelled,
+                },
+                5,
+            )],
+            vec![ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                6,
+            )],
+            vec![completed],
+        ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.answered_by.as_deref(), Some("201"));
+        assert_eq!(c.started_at, t(0));
+        assert_eq!(c.answered_at, Some(t(5)));
+        let legs: Vec<_> = c.legs.iter().map(|l| (l.agent.as_str(), l.state)).collect();
+        assert_eq!(
+            legs,
+            [("201", LegState::Answered), ("202", LegState::Stopped)]
+        );
+        let whats: Vec<_> = tl.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            [
+                "ringing",
+                "leg_ringing",
+                "leg_ringing",
+                "answered",
+                "details",
+                "ended"
+            ]
+        );
+
+        // Sequential attempts, nobody answering: Exotel's pass-through and terminal callback.
+        let stop = |a: &str, at| {
+            vec![ev(
+                EventKind::LegStopped {
+                    agent: a.into(),
+                    outcome: LegOutcome::NoAnswer,
+                },
+                at,
+            )]
+        };
+        let (c, _) = same_in_every_order(&[
+            vec![ring("a", 0)],
+            stop("a", 3),
+            vec![ring("b", 3)],
+            stop("b", 6),
+            vec![ev(
+                EventKind::Ended {
+                    answered: Some(false),
+                    reason: EndReason::NoAnswer,
+                    duration_s: None,
+                },
+                8,
+            )],
+        ]);
+        assert_eq!(c.state, CallState::Missed);
+        assert_eq!(c.legs.len(), 2);
+        assert!(c
+            .legs
+            .iter()
+            .all(|l| l.outcome == Some(LegOutcome::NoAnswer)));
+    }
+
+    #[test]
+    fn untimed_events_fold_in_their_natural_order() {
+        let untimed = |kind| CallEvent::new(Provider::Generic, "g1", kind);
+        // A generic CTI call: newCall ringing two users (one delivery), answer, hangup that
+        // does not say whether anyone answered.
+        let (c, tl) = same_in_every_order(&[
+            vec![
+                untimed(EventKind::Ringing {
+                    agent: Some("201".into()),
+                }),
+                untimed(EventKind::Ringing {
+                    agent: Some("202".into()),
+                }),
+            ],
+            vec![untimed(EventKind::Answered {
+                by: Some("201".into()),
+            })],
+            vec![untimed(EventKind::Ended {
+                answered: None,
+                reason: EndReason::Completed,
+                duration_s: None,
+            })],
+        ]);
+        assert_eq!(c.state, CallState::Ended, "the hangup first is not a miss");
+        assert_eq!(c.answered_by.as_deref(), Some("201"));
+        assert_eq!(
+            (c.started_at, c.answered_at, c.ended_at),
+            (t(1000), Some(t(1001)), Some(t(1002)))
+        );
+        let whats: Vec<_> = tl.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            ["ringing", "leg_ringing", "leg_ringing", "answered", "ended"]
+        );
+
+        // VoiceShot: answered by the IVR, a keypress, hangup with its duration.
+        let vs = |kind| CallEvent::new(Provider::Voiceshot, "1-3:9", kind);
+        let (c, tl) = same_in_every_order(&[
+            vec![vs(EventKind::Answered { by: None })],
+            vec![vs(EventKind::Keypress {
+                prompt: Some("1".into()),
+                digits: "1234".into(),
+            })],
+            vec![vs(EventKind::Ended {
+                answered: None,
+                reason: EndReason::Completed,
+                duration_s: Some(24),
+            })],
+        ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.duration_s, Some(24));
+        let whats: Vec<_> = tl.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            ["answered", "keypress", "ended"],
+            "no ringing invented"
+        );
+    }
+
+    #[test]
+    fn a_mix_of_dated_and_undated_events_folds_as_it_arrived() {
+        let undated = CallEvent::new(Provider::Xelion, "c1", EventKind::Answered { by: None });
+        let events: Vec<Journaled> = [ring("201", 50), undated]
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Journaled {
+                seq: i as i64,
+                received_at: t(100 + i as i64),
+                event,
+            })
+            .collect();
+        let steps = arrange(&events);
+        assert_eq!(steps.iter().map(|s| s.index).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(steps[1].now, t(101));
+    }
+
+    #[test]
+    fn the_providers_word_that_nobody_answered_wins() {
+        let (c, _) = run(&[
+            ring("201", 0),
+            ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                20,
+            ),
+            ended(Some(false), 30),
+        ]);
+        assert_eq!(c.state, CallState::Missed);
+        assert_eq!((c.answered_by, c.answered_at), (None, None));
     }
 
     #[test]

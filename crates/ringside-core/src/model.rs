@@ -28,6 +28,17 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider.
+    pub const ALL: [Provider; 7] = [
+        Provider::Voiceshot,
+        Provider::Whippy,
+        Provider::Teltel,
+        Provider::Exotel,
+        Provider::Generic,
+        Provider::Xelion,
+        Provider::Ringside,
+    ];
+
     /// Providers that deliver webhooks into the local listener.
     pub const WEBHOOK: [Provider; 5] = [
         Provider::Voiceshot,
@@ -59,18 +70,10 @@ impl fmt::Display for Provider {
 impl FromStr for Provider {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Provider::Voiceshot,
-            Provider::Whippy,
-            Provider::Teltel,
-            Provider::Exotel,
-            Provider::Generic,
-            Provider::Xelion,
-            Provider::Ringside,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
-        .ok_or_else(|| format!("unknown provider `{s}`"))
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown provider `{s}`"))
     }
 }
 

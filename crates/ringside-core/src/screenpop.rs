@@ -94,8 +94,10 @@ fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
             (mode == PopWhen::Ringing && ringing_for_me).then(|| pop(call, PopKind::Ringing, s))
         }
         CallState::Answered => {
+            // With every call mine, an answer by nobody named (VoiceShot's IVR) pops too.
             let by_me = call.answered_by.as_deref().is_some_and(me)
-                || ((s.supervisor || s.identities.is_empty()) && call.answered_by.is_some());
+                || s.supervisor
+                || s.identities.is_empty();
             (mode == PopWhen::Answered && by_me).then(|| pop(call, PopKind::Answered, s))
         }
         // A ringing pop left on screen turns into the missed-call note; nothing new pops.
@@ -302,6 +304,22 @@ mod tests {
         s.modes.inbound = PopWhen::Never;
         assert_eq!(decide(None, &ringing, &s), PopAction::Nothing);
         assert_eq!(decide(None, &by_me, &s), PopAction::Nothing);
+    }
+
+    #[test]
+    fn answered_mode_pops_an_answer_by_nobody_named_when_every_call_is_mine() {
+        let mut s = settings(&[]);
+        s.modes.inbound = PopWhen::Answered;
+        // VoiceShot: the IVR answers; nobody is named.
+        let ivr = call(CallState::Answered, &[], None);
+        assert!(
+            matches!(decide(None, &ivr, &s), PopAction::Show(p) if p.kind == PopKind::Answered)
+        );
+        let mut s = settings(&["201"]);
+        s.modes.inbound = PopWhen::Answered;
+        assert_eq!(decide(None, &ivr, &s), PopAction::Nothing, "not mine");
+        s.supervisor = true;
+        assert!(matches!(decide(None, &ivr, &s), PopAction::Show(_)));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::contacts::{self, LookupSettings};
 use crate::correlate;
 use crate::model::*;
 use anyhow::{Context, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS timeline (
     event_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS timeline_by_call ON timeline(call_id, id);
+-- A call's deliveries, to fold them again in order when one arrives out of order. Every
+-- delivery holds the events of one call (see `store_one`).
+CREATE INDEX IF NOT EXISTS journal_by_call ON journal(json_extract(events, '$[0].provider_call_id'));
 PRAGMA user_version = 1;
 "#;
 
@@ -97,6 +100,56 @@ pub struct Store {
     pub(crate) conn: Connection,
     /// How calls find contacts (see [`crate::contacts`]).
     pub(crate) lookup: LookupSettings,
+    /// The journaled events of recently seen calls, so the writer can tell whether an event
+    /// comes in order without reading the journal back.
+    histories: Histories,
+}
+
+/// Calls' journaled events, in arrival order, as committed; and what the batch being written
+/// adds. Only a cache: a call not in it is read from the journal. Bounded: cleared when
+/// [`Histories::MAX_CALLS`] are held.
+#[derive(Default)]
+struct Histories {
+    committed: std::collections::HashMap<String, Vec<correlate::Journaled>>,
+    /// Calls the current batch changed (their whole history), kept once the batch commits.
+    batch: std::collections::HashMap<String, Vec<correlate::Journaled>>,
+    /// What the delivery being stored changed, kept once its savepoint is released.
+    delivery: Vec<(String, Vec<correlate::Journaled>)>,
+}
+
+impl Histories {
+    const MAX_CALLS: usize = 1024;
+
+    /// The history of call `id` known before the delivery being stored, if cached.
+    fn get(&self, id: &str) -> Option<&Vec<correlate::Journaled>> {
+        self.batch.get(id).or_else(|| self.committed.get(id))
+    }
+
+    /// The delivery being stored left call `id` with `history`.
+    fn stage(&mut self, id: &str, history: Vec<correlate::Journaled>) {
+        self.delivery.push((id.to_string(), history));
+    }
+
+    fn delivery_stored(&mut self) {
+        for (id, history) in self.delivery.drain(..) {
+            self.batch.insert(id, history);
+        }
+    }
+
+    fn delivery_rolled_back(&mut self) {
+        self.delivery.clear();
+    }
+
+    fn batch_committed(&mut self) {
+        if self.committed.len() + self.batch.len() > Self::MAX_CALLS {
+            self.committed.clear();
+        }
+        self.committed.extend(self.batch.drain());
+    }
+
+    fn forget(&mut self) {
+        *self = Histories::default();
+    }
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -121,6 +174,7 @@ impl Store {
         Ok(Store {
             conn,
             lookup: LookupSettings::default(),
+            histories: Histories::default(),
         })
     }
 
@@ -133,6 +187,7 @@ impl Store {
         Ok(Store {
             conn,
             lookup: LookupSettings::default(),
+            histories: Histories::default(),
         })
     }
 
@@ -140,24 +195,17 @@ impl Store {
     /// into its calls; a duplicate stores nothing. A delivery that fails is rolled back alone.
     /// Ringside's clock for each delivery is its `received_at`.
     pub fn store_batch(&mut self, deliveries: &[Delivery]) -> Result<Vec<Result<Stored>>> {
-        let mut tx = self.conn.transaction()?;
-        let mut out = Vec::with_capacity(deliveries.len());
-        for d in deliveries {
-            let sp = tx.savepoint()?;
-            let r = store_one(&sp, d, &self.lookup);
-            match r {
-                Ok(stored) => {
-                    sp.commit()?;
-                    out.push(Ok(stored));
-                }
-                Err(e) => {
-                    drop(sp); // rolls back this delivery only
-                    out.push(Err(e));
-                }
-            }
+        let result = store_all(
+            &mut self.conn,
+            &mut self.histories,
+            &self.lookup,
+            deliveries,
+        );
+        match result {
+            Ok(_) => self.histories.batch_committed(),
+            Err(_) => self.histories.forget(),
         }
-        tx.commit().context("committing batch")?;
-        Ok(out)
+        result
     }
 
     /// Mark a missed call done (or not). Returns the call as it is now, `None` if unknown.
@@ -276,6 +324,8 @@ impl Store {
     /// Fold the whole journal again into calls and timelines, from scratch, keeping which
     /// missed calls were marked done. Returns how many calls there are.
     pub fn rebuild(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        self.histories.forget();
+        let mut histories = Histories::default();
         let tx = self.conn.transaction()?;
         let done: Vec<String> = {
             let mut s = tx.prepare("SELECT id FROM calls WHERE done = 1")?;
@@ -306,7 +356,9 @@ impl Store {
                 let seq: i64 = r.get(0)?;
                 let received_at = parse_ts(&r.get::<_, String>(1)?)?;
                 let events: Vec<CallEvent> = serde_json::from_str(&r.get::<_, String>(2)?)?;
-                fold(&tx, &events, seq, received_at, &self.lookup)?;
+                fold(&tx, &events, seq, received_at, &mut histories, &self.lookup)?;
+                histories.delivery_stored();
+                histories.batch_committed();
             }
         }
         for (id, kept) in remote {
@@ -330,7 +382,45 @@ impl Store {
     }
 }
 
-fn store_one(tx: &Connection, d: &Delivery, lookup: &LookupSettings) -> Result<Stored> {
+fn store_all(
+    conn: &mut Connection,
+    histories: &mut Histories,
+    lookup: &LookupSettings,
+    deliveries: &[Delivery],
+) -> Result<Vec<Result<Stored>>> {
+    let mut tx = conn.transaction()?;
+    let mut out = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        let sp = tx.savepoint()?;
+        match store_one(&sp, d, histories, lookup) {
+            Ok(stored) => {
+                sp.commit()?;
+                histories.delivery_stored();
+                out.push(Ok(stored));
+            }
+            Err(e) => {
+                drop(sp); // rolls back this delivery only
+                histories.delivery_rolled_back();
+                out.push(Err(e));
+            }
+        }
+    }
+    tx.commit().context("committing batch")?;
+    Ok(out)
+}
+
+fn store_one(
+    tx: &Connection,
+    d: &Delivery,
+    histories: &mut Histories,
+    lookup: &LookupSettings,
+) -> Result<Stored> {
+    if let Some(first) = d.events.first() {
+        anyhow::ensure!(
+            d.events.iter().all(|e| same_call(e, first)),
+            "a delivery holds the events of one call; this one names several"
+        );
+    }
     let events = serde_json::to_string(&d.events)?;
     let inserted = tx.execute(
         "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events)
@@ -348,42 +438,179 @@ fn store_one(tx: &Connection, d: &Delivery, lookup: &LookupSettings) -> Result<S
         return Ok(Stored::Duplicate);
     }
     let seq = tx.last_insert_rowid();
-    let calls = fold(tx, &d.events, seq, d.received_at, lookup)?;
+    // As the journal keeps it (microseconds), so `rebuild` folds with the very same clock.
+    let received_at = d.received_at.trunc_subsecs(6);
+    let calls = fold(tx, &d.events, seq, received_at, histories, lookup)?;
     Ok(Stored::New { seq, calls })
 }
 
-/// Apply `events` (journal row `seq`) to their calls; returns the calls that changed.
+/// Apply `events` (journal row `seq`, all of one call) to their call; returns the call if it
+/// changed.
+///
+/// In the usual case the events come after everything the call has seen and are applied to
+/// it. When they belong earlier (see [`correlate::arrange`]: a hangup arrived before the
+/// answer, a retry came late), the call is folded again from its journaled events in the
+/// order they happened and its timeline rewritten, so what a call becomes does not depend on
+/// the order its events arrived in. `Store::rebuild` takes the same path, so it gives the same
+/// calls.
 fn fold(
     tx: &Connection,
     events: &[CallEvent],
     seq: i64,
     now: DateTime<Utc>,
+    histories: &mut Histories,
     lookup: &LookupSettings,
 ) -> Result<Vec<Call>> {
-    let mut changed: Vec<Call> = Vec::new();
-    for ev in events {
-        let id = call_id(ev.provider, &ev.provider_call_id);
-        let prev = load_call(tx, &id)?;
-        let before = prev.clone();
-        let mut applied = correlate::apply(prev, ev, Some(seq), now);
-        if applied.changed {
-            contacts::store::decorate(tx, before.as_ref(), &mut applied.call, lookup)?;
-            save_call(tx, &applied.call)?;
-        }
-        for e in &applied.timeline {
-            tx.execute(
-                "INSERT INTO timeline (call_id, at, what, detail, event_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, ts(e.at), e.what, e.detail, e.event_seq],
-            )?;
-        }
-        if applied.changed {
-            match changed.iter_mut().find(|c| c.id == id) {
-                Some(c) => *c = applied.call,
-                None => changed.push(applied.call),
+    let Some(first) = events.first() else {
+        return Ok(Vec::new());
+    };
+    if !events.iter().all(|e| same_call(e, first)) {
+        // Only a journal from before deliveries were checked could hold this: apply each
+        // event to its own call as it comes.
+        let mut changed: Vec<Call> = Vec::new();
+        histories.forget();
+        for ev in events {
+            let id = call_id(ev.provider, &ev.provider_call_id);
+            let prev = load_call(tx, &id)?;
+            for c in apply_in_order(tx, &id, prev, std::slice::from_ref(ev), seq, now, lookup)? {
+                changed.retain(|x| x.id != c.id);
+                changed.push(c);
             }
         }
+        return Ok(changed);
     }
-    Ok(changed)
+    let id = call_id(first.provider, &first.provider_call_id);
+    let prev = load_call(tx, &id)?;
+    let arrived = events.iter().map(|e| correlate::Journaled {
+        seq,
+        received_at: now,
+        event: e.clone(),
+    });
+    let history = match (&prev, histories.get(&id)) {
+        (None, _) => arrived.collect(),
+        (Some(_), Some(known)) => known.iter().cloned().chain(arrived).collect(),
+        (Some(_), None) => call_history(tx, first, seq)?,
+    };
+    let earlier = history.len().saturating_sub(events.len());
+    if prev.is_none() || correlate::comes_last(&history, earlier, now) {
+        histories.stage(&id, history);
+        return apply_in_order(tx, &id, prev, events, seq, now, lookup);
+    }
+    let steps = correlate::arrange(&history);
+    let Some((mut call, timeline)) = correlate::fold(&history, &steps) else {
+        return Ok(Vec::new());
+    };
+    histories.stage(&id, history);
+    let prev = prev.expect("out of order means the call exists");
+    call.done = prev.done;
+    call.updated_at = prev.updated_at;
+    // Who the caller is was worked out on the call as it was; it holds unless a number changed.
+    call.from_display = prev.from_display.clone();
+    call.to_display = prev.to_display.clone();
+    call.contacts = prev.contacts.clone();
+    contacts::store::decorate(tx, Some(&prev), &mut call, lookup)?;
+    let changed = call != prev;
+    if changed {
+        call.updated_at = now;
+        save_call(tx, &call)?;
+    }
+    // Ringside's own records (marked done) are kept after the call's.
+    let own: Vec<(String, String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT at, what, detail FROM timeline WHERE call_id = ?1 AND event_seq IS NULL ORDER BY id",
+        )?
+        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.execute("DELETE FROM timeline WHERE call_id = ?1", [&id])?;
+    for e in &timeline {
+        insert_timeline(
+            tx,
+            &id,
+            &ts(e.at),
+            &e.what,
+            e.detail.as_deref(),
+            e.event_seq,
+        )?;
+    }
+    for (at, what, detail) in &own {
+        insert_timeline(tx, &id, at, what, detail.as_deref(), None)?;
+    }
+    Ok(if changed { vec![call] } else { Vec::new() })
+}
+
+/// Apply `events` one after the other to `prev`, recording what they did.
+fn apply_in_order(
+    tx: &Connection,
+    id: &str,
+    mut call: Option<Call>,
+    events: &[CallEvent],
+    seq: i64,
+    now: DateTime<Utc>,
+    lookup: &LookupSettings,
+) -> Result<Vec<Call>> {
+    let before = call.clone();
+    let mut changed = false;
+    for ev in events {
+        let applied = correlate::apply(call, ev, Some(seq), now);
+        for e in &applied.timeline {
+            insert_timeline(tx, id, &ts(e.at), &e.what, e.detail.as_deref(), e.event_seq)?;
+        }
+        changed |= applied.changed;
+        call = Some(applied.call);
+    }
+    match call {
+        Some(mut c) if changed => {
+            contacts::store::decorate(tx, before.as_ref(), &mut c, lookup)?;
+            save_call(tx, &c)?;
+            Ok(vec![c])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The events of `ev`'s call journaled up to and including row `upto`, in arrival order.
+fn call_history(tx: &Connection, ev: &CallEvent, upto: i64) -> Result<Vec<correlate::Journaled>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT seq, received_at, events FROM journal
+         WHERE json_extract(events, '$[0].provider_call_id') = ?1 AND seq <= ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![ev.provider_call_id, upto])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let received_at = parse_ts(&r.get::<_, String>(1)?)?;
+        let events: Vec<CallEvent> = serde_json::from_str(&r.get::<_, String>(2)?)?;
+        out.extend(
+            events
+                .into_iter()
+                .filter(|e| e.provider == ev.provider)
+                .map(|event| correlate::Journaled {
+                    seq,
+                    received_at,
+                    event,
+                }),
+        );
+    }
+    Ok(out)
+}
+
+fn same_call(a: &CallEvent, b: &CallEvent) -> bool {
+    a.provider == b.provider && a.provider_call_id == b.provider_call_id
+}
+
+fn insert_timeline(
+    tx: &Connection,
+    call_id: &str,
+    at: &str,
+    what: &str,
+    detail: Option<&str>,
+    event_seq: Option<i64>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO timeline (call_id, at, what, detail, event_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![call_id, at, what, detail, event_seq])?;
+    Ok(())
 }
 
 pub(crate) fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
@@ -553,5 +780,129 @@ mod tests {
         assert_eq!(search("%"), 0, "wildcards are literal");
         s.rebuild(t(50)).unwrap();
         assert!(s.missed().unwrap().is_empty(), "done survives a rebuild");
+    }
+
+    /// A timed call delivered in every order: each gives the call and timeline the in-order
+    /// delivery gives, the live fold agrees with `rebuild`, and the call's deliveries are found
+    /// through the index.
+    #[test]
+    fn out_of_order_deliveries_fold_like_in_order_ones() {
+        let ev =
+            |kind: EventKind, at: i64| CallEvent::new(Provider::Teltel, "o1", kind).at(Some(t(at)));
+        let events = [
+            ev(EventKind::Started, 0),
+            ev(
+                EventKind::Ringing {
+                    agent: Some("201".into()),
+                },
+                1,
+            ),
+            ev(
+                EventKind::Answered {
+                    by: Some("201".into()),
+                },
+                5,
+            ),
+            ev(
+                EventKind::Ended {
+                    answered: None,
+                    reason: EndReason::Completed,
+                    duration_s: None,
+                },
+                65,
+            ),
+        ];
+        // With the writer's cache of histories warm, and cold (reopened before every
+        // delivery, so each history is read back from the journal).
+        let run_with = |order: &[usize], cold: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("r.db");
+            let mut s = Store::open(&path).unwrap();
+            for (arrival, &i) in order.iter().enumerate() {
+                if cold {
+                    s = Store::open(&path).unwrap();
+                }
+                let d = Delivery {
+                    source: Provider::Teltel,
+                    dedupe_key: format!("e{i}"),
+                    received_at: t(100 + arrival as i64),
+                    content_type: None,
+                    raw: vec![],
+                    events: vec![events[i].clone()],
+                };
+                assert!(matches!(
+                    s.store_batch(&[d]).unwrap()[0],
+                    Ok(Stored::New { .. })
+                ));
+            }
+            let live = s.call("teltel:o1").unwrap().unwrap();
+            s.rebuild(t(999)).unwrap();
+            let rebuilt = s.call("teltel:o1").unwrap().unwrap();
+            assert_eq!(live, rebuilt, "order {order:?}");
+            live
+        };
+        let run = |order: &[usize]| {
+            let warm = run_with(order, false);
+            assert_eq!(
+                warm,
+                run_with(order, true),
+                "order {order:?}: cache and journal agree"
+            );
+            warm
+        };
+        let mut want = run(&[0, 1, 2, 3]);
+        want.call.updated_at = t(0);
+        for order in [[3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2], [0, 3, 1, 2]] {
+            let mut got = run(&order);
+            got.call.updated_at = t(0);
+            assert_eq!(got.call, want.call, "order {order:?}");
+            let whats = |c: &CallWithTimeline| {
+                c.timeline
+                    .iter()
+                    .map(|e| (e.at, e.what.clone(), e.detail.clone()))
+                    .collect::<Vec<_>>()
+            };
+            let (mut a, mut b) = (whats(&got), whats(&want));
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "order {order:?}");
+        }
+        assert_eq!(
+            want.call.state,
+            CallState::Ended,
+            "a hangup first is no miss"
+        );
+        assert_eq!(want.call.duration_s, Some(60));
+
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("r.db")).unwrap();
+        let plan: String = s
+            .conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT seq FROM journal
+                 WHERE json_extract(events, '$[0].provider_call_id') = 'x' AND seq <= 9",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("journal_by_call"), "{plan}");
+    }
+
+    #[test]
+    fn a_delivery_naming_two_calls_is_refused_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("r.db")).unwrap();
+        let mut two = delivery("two", EventKind::Ringing { agent: None }, 0);
+        two.events.push(CallEvent::new(
+            Provider::Generic,
+            "x2",
+            EventKind::Ringing { agent: None },
+        ));
+        let out = s
+            .store_batch(&[two, delivery("ok", EventKind::Ringing { agent: None }, 1)])
+            .unwrap();
+        assert!(out[0].is_err());
+        assert!(matches!(out[1], Ok(Stored::New { seq: 1, .. })));
+        assert_eq!(s.journal_len().unwrap(), 1);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::{api, hooks, ui};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use ringside_core::config::{Config, HookSettings};
@@ -189,12 +189,11 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             api::guard,
         ));
+    // Every method reaches the hook: the adapter says which its provider uses, so another one
+    // gets the same JSON 405 as any refusal (after authentication, which comes first).
     let hooks = Router::new()
-        .route(
-            "/hooks/{provider}/{token}",
-            get(hooks::with_token).post(hooks::with_token),
-        )
-        .route("/hooks/{provider}", post(hooks::with_basic_auth))
+        .route("/hooks/{provider}/{token}", any(hooks::with_token))
+        .route("/hooks/{provider}", any(hooks::with_basic_auth))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

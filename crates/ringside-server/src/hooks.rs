@@ -13,7 +13,7 @@ use base64::Engine as _;
 use ringside_core::config::HookSettings;
 use ringside_core::engine::Receipt;
 use ringside_core::providers::Inbound;
-use ringside_core::signature::{secrets_equal, verify_hex_hmac_sha256};
+use ringside_core::signature::{secrets_equal, verify_whippy};
 use ringside_core::Provider;
 use serde_json::json;
 
@@ -73,10 +73,13 @@ async fn intake(
     body: Bytes,
 ) -> Result<Response, AppError> {
     if let Some(secret) = &hook.signing_secret {
-        let sig = headers
-            .get("x-whippy-signature")
-            .and_then(|v| v.to_str().ok());
-        verify_hex_hmac_sha256(secret.as_bytes(), &body, sig)
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        verify_whippy(secret, header, &body, (st.clock)().timestamp())
             .map_err(|e| AppError::unauthorized(e.to_string()))?;
     }
     let req = Inbound {

@@ -7,6 +7,7 @@ pub mod carddav;
 pub mod contacts;
 pub mod error;
 pub mod hooks;
+pub mod listener;
 pub mod lookup;
 pub mod ops;
 pub mod secrets;

@@ -1,8 +1,10 @@
 use clap::{Parser, Subcommand};
+use ringside_server::listener::Limits;
 use ringside_server::{serve, simulate, ServeOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Ringside without a window: receives telephony providers' call events, keeps one call
 /// model, and serves it over HTTP.
@@ -26,6 +28,16 @@ enum Command {
         /// Configuration file (default: the XDG config file, created on first run).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Seconds a client has to send a request's headers; also how long an idle connection
+        /// stays open.
+        #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+        header_timeout: Duration,
+        /// Seconds a request, body included, has to be received and answered (408 after).
+        #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+        request_timeout: Duration,
+        /// Connections open at once; beyond it the one idle the longest is closed.
+        #[arg(long, value_name = "N", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: u32,
     },
     /// Import contacts from a CSV (header row naming the columns) or vCard file; prints how
     /// many were added or updated. Importing the same file again updates, never duplicates.
@@ -135,11 +147,19 @@ fn main() -> ExitCode {
                 listen,
                 data_dir,
                 config,
+                header_timeout,
+                request_timeout,
+                max_connections,
             } => {
                 serve(ServeOptions {
                     listen: Some(listen),
                     data_dir,
                     config,
+                    limits: Limits {
+                        header_timeout,
+                        request_timeout,
+                        max_connections: max_connections as usize,
+                    },
                 })
                 .await
             }
@@ -178,5 +198,15 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A positive number of seconds, fractions allowed (`0.5`).
+fn seconds(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
     }
 }

@@ -2,6 +2,7 @@
 //! `listening on http://HOST:PORT` once ready, and end silent calls on a timer.
 
 use crate::app::{app, system_clock, AppState, Clock, Settings};
+use crate::listener::Limits;
 use anyhow::{Context, Result};
 use ringside_core::config::{Config, Paths};
 use ringside_core::engine::Engine;
@@ -16,6 +17,8 @@ pub struct ServeOptions {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub config: Option<PathBuf>,
+    /// Timeouts and the connection limit of the listener.
+    pub limits: Limits,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8089";
@@ -40,17 +43,22 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<(Config, PathBuf)> {
 
 /// Run the server until Ctrl-C or SIGTERM.
 pub async fn serve(opts: ServeOptions) -> Result<()> {
-    let running = start(opts).await?;
-    axum::serve(running.listener, app(running.state))
-        .with_graceful_shutdown(shutdown())
-        .await?;
-    Ok(())
+    start(opts).await?.serve(shutdown()).await
 }
 
 /// A listener bound and announced, with its state ready to serve.
 pub struct Running {
     pub listener: tokio::net::TcpListener,
     pub state: AppState,
+    pub limits: Limits,
+}
+
+impl Running {
+    /// Serve `app(state)` on the listener, within the limits, until `shutdown` completes.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        crate::listener::serve(self.listener, app(self.state), self.limits, shutdown).await?;
+        Ok(())
+    }
 }
 
 /// Load the config, open the engine, bind the listener, start the background tasks and print
@@ -66,9 +74,8 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     let listen = opts
         .listen
         .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address"));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let listener =
+        crate::listener::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
         tracing::warn!("listening on {addr}, reachable from other machines");
@@ -111,7 +118,11 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     eprintln!(
         "try it:  ringside-server simulate --list; ringside-server simulate teltel-answered --to http://{addr}"
     );
-    Ok(Running { listener, state })
+    Ok(Running {
+        listener,
+        state,
+        limits: opts.limits,
+    })
 }
 
 /// End calls whose final event never came, checking a few times per timeout period.

@@ -56,16 +56,20 @@ impl Fields {
     }
 }
 
-/// Deserialize a JSON body into a provider's private wire type.
+/// Deserialize a JSON body into a provider's private wire type. JSON is UTF-8 (RFC 8259):
+/// the whole body is checked first, since serde_json skips the fields a wire type ignores
+/// without looking at their bytes.
 pub fn json<T: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<T, ParseError> {
-    serde_json::from_slice(body).map_err(|e| ParseError::malformed(provider, format!("{e}")))
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ParseError::malformed(provider, format!("body is not valid UTF-8: {e}")))?;
+    serde_json::from_str(text).map_err(|e| ParseError::malformed(provider, format!("{e}")))
 }
 
 /// The request's fields: the query string for GET, else the body as JSON, urlencoded or
 /// multipart form, chosen by Content-Type (sniffed when the header is missing or generic).
 pub fn fields(provider: Provider, req: &Inbound<'_>) -> Result<Fields, ParseError> {
     if req.method == http::Method::GET {
-        return Ok(urlencoded(req.query.unwrap_or("").as_bytes()));
+        return urlencoded(provider, req.query.unwrap_or("").as_bytes());
     }
     let ct = req.content_type().unwrap_or("").to_ascii_lowercase();
     if ct.starts_with("multipart/form-data") {
@@ -83,7 +87,7 @@ pub fn fields(provider: Provider, req: &Inbound<'_>) -> Result<Fields, ParseErro
         if std::str::from_utf8(req.body).is_err() {
             return Err(ParseError::malformed(provider, "body is not valid UTF-8"));
         }
-        let f = urlencoded(req.body);
+        let f = urlencoded(provider, req.body)?;
         if f.is_empty() {
             return Err(ParseError::malformed(provider, "empty form body"));
         }
@@ -95,12 +99,30 @@ pub fn fields(provider: Provider, req: &Inbound<'_>) -> Result<Fields, ParseErro
     ))
 }
 
-fn urlencoded(bytes: &[u8]) -> Fields {
+/// A query string or urlencoded form. Percent-escapes must decode to UTF-8: a field that does
+/// not is refused, not patched up with replacement characters (it could name a call).
+fn urlencoded(provider: Provider, bytes: &[u8]) -> Result<Fields, ParseError> {
+    let decode = |raw: &[u8]| {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        percent_encoding::percent_decode(&spaced)
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| {
+                ParseError::malformed(provider, "a form field is not valid UTF-8 once decoded")
+            })
+    };
     let mut f = Fields::default();
-    for (k, v) in form_urlencoded::parse(bytes) {
-        f.insert(&k, Value::String(v.into_owned()));
+    for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        f.insert(&decode(name)?, Value::String(decode(value)?));
     }
-    f
+    Ok(f)
 }
 
 fn multipart(provider: Provider, content_type: &str, body: &[u8]) -> Result<Fields, ParseError> {
@@ -119,10 +141,13 @@ fn multipart(provider: Provider, content_type: &str, body: &[u8]) -> Result<Fiel
             .map_err(|e| ParseError::malformed(provider, format!("multipart: {e}")))?
         {
             let name = field.name().unwrap_or("").to_string();
-            let text = field
-                .text()
+            let bytes = field
+                .bytes()
                 .await
                 .map_err(|e| ParseError::malformed(provider, format!("multipart: {e}")))?;
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                ParseError::malformed(provider, format!("multipart field `{name}` is not UTF-8"))
+            })?;
             // A JSON-valued part (Exotel sends `Legs` as JSON text) stays structured.
             let value = match text.trim_start().as_bytes().first() {
                 Some(b'[') | Some(b'{') => {
@@ -228,9 +253,32 @@ mod tests {
     fn bad_bodies_are_malformed_not_panics() {
         let post = Method::POST;
         let none = HeaderMap::new();
-        for body in [&b"{not json"[..], b"", b"\xff\xfe=1", b"[1,2]"] {
+        for body in [
+            &b"{not json"[..],
+            b"",
+            b"\xff\xfe=1",
+            b"[1,2]",
+            b"event=newCall&callId=%FF%FE",
+            b"%C3%28=x",
+        ] {
             assert!(fields(Provider::Generic, &req(&post, &none, None, body)).is_err());
         }
+        let get = Method::GET;
+        let bad_query = req(&get, &none, Some("CallSid=%E2%28%A1"), b"");
+        assert!(fields(Provider::Exotel, &bad_query).is_err());
+        let mut mp_h = HeaderMap::new();
+        mp_h.insert(
+            "content-type",
+            HeaderValue::from_static("multipart/form-data; boundary=XyZ"),
+        );
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"CallSid\"\r\n\r\n\xff\xfe\r\n--XyZ--\r\n";
+        assert!(fields(Provider::Exotel, &req(&post, &mp_h, None, body)).is_err());
+        // Plus is a space, escapes decode, a bare name has an empty value.
+        let ok = req(&get, &none, Some("a=x+y%21&flag&b=%7E"), b"");
+        let f = fields(Provider::Exotel, &ok).unwrap();
+        assert_eq!(f.text("a").as_deref(), Some("x y!"));
+        assert_eq!(f.text("flag"), None);
+        assert_eq!(f.text("b").as_deref(), Some("~"));
     }
 
     #[test]

@@ -201,8 +201,7 @@ fn encode(s: &str) -> String {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use http::{HeaderMap, HeaderValue, Method};
-    use ringside_core::providers::{self, Inbound, ParseContext};
+    use ringside_core::providers::ParseContext;
     use ringside_core::{CallEvent, Direction, EndReason, EventKind, LegOutcome};
 
     fn run() -> Run {
@@ -220,18 +219,7 @@ mod tests {
         };
         let mut out = Vec::new();
         for req in (scenario.build)(run) {
-            let method = Method::from_bytes(req.method.as_bytes()).unwrap();
-            let mut headers = HeaderMap::new();
-            if let Some(ct) = &req.content_type {
-                headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
-            }
-            let inbound = Inbound {
-                method: &method,
-                query: req.query.strip_prefix('?').filter(|q| !q.is_empty()),
-                headers: &headers,
-                body: &req.body,
-            };
-            let parsed = providers::parse(scenario.provider, &inbound, &ctx).unwrap_or_else(|e| {
+            let parsed = req.parse(scenario.provider, &ctx).unwrap_or_else(|e| {
                 panic!(
                     "{}: {e}: {}{}",
                     scenario.name,

@@ -4,6 +4,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use ringside_core::config::Config;
+use ringside_core::providers::{self, Inbound, ParseContext, ParseError, Parsed};
 use ringside_core::Provider;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,6 +49,23 @@ impl WireRequest {
     pub fn after(mut self, delay_ms: u64) -> Self {
         self.delay_ms = delay_ms;
         self
+    }
+
+    /// What Ringside's adapter for `provider` makes of this request, as its webhook would
+    /// receive it.
+    pub fn parse(&self, provider: Provider, ctx: &ParseContext) -> Result<Parsed, ParseError> {
+        let method = http::Method::from_bytes(self.method.as_bytes()).unwrap_or(http::Method::POST);
+        let mut headers = http::HeaderMap::new();
+        if let Some(ct) = self.content_type.as_deref().and_then(|c| c.parse().ok()) {
+            headers.insert(http::header::CONTENT_TYPE, ct);
+        }
+        let inbound = Inbound {
+            method: &method,
+            query: self.query.strip_prefix('?').filter(|q| !q.is_empty()),
+            headers: &headers,
+            body: &self.body,
+        };
+        providers::parse(provider, &inbound, ctx)
     }
 }
 

@@ -143,8 +143,7 @@ impl<'a> Call<'a> {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use http::{HeaderMap, HeaderValue, Method};
-    use ringside_core::providers::{self, Inbound, ParseContext};
+    use ringside_core::providers::ParseContext;
     use ringside_core::{CallEvent, EndReason, EventKind, LegOutcome};
 
     fn run() -> Run {
@@ -159,18 +158,8 @@ mod tests {
     fn events(scenario: &Scenario, run: &Run) -> Vec<CallEvent> {
         let mut out = Vec::new();
         for req in (scenario.build)(run) {
-            let method = Method::from_bytes(req.method.as_bytes()).unwrap();
-            let mut headers = HeaderMap::new();
-            if let Some(ct) = &req.content_type {
-                headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
-            }
-            let inbound = Inbound {
-                method: &method,
-                query: req.query.strip_prefix('?').filter(|q| !q.is_empty()),
-                headers: &headers,
-                body: &req.body,
-            };
-            let parsed = providers::parse(scenario.provider, &inbound, &ParseContext::default())
+            let parsed = req
+                .parse(scenario.provider, &ParseContext::default())
                 .unwrap_or_else(|e| {
                     panic!(
                         "{}: {e}: {}",

@@ -169,8 +169,7 @@ fn timestamp(t: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use http::{HeaderMap, HeaderValue, Method};
-    use ringside_core::providers::{self, Inbound, ParseContext, Parsed};
+    use ringside_core::providers::{ParseContext, Parsed};
     use ringside_core::{EndReason, EventKind};
 
     fn run() -> Run {
@@ -186,18 +185,7 @@ mod tests {
         (scenario.build)(&run())
             .into_iter()
             .map(|req| {
-                let method = Method::from_bytes(req.method.as_bytes()).unwrap();
-                let mut headers = HeaderMap::new();
-                if let Some(ct) = &req.content_type {
-                    headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
-                }
-                let inbound = Inbound {
-                    method: &method,
-                    query: req.query.strip_prefix('?').filter(|q| !q.is_empty()),
-                    headers: &headers,
-                    body: &req.body,
-                };
-                providers::parse(scenario.provider, &inbound, &ParseContext::default())
+                req.parse(scenario.provider, &ParseContext::default())
                     .unwrap_or_else(|e| {
                         panic!(
                             "{}: {e}: {}",
