@@ -14,7 +14,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
-const SCHEMA: &str = r#"
+/// The schema each version adds, in order; `PRAGMA user_version` says how many a file has.
+/// A new store runs them all; an older one runs those it lacks, each in one transaction.
+const MIGRATIONS: &[&str] = &[
+    // 1: the journal, the calls folded from it, their timelines.
+    r#"
 CREATE TABLE IF NOT EXISTS journal (
     seq          INTEGER PRIMARY KEY,
     source       TEXT NOT NULL,
@@ -48,8 +52,42 @@ CREATE TABLE IF NOT EXISTS timeline (
     event_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS timeline_by_call ON timeline(call_id, id);
-PRAGMA user_version = 1;
-"#;
+"#,
+    // 2: history search. `names` holds the names of the contacts matched for the other party
+    // (space separated; filled by the contact lookup). `search` is what `q` finds, always
+    // `ringside_search(from_num, to_num, answered_by, names)` (see `search_text`): it is in the
+    // newest-first index, so a scan for a common text reads the index alone, and in the
+    // trigram index `calls_fts`, so a rare text is found without a scan. The trigram index is
+    // keyed by the calls' rowid; after deleting calls or a VACUUM by hand, run
+    // `INSERT INTO calls_fts(calls_fts) VALUES ('rebuild')`.
+    r#"
+ALTER TABLE calls ADD COLUMN names TEXT;
+ALTER TABLE calls ADD COLUMN search TEXT NOT NULL DEFAULT '';
+UPDATE calls SET search = ringside_search(from_num, to_num, answered_by, names);
+DROP INDEX calls_by_start;
+CREATE INDEX calls_by_start ON calls(started_at DESC, id DESC, search);
+CREATE VIRTUAL TABLE calls_fts USING fts5(
+    search, content = 'calls', content_rowid = 'rowid', tokenize = 'trigram case_sensitive 1'
+);
+INSERT INTO calls_fts(calls_fts) VALUES ('rebuild');
+-- Ringside's own writes of calls keep calls_fts in step themselves, at the end of each
+-- transaction (see `SearchChanges`); the contact lookup's names go through this trigger.
+CREATE TRIGGER calls_names_update AFTER UPDATE OF names ON calls BEGIN
+    INSERT INTO calls_fts(calls_fts, rowid, search) VALUES ('delete', old.rowid, old.search);
+    UPDATE calls SET search = ringside_search(new.from_num, new.to_num, new.answered_by, new.names)
+    WHERE rowid = new.rowid;
+    INSERT INTO calls_fts(rowid, search) SELECT rowid, search FROM calls WHERE rowid = new.rowid;
+END;
+"#,
+];
+
+/// The WAL size (pages) at which the writer checkpoints itself: only when the checkpointer
+/// falls this far behind (SQLite's default is 1000).
+const WRITER_CHECKPOINT_PAGES: i64 = 16_000;
+
+/// A search text with at least this many matches is looked for by scanning the newest-first
+/// index (the first page fills quickly); with fewer, through the trigram index.
+const SCAN_ABOVE: i64 = 10_000;
 
 /// One delivery to journal: the raw request and what its adapter made of it.
 #[derive(Debug, Clone)]
@@ -96,6 +134,18 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Makes what a [`Store::defer_sync`] store committed durable.
+pub struct WalSync {
+    wal: std::fs::File,
+}
+
+impl WalSync {
+    /// Every transaction committed before this call is on disk when it returns.
+    pub fn sync(&self) -> std::io::Result<()> {
+        self.wal.sync_data()
+    }
+}
+
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -112,8 +162,11 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)
-            .with_context(|| format!("creating schema in {}", path.display()))?;
+        // Checkpoints are made by `checkpoint()` on another connection, off the commit path;
+        // the writer makes one itself only if those fall far behind.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        add_functions(&conn)?;
+        migrate(&conn).with_context(|| format!("creating schema in {}", path.display()))?;
         Ok(Store { conn })
     }
 
@@ -123,21 +176,74 @@ impl Store {
             Connection::open(path).with_context(|| format!("opening store {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "query_only", true)?;
+        add_functions(&conn)?;
         Ok(Store { conn })
+    }
+
+    /// Commit without waiting for the disk (`synchronous=NORMAL`): transactions still commit
+    /// atomically and in order, and survive the process being killed, but survive a power
+    /// loss or an OS crash only once [`WalSync::sync`] returned after their commit. For a
+    /// pipelined group commit: the next transaction is built while the last ones are synced.
+    /// (Checkpoints still sync the WAL before copying it and the database file after.)
+    pub fn defer_sync(&mut self) -> Result<WalSync> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let path = self
+            .conn
+            .path()
+            .map(|p| format!("{p}-wal"))
+            .context("the store has no file")?;
+        // SQLite creates the WAL when a WAL-mode database is opened and keeps it (the same
+        // file: reset in place, never deleted) while a connection is open.
+        let wal = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
+        Ok(WalSync { wal })
+    }
+
+    /// A connection for [`Store::checkpoint`].
+    pub fn open_checkpointer(path: &Path) -> Result<Store> {
+        let conn =
+            Connection::open(path).with_context(|| format!("opening store {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(Store { conn })
+    }
+
+    /// Copy what the WAL holds into the database file, as far as readers allow, without
+    /// waiting for or blocking the writer (a passive checkpoint).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Store `deliveries` in one transaction (one fsync). Each delivery is journaled and folded
     /// into its calls; a duplicate stores nothing. A delivery that fails is rolled back alone.
     /// Ringside's clock for each delivery is its `received_at`.
     pub fn store_batch(&mut self, deliveries: &[Delivery]) -> Result<Vec<Result<Stored>>> {
+        // Deliveries practically never fail, so first try the batch without a savepoint per
+        // delivery (savepoints cost a sub-journal and make the trigram index flush each time).
+        {
+            let tx = self.conn.transaction()?;
+            let mut search = SearchChanges::default();
+            let out: Result<Vec<Stored>> = deliveries
+                .iter()
+                .map(|d| store_one(&tx, d, &mut search))
+                .collect();
+            if let Ok(out) = out {
+                search.apply(&tx)?;
+                tx.commit().context("committing batch")?;
+                return Ok(out.into_iter().map(Ok).collect());
+            }
+        } // one failed: the transaction rolls back; again with a savepoint per delivery
         let mut tx = self.conn.transaction()?;
+        let mut search = SearchChanges::default();
         let mut out = Vec::with_capacity(deliveries.len());
         for d in deliveries {
             let sp = tx.savepoint()?;
-            let r = store_one(&sp, d);
-            match r {
+            let mut mine = SearchChanges::default();
+            match store_one(&sp, d, &mut mine) {
                 Ok(stored) => {
                     sp.commit()?;
+                    search.merge(mine);
                     out.push(Ok(stored));
                 }
                 Err(e) => {
@@ -146,6 +252,7 @@ impl Store {
                 }
             }
         }
+        search.apply(&tx)?;
         tx.commit().context("committing batch")?;
         Ok(out)
     }
@@ -153,13 +260,16 @@ impl Store {
     /// Mark a missed call done (or not). Returns the call as it is now, `None` if unknown.
     pub fn set_done(&mut self, id: &str, done: bool, now: DateTime<Utc>) -> Result<Option<Call>> {
         let tx = self.conn.transaction()?;
-        let Some(mut call) = load_call(&tx, id)? else {
+        let Some(Row {
+            mut call, search, ..
+        }) = load_row(&tx, id)?
+        else {
             return Ok(None);
         };
         if call.done != done {
             call.done = done;
             call.updated_at = now;
-            save_call(&tx, &call)?;
+            save_indexed(&tx, &call, search)?;
             tx.execute(
                 "INSERT INTO timeline (call_id, at, what, detail, event_seq) VALUES (?1, ?2, ?3, NULL, NULL)",
                 params![id, ts(now), if done { "done" } else { "undone" }],
@@ -194,21 +304,59 @@ impl Store {
     }
 
     /// Calls, newest first.
+    ///
+    /// `q` is looked for in the calls' search text (see [`search_text`]). A text with few
+    /// matches is found through the trigram index and only its matches are sorted; a common
+    /// one (or one shorter than a trigram) by walking the newest-first index, which holds the
+    /// search text, until the page is full.
     pub fn calls(&self, q: &CallQuery) -> Result<Vec<Call>> {
+        self.calls_by(q, None)
+    }
+
+    /// [`Store::calls`], looking for `q` the way `force` says if it says.
+    fn calls_by(&self, q: &CallQuery, force: Option<Search>) -> Result<Vec<Call>> {
         let limit = q.limit.unwrap_or(100).min(1000) as i64;
         let before = q.before.map(ts).unwrap_or_else(|| "9999".into());
-        let pattern = q.q.as_deref().map(search_pattern);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM calls
-             WHERE (started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
+        let needle = q.q.as_deref().map(search_needle).filter(|n| !n.is_empty());
+        let how = match (&needle, force) {
+            (None, _) => Search::All,
+            (Some(_), Some(how)) => how,
+            (Some(n), None)
+                if n.chars().count() >= 3 && self.fts_matches(n, SCAN_ABOVE)? < SCAN_ABOVE =>
+            {
+                Search::Trigrams
+            }
+            (Some(_), None) => Search::Scan,
+        };
+        let filters = "(started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
+               AND started_at <= ?1
                AND (?2 IS NULL OR state = ?2)
                AND (?5 IS NULL OR direction = ?5)
-               AND (?6 IS NULL OR started_at >= ?6)
-               AND (?7 IS NULL OR started_at < ?7)
-               AND (?8 IS NULL OR from_num LIKE ?8 ESCAPE '\\' OR to_num LIKE ?8 ESCAPE '\\'
-                    OR answered_by LIKE ?8 ESCAPE '\\')
-             ORDER BY started_at DESC, id DESC LIMIT ?3",
-        )?;
+               AND started_at >= coalesce(?6, '')
+               AND started_at < coalesce(?7, '9999')";
+        let sql = match how {
+            // (?8, the text, is NULL here: named so that every variant takes the same parameters.)
+            Search::All => format!(
+                "SELECT data FROM calls WHERE {filters} AND ?8 IS NULL
+                 ORDER BY started_at DESC, id DESC LIMIT ?3"
+            ),
+            // CROSS JOIN: the matches drive the query (SQLite keeps that join order).
+            Search::Trigrams => format!(
+                "SELECT data FROM (SELECT rowid AS hit FROM calls_fts WHERE calls_fts MATCH ?8)
+                 CROSS JOIN calls ON calls.rowid = hit
+                 WHERE {filters} ORDER BY started_at DESC, id DESC LIMIT ?3"
+            ),
+            Search::Scan => format!(
+                "SELECT data FROM calls INDEXED BY calls_by_start
+                 WHERE {filters} AND instr(search, ?8) > 0
+                 ORDER BY started_at DESC, id DESC LIMIT ?3"
+            ),
+        };
+        let needle = match how {
+            Search::Trigrams => needle.as_deref().map(fts_phrase),
+            _ => needle,
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let direction = q.direction.map(|d| match d {
             Direction::Inbound => "inbound",
             Direction::Outbound => "outbound",
@@ -222,11 +370,37 @@ impl Store {
                 direction,
                 q.since.map(ts),
                 q.until.map(ts),
-                pattern
+                needle
             ],
             |r| r.get::<_, String>(0),
         )?;
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+
+    /// How many calls the trigram index finds for `needle`, counting up to `cap`.
+    fn fts_matches(&self, needle: &str, cap: i64) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM calls_fts WHERE calls_fts MATCH ?1 LIMIT ?2)",
+            )?
+            .query_row(params![fts_phrase(needle), cap], |r| r.get(0))?)
+    }
+
+    /// Set the names of the contacts matched for calls' other party (space separated; `None`
+    /// clears them), in one transaction. `q` finds calls by these names from then on. Returns
+    /// how many calls there were.
+    pub fn set_names(&mut self, names: &[(&str, Option<&str>)]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE calls SET names = ?2 WHERE id = ?1")?;
+            for (id, names) in names {
+                n += stmt.execute(params![id, names])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Every missed call not yet done (for "mark all done").
@@ -272,22 +446,39 @@ impl Store {
             let rows = s.query_map([], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        tx.execute_batch("DELETE FROM calls; DELETE FROM timeline;")?;
+        let names: Vec<(String, String)> = {
+            let mut s = tx.prepare("SELECT id, names FROM calls WHERE names IS NOT NULL")?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        tx.execute_batch(
+            "DELETE FROM calls; DELETE FROM timeline;
+             INSERT INTO calls_fts(calls_fts) VALUES ('delete-all');",
+        )?;
         {
+            let mut search = SearchChanges::default();
             let mut s = tx.prepare("SELECT seq, received_at, events FROM journal ORDER BY seq")?;
             let mut rows = s.query([])?;
             while let Some(r) = rows.next()? {
                 let seq: i64 = r.get(0)?;
                 let received_at = parse_ts(&r.get::<_, String>(1)?)?;
                 let events: Vec<CallEvent> = serde_json::from_str(&r.get::<_, String>(2)?)?;
-                fold(&tx, &events, seq, received_at)?;
+                fold(&tx, &events, seq, received_at, &mut search)?;
             }
+            search.apply(&tx)?;
+        }
+        for (id, names) in &names {
+            tx.execute("UPDATE calls SET names = ?2 WHERE id = ?1", [id, names])?;
         }
         for id in &done {
-            tx.execute("UPDATE calls SET done = 1 WHERE id = ?1", [id])?;
-            if let Some(mut c) = load_call(&tx, id)? {
+            if let Some(Row {
+                call: mut c,
+                search,
+                ..
+            }) = load_row(&tx, id)?
+            {
                 c.done = true;
-                save_call(&tx, &c)?;
+                save_indexed(&tx, &c, search)?;
             }
         }
         let n: i64 = tx.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0))?;
@@ -297,43 +488,55 @@ impl Store {
     }
 }
 
-fn store_one(tx: &Connection, d: &Delivery) -> Result<Stored> {
+fn store_one(tx: &Connection, d: &Delivery, search: &mut SearchChanges) -> Result<Stored> {
     let events = serde_json::to_string(&d.events)?;
-    let inserted = tx.execute(
-        "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
             d.source.as_str(),
             d.dedupe_key,
             ts(d.received_at),
             d.content_type,
             d.raw,
             events
-        ],
-    )?;
+        ])?;
     if inserted == 0 {
         return Ok(Stored::Duplicate);
     }
     let seq = tx.last_insert_rowid();
-    let calls = fold(tx, &d.events, seq, d.received_at)?;
+    let calls = fold(tx, &d.events, seq, d.received_at, search)?;
     Ok(Stored::New { seq, calls })
 }
 
-/// Apply `events` (journal row `seq`) to their calls; returns the calls that changed.
-fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> Result<Vec<Call>> {
+/// Apply `events` (journal row `seq`) to their calls; returns the calls that changed. The
+/// changes of their search texts are left in `search` for the trigram index.
+fn fold(
+    tx: &Connection,
+    events: &[CallEvent],
+    seq: i64,
+    now: DateTime<Utc>,
+    search: &mut SearchChanges,
+) -> Result<Vec<Call>> {
     let mut changed: Vec<Call> = Vec::new();
     for ev in events {
         let id = call_id(ev.provider, &ev.provider_call_id);
-        let prev = load_call(tx, &id)?;
+        let (prev, before) = match load_row(tx, &id)? {
+            Some(row) => (Some(row.call), Some(row.search)),
+            None => (None, None),
+        };
         let applied = correlate::apply(prev, ev, Some(seq), now);
         if applied.changed {
-            save_call(tx, &applied.call)?;
+            let (rowid, now_search) = save_call(tx, &applied.call)?;
+            search.record(rowid, before, now_search);
         }
         for e in &applied.timeline {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO timeline (call_id, at, what, detail, event_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, ts(e.at), e.what, e.detail, e.event_seq],
-            )?;
+            )?
+            .execute(params![id, ts(e.at), e.what, e.detail, e.event_seq])?;
         }
         if applied.changed {
             match changed.iter_mut().find(|c| c.id == id) {
@@ -345,23 +548,50 @@ fn fold(tx: &Connection, events: &[CallEvent], seq: i64, now: DateTime<Utc>) -> 
     Ok(changed)
 }
 
-fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
-    let data: Option<String> = conn
-        .prepare_cached("SELECT data FROM calls WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    data.map(|d| serde_json::from_str(&d).context("decoding stored call"))
-        .transpose()
+/// A call as stored, with what the trigram index knows it by.
+struct Row {
+    call: Call,
+    search: String,
 }
 
-fn save_call(conn: &Connection, c: &Call) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+fn load_row(conn: &Connection, id: &str) -> Result<Option<Row>> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT data, search FROM calls WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(data, search)| {
+        Ok(Row {
+            call: serde_json::from_str(&data).context("decoding stored call")?,
+            search,
+        })
+    })
+    .transpose()
+}
+
+fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
+    Ok(load_row(conn, id)?.map(|r| r.call))
+}
+
+/// Save `c` outside a batch, with its trigram index entry (its search text was `before`).
+fn save_indexed(tx: &Connection, c: &Call, before: String) -> Result<()> {
+    let (rowid, now) = save_call(tx, c)?;
+    let mut search = SearchChanges::default();
+    search.record(rowid, Some(before), now);
+    search.apply(tx)
+}
+
+/// Insert or update `c`; returns its rowid and search text. The trigram index is the
+/// caller's: see [`SearchChanges`].
+fn save_call(conn: &Connection, c: &Call) -> Result<(i64, String)> {
+    Ok(conn.prepare_cached(
+        "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data, search)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ringside_search(?6, ?7, ?8, NULL))
          ON CONFLICT(id) DO UPDATE SET started_at = ?2, updated_at = ?3, state = ?4, direction = ?5,
-             from_num = ?6, to_num = ?7, answered_by = ?8, done = ?9, data = ?10",
+             from_num = ?6, to_num = ?7, answered_by = ?8, done = ?9, data = ?10,
+             search = ringside_search(?6, ?7, ?8, names)
+         RETURNING rowid, search",
     )?
-    .execute(params![
+    .query_row(params![
         c.id,
         ts(c.started_at),
         ts(c.updated_at),
@@ -375,27 +605,147 @@ fn save_call(conn: &Connection, c: &Call) -> Result<()> {
         c.answered_by,
         c.done,
         serde_json::to_string(c)?
-    ])?;
+    ],
+    |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// Changes of calls' search texts in one transaction, written to the trigram index at its
+/// end, once per call. (Written by triggers, statement by statement, the index would flush
+/// its pending terms to disk at every statement's savepoint: a batch would cost one small
+/// segment, then merges, per call.)
+#[derive(Default)]
+struct SearchChanges {
+    /// rowid -> (the text the index has for it, if any; the text now).
+    calls: std::collections::HashMap<i64, (Option<String>, String)>,
+}
+
+impl SearchChanges {
+    fn record(&mut self, rowid: i64, before: Option<String>, now: String) {
+        self.calls
+            .entry(rowid)
+            .and_modify(|e| e.1.clone_from(&now))
+            .or_insert((before, now));
+    }
+
+    fn merge(&mut self, other: SearchChanges) {
+        for (rowid, (before, now)) in other.calls {
+            self.record(rowid, before, now);
+        }
+    }
+
+    fn apply(self, tx: &Connection) -> Result<()> {
+        for (rowid, (before, now)) in self.calls {
+            if before.as_ref() == Some(&now) {
+                continue;
+            }
+            if let Some(before) = before {
+                tx.prepare_cached(
+                    "INSERT INTO calls_fts(calls_fts, rowid, search) VALUES ('delete', ?1, ?2)",
+                )?
+                .execute(params![rowid, before])?;
+            }
+            tx.prepare_cached("INSERT INTO calls_fts(rowid, search) VALUES (?1, ?2)")?
+                .execute(params![rowid, now])?;
+        }
+        Ok(())
+    }
+}
+
+/// How [`Store::calls`] looks for `q`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Search {
+    /// No text to find.
+    All,
+    /// Through the trigram index: few matches.
+    Trigrams,
+    /// Walking the newest-first index: many matches, or a text shorter than a trigram.
+    Scan,
+}
+
+/// Values searched as numbers: digits with the punctuation people type around them.
+fn is_number(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().//".contains(c))
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// What a search text `q` is looked for as: a number by its digits whatever the punctuation
+/// typed ("(415) 555-01" finds "+14155550123"), other text in lower case. Empty: no filter.
+fn search_needle(q: &str) -> String {
+    let q = q.trim();
+    if is_number(q) {
+        digits(q)
+    } else {
+        q.to_lowercase()
+    }
+}
+
+/// What `q` finds a call by (the `search` column): for each of the numbers, who answered and
+/// the contact names, its digits (when it has any) and, unless it is a plain number, its
+/// lower-cased text; one line each. `search_needle(q)` is a substring of it exactly when the
+/// call matches.
+pub fn search_text(fields: &[Option<&str>]) -> String {
+    let mut out = String::new();
+    for v in fields.iter().flatten() {
+        let d = digits(v);
+        if !d.is_empty() {
+            out.push_str(&d);
+            out.push('\n');
+        }
+        if !is_number(v) {
+            out.push_str(&v.trim().to_lowercase());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `needle` as an FTS5 phrase (a substring, with the trigram tokenizer).
+fn fts_phrase(needle: &str) -> String {
+    format!("\"{}\"", needle.replace('"', "\"\""))
+}
+
+/// SQL functions the schema uses: `ringside_search(from, to, answered_by, names)`.
+fn add_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "ringside_search",
+        4,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let fields = (0..4)
+                .map(|i| ctx.get::<Option<String>>(i))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let fields: Vec<Option<&str>> = fields.iter().map(Option::as_deref).collect();
+            Ok(search_text(&fields))
+        },
+    )?;
     Ok(())
 }
 
-/// A LIKE pattern for a search: a number is matched by its digits whatever the punctuation
-/// typed ("(415) 555-01" finds "+14155550123"); other text as typed. Wildcards are escaped.
-fn search_pattern(q: &str) -> String {
-    let q = q.trim();
-    let looks_like_number = q.chars().any(|c| c.is_ascii_digit())
-        && q.chars()
-            .all(|c| c.is_ascii_digit() || " +-().//".contains(c));
-    let needle: String = if looks_like_number {
-        q.chars().filter(char::is_ascii_digit).collect()
-    } else {
-        q.to_string()
-    };
-    let escaped = needle
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+/// Bring the schema to the latest version, one transaction per missing migration.
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the store has schema version {version}, newer than this Ringside ({}): \
+             use a newer Ringside or another --data-dir",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("migrating to schema version {}", i + 1))?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
@@ -512,5 +862,242 @@ mod tests {
         assert_eq!(search("%"), 0, "wildcards are literal");
         s.rebuild(t(50)).unwrap();
         assert!(s.missed().unwrap().is_empty(), "done survives a rebuild");
+    }
+
+    #[test]
+    fn a_failing_delivery_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("r.db")).unwrap();
+        // A stored call that cannot be decoded any more makes its next delivery fail.
+        s.conn
+            .execute(
+                "INSERT INTO calls (id, started_at, updated_at, state, direction, data)
+                 VALUES ('generic:x1', 'x', 'x', 'ringing', 'inbound', 'not json')",
+                [],
+            )
+            .unwrap();
+        let mut other = delivery("c", EventKind::Ringing { agent: None }, 2);
+        other.events[0].provider_call_id = "x2".into();
+        let mut first = other.clone();
+        first.dedupe_key = "a".into();
+        first.events[0].provider_call_id = "x0".into();
+        let out = s
+            .store_batch(&[
+                first,
+                delivery("b", EventKind::Answered { by: None }, 1),
+                other,
+            ])
+            .unwrap();
+        assert!(matches!(out[0], Ok(Stored::New { seq: 1, .. })), "{out:?}");
+        assert!(out[1].is_err(), "{out:?}");
+        assert!(matches!(out[2], Ok(Stored::New { .. })), "{out:?}");
+        assert_eq!(
+            s.journal_len().unwrap(),
+            2,
+            "the failed delivery left no journal row"
+        );
+        assert!(s.call("generic:x0").unwrap().is_some());
+        assert!(s.call("generic:x2").unwrap().is_some());
+    }
+
+    fn call_event(id: &str, kind: EventKind, at: i64, from: &str) -> Delivery {
+        let facts = CallFacts {
+            direction: Some(Direction::Inbound),
+            from: Some(from.into()),
+            to: Some("+14155550100".into()),
+            ..Default::default()
+        };
+        Delivery {
+            source: Provider::Generic,
+            dedupe_key: format!("{id}:{at}"),
+            received_at: t(at),
+            content_type: None,
+            raw: id.as_bytes().to_vec(),
+            events: vec![CallEvent::new(Provider::Generic, id, kind)
+                .at(Some(t(at)))
+                .facts(facts)],
+        }
+    }
+
+    /// Three calls: a number stored as received with punctuation, an E.164 one answered by
+    /// 201, and an anonymous one; two with contact names.
+    fn search_store(dir: &Path) -> Store {
+        let mut s = Store::open(&dir.join("r.db")).unwrap();
+        s.store_batch(&[
+            call_event("a", EventKind::Ringing { agent: None }, 0, "(415) 555-0123"),
+            call_event("b", EventKind::Ringing { agent: None }, 1, "+442079460018"),
+            call_event(
+                "b",
+                EventKind::Answered {
+                    by: Some("Sip:201@PBX".into()),
+                },
+                2,
+                "+442079460018",
+            ),
+            call_event("c", EventKind::Ringing { agent: None }, 3, "anonymous"),
+        ])
+        .unwrap();
+        let n = s
+            .set_names(&[
+                ("generic:a", Some("Zoë Ångström")),
+                ("generic:b", Some("Bob O'Brien Acme")),
+                ("generic:nope", Some("nobody")),
+            ])
+            .unwrap();
+        assert_eq!(n, 2, "unknown calls are skipped");
+        s
+    }
+
+    /// The trigram index holds exactly the calls' search texts.
+    fn assert_index_in_step(s: &Store) {
+        s.conn
+            .execute(
+                "INSERT INTO calls_fts(calls_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .expect("calls_fts matches calls.search");
+    }
+
+    fn found(s: &Store, q: &str, force: Option<Search>) -> Vec<String> {
+        let query = CallQuery {
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        s.calls_by(&query, force)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.provider_call_id)
+            .collect()
+    }
+
+    #[test]
+    fn search_finds_numbers_by_digits_names_and_who_answered_any_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = search_store(dir.path());
+        let cases: &[(&str, &[&str])] = &[
+            ("415-555-0123", &["a"]),
+            ("(415)5550123", &["a"]),
+            ("4155550123", &["a"]),
+            ("20 7946 0018", &["b"]),
+            ("0018", &["b"]),
+            ("5550100", &["c", "b", "a"]), // the number called
+            ("sip:201", &["b"]),
+            ("201@pbx", &["b"]),
+            ("201", &["b"]),
+            ("zoë", &["a"]),
+            ("ZOË ÅNG", &["a"]),
+            ("ångström", &["a"]),
+            ("o'brien", &["b"]),
+            ("ACME", &["b"]),
+            ("Anonymous", &["c"]),
+            ("nobody", &[]),
+            ("%", &[]),
+            ("_", &[]),
+            ("\"", &[]),
+            ("zz\"z", &[]),
+            ("bo", &["b"]),
+            ("5", &["c", "b", "a"]),
+        ];
+        for (q, want) in cases {
+            for force in [None, Some(Search::Trigrams), Some(Search::Scan)] {
+                if force == Some(Search::Trigrams) && search_needle(q).chars().count() < 3 {
+                    continue; // shorter than a trigram: always a scan
+                }
+                assert_eq!(&found(&s, q, force), want, "q={q:?} via {force:?}");
+            }
+        }
+        assert_eq!(found(&s, "  ", None), ["c", "b", "a"], "blank: no filter");
+    }
+
+    #[test]
+    fn search_follows_name_changes_filters_and_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = search_store(dir.path());
+        s.set_names(&[("generic:a", Some("Carol Díaz")), ("generic:b", None)])
+            .unwrap();
+        for force in [None, Some(Search::Trigrams), Some(Search::Scan)] {
+            assert!(found(&s, "zoë", force).is_empty(), "{force:?}");
+            assert!(found(&s, "acme", force).is_empty(), "{force:?}");
+            assert_eq!(found(&s, "DÍAZ", force), ["a"], "{force:?}");
+        }
+        // An update of the call keeps its names searchable.
+        s.store_batch(&[call_event(
+            "a",
+            EventKind::Answered {
+                by: Some("202".into()),
+            },
+            5,
+            "(415) 555-0123",
+        )])
+        .unwrap();
+        assert_eq!(found(&s, "carol", None), ["a"]);
+        assert_eq!(found(&s, "202", None), ["a"]);
+        // Filters and the paging cursor apply to a search.
+        let page = |before: Option<(i64, &str)>, state: Option<CallState>| {
+            s.calls(&CallQuery {
+                q: Some("4155550100".into()),
+                limit: Some(2),
+                before: before.map(|(at, _)| t(at)),
+                before_id: before.map(|(_, id)| id.to_string()),
+                state,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|c| c.provider_call_id)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(page(None, None), ["c", "b"]);
+        assert_eq!(page(Some((1, "generic:b")), None), ["a"]);
+        assert_eq!(page(None, Some(CallState::Answered)), ["b", "a"]);
+        assert_index_in_step(&s);
+        s.set_done("generic:c", true, t(8)).unwrap();
+        assert_index_in_step(&s);
+        // The names survive a rebuild from the journal.
+        s.rebuild(t(9)).unwrap();
+        assert_eq!(found(&s, "carol", None), ["a"]);
+        assert_eq!(found(&s, "202", None), ["a"]);
+        assert_index_in_step(&s);
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_searchable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // A store as Ringside 0.1 wrote it: schema 1, one call in it.
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let d = call_event("old", EventKind::Ringing { agent: None }, 0, "+14155550123");
+            let applied = correlate::apply(None, &d.events[0], Some(1), t(0));
+            let c = applied.call;
+            conn.execute(
+                "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data)
+                 VALUES (?1, ?2, ?3, 'ringing', 'inbound', ?4, ?5, NULL, 0, ?6)",
+                params![c.id, ts(c.started_at), ts(c.updated_at), c.from, c.to, serde_json::to_string(&c).unwrap()],
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        let version: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        for force in [None, Some(Search::Trigrams), Some(Search::Scan)] {
+            assert_eq!(found(&s, "(415) 555-0123", force), ["old"], "{force:?}");
+        }
+        s.set_names(&[("generic:old", Some("Dana Scully"))])
+            .unwrap();
+        assert_eq!(found(&s, "scully", None), ["old"]);
+        drop(s);
+        // Opening again changes nothing; a newer schema is refused, not damaged.
+        let s = Store::open(&path).unwrap();
+        assert_eq!(found(&s, "dana", None), ["old"]);
+        s.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(s);
+        let err = Store::open(&path).err().expect("a newer schema is refused");
+        assert!(format!("{err:#}").contains("schema version 99"), "{err:#}");
     }
 }
