@@ -55,11 +55,13 @@ CREATE INDEX IF NOT EXISTS timeline_by_call ON timeline(call_id, id);
 "#,
     // 2: history search. `names` holds the names of the contacts matched for the other party
     // (space separated; filled by the contact lookup). `search` is what `q` finds, always
-    // `ringside_search(from_num, to_num, answered_by, names)` (see `search_text`): it is in the
-    // newest-first index, so a scan for a common text reads the index alone, and in the
-    // trigram index `calls_fts`, so a rare text is found without a scan. The trigram index is
-    // keyed by the calls' rowid; after deleting calls or a VACUUM by hand, run
-    // `INSERT INTO calls_fts(calls_fts) VALUES ('rebuild')`.
+    // `ringside_search(from_num, to_num, answered_by, names)` (see `search_text`). The trigram
+    // index `calls_fts` holds each call's search text under a key that sorts like the call's
+    // start, `ringside_search_key(started_at, rowid)`, so the newest matches come first and a
+    // search stops after a page; texts shorter than a trigram walk `calls_by_start`, which
+    // holds the search text too. After deleting calls or a VACUUM by hand, refill calls_fts:
+    // `DELETE FROM calls_fts; INSERT INTO calls_fts(rowid, search)
+    //  SELECT ringside_search_key(started_at, rowid), search FROM calls`.
     r#"
 ALTER TABLE calls ADD COLUMN names TEXT;
 ALTER TABLE calls ADD COLUMN search TEXT NOT NULL DEFAULT '';
@@ -67,16 +69,18 @@ UPDATE calls SET search = ringside_search(from_num, to_num, answered_by, names);
 DROP INDEX calls_by_start;
 CREATE INDEX calls_by_start ON calls(started_at DESC, id DESC, search);
 CREATE VIRTUAL TABLE calls_fts USING fts5(
-    search, content = 'calls', content_rowid = 'rowid', tokenize = 'trigram case_sensitive 1'
+    search, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1'
 );
-INSERT INTO calls_fts(calls_fts) VALUES ('rebuild');
+INSERT INTO calls_fts(rowid, search)
+    SELECT ringside_search_key(started_at, rowid), search FROM calls;
 -- Ringside's own writes of calls keep calls_fts in step themselves, at the end of each
 -- transaction (see `SearchChanges`); the contact lookup's names go through this trigger.
 CREATE TRIGGER calls_names_update AFTER UPDATE OF names ON calls BEGIN
-    INSERT INTO calls_fts(calls_fts, rowid, search) VALUES ('delete', old.rowid, old.search);
     UPDATE calls SET search = ringside_search(new.from_num, new.to_num, new.answered_by, new.names)
     WHERE rowid = new.rowid;
-    INSERT INTO calls_fts(rowid, search) SELECT rowid, search FROM calls WHERE rowid = new.rowid;
+    DELETE FROM calls_fts WHERE rowid = ringside_search_key(new.started_at, new.rowid);
+    INSERT INTO calls_fts(rowid, search)
+        SELECT ringside_search_key(started_at, rowid), search FROM calls WHERE rowid = new.rowid;
 END;
 "#,
 ];
@@ -84,10 +88,6 @@ END;
 /// The WAL size (pages) at which the writer checkpoints itself: only when the checkpointer
 /// falls this far behind (SQLite's default is 1000).
 const WRITER_CHECKPOINT_PAGES: i64 = 16_000;
-
-/// A search text with at least this many matches is looked for by scanning the newest-first
-/// index (the first page fills quickly); with fewer, through the trigram index.
-const SCAN_ABOVE: i64 = 10_000;
 
 /// One delivery to journal: the raw request and what its adapter made of it.
 #[derive(Debug, Clone)]
@@ -260,16 +260,15 @@ impl Store {
     /// Mark a missed call done (or not). Returns the call as it is now, `None` if unknown.
     pub fn set_done(&mut self, id: &str, done: bool, now: DateTime<Utc>) -> Result<Option<Call>> {
         let tx = self.conn.transaction()?;
-        let Some(Row {
-            mut call, search, ..
-        }) = load_row(&tx, id)?
-        else {
+        let Some(row) = load_row(&tx, id)? else {
             return Ok(None);
         };
+        let indexed = row.indexed();
+        let mut call = row.call;
         if call.done != done {
             call.done = done;
             call.updated_at = now;
-            save_indexed(&tx, &call, search)?;
+            save_indexed(&tx, &call, indexed)?;
             tx.execute(
                 "INSERT INTO timeline (call_id, at, what, detail, event_seq) VALUES (?1, ?2, ?3, NULL, NULL)",
                 params![id, ts(now), if done { "done" } else { "undone" }],
@@ -305,71 +304,61 @@ impl Store {
 
     /// Calls, newest first.
     ///
-    /// `q` is looked for in the calls' search text (see [`search_text`]). A text with few
-    /// matches is found through the trigram index and only its matches are sorted; a common
-    /// one (or one shorter than a trigram) by walking the newest-first index, which holds the
-    /// search text, until the page is full.
+    /// `q` is looked for in the calls' search text (see [`search_text`]): through the trigram
+    /// index, newest match first, until the page is full; a text shorter than a trigram by
+    /// walking the newest-first index, which holds the search text, until the page is full.
     pub fn calls(&self, q: &CallQuery) -> Result<Vec<Call>> {
         self.calls_by(q, None)
     }
 
     /// [`Store::calls`], looking for `q` the way `force` says if it says.
     fn calls_by(&self, q: &CallQuery, force: Option<Search>) -> Result<Vec<Call>> {
-        let limit = q.limit.unwrap_or(100).min(1000) as i64;
-        let before = q.before.map(ts).unwrap_or_else(|| "9999".into());
         let needle = q.q.as_deref().map(search_needle).filter(|n| !n.is_empty());
         let how = match (&needle, force) {
             (None, _) => Search::All,
             (Some(_), Some(how)) => how,
-            (Some(n), None)
-                if n.chars().count() >= 3 && self.fts_matches(n, SCAN_ABOVE)? < SCAN_ABOVE =>
-            {
-                Search::Trigrams
-            }
+            (Some(n), None) if n.chars().count() >= 3 => Search::Trigrams,
             (Some(_), None) => Search::Scan,
         };
-        let filters = "(started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
-               AND started_at <= ?1
-               AND (?2 IS NULL OR state = ?2)
-               AND (?5 IS NULL OR direction = ?5)
-               AND started_at >= coalesce(?6, '')
-               AND started_at < coalesce(?7, '9999')";
+        if let (Search::Trigrams, Some(n)) = (how, &needle) {
+            return self.calls_by_trigrams(q, n);
+        }
         let sql = match how {
-            // (?8, the text, is NULL here: named so that every variant takes the same parameters.)
-            Search::All => format!(
-                "SELECT data FROM calls WHERE {filters} AND ?8 IS NULL
+            // (?8, the text, is NULL here: named so that both variants take the same parameters.)
+            Search::All => {
+                "SELECT data FROM calls
+                 WHERE (started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
+                   AND started_at <= ?1
+                   AND (?2 IS NULL OR state = ?2)
+                   AND (?5 IS NULL OR direction = ?5)
+                   AND started_at >= coalesce(?6, '')
+                   AND started_at < coalesce(?7, '9999')
+                   AND ?8 IS NULL
                  ORDER BY started_at DESC, id DESC LIMIT ?3"
-            ),
-            // CROSS JOIN: the matches drive the query (SQLite keeps that join order).
-            Search::Trigrams => format!(
-                "SELECT data FROM (SELECT rowid AS hit FROM calls_fts WHERE calls_fts MATCH ?8)
-                 CROSS JOIN calls ON calls.rowid = hit
-                 WHERE {filters} ORDER BY started_at DESC, id DESC LIMIT ?3"
-            ),
-            Search::Scan => format!(
+            }
+            _ => {
                 "SELECT data FROM calls INDEXED BY calls_by_start
-                 WHERE {filters} AND instr(search, ?8) > 0
+                 WHERE (started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
+                   AND started_at <= ?1
+                   AND (?2 IS NULL OR state = ?2)
+                   AND (?5 IS NULL OR direction = ?5)
+                   AND started_at >= coalesce(?6, '')
+                   AND started_at < coalesce(?7, '9999')
+                   AND instr(search, ?8) > 0
                  ORDER BY started_at DESC, id DESC LIMIT ?3"
-            ),
+            }
         };
-        let needle = match how {
-            Search::Trigrams => needle.as_deref().map(fts_phrase),
-            _ => needle,
-        };
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let direction = q.direction.map(|d| match d {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        });
+        let f = Filter::of(q);
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(
             params![
-                before,
-                q.state.map(|s| s.as_str()),
-                limit,
-                q.before_id,
-                direction,
-                q.since.map(ts),
-                q.until.map(ts),
+                f.before,
+                f.state,
+                f.limit as i64,
+                f.before_id,
+                f.direction,
+                f.since,
+                f.until,
                 needle
             ],
             |r| r.get::<_, String>(0),
@@ -377,14 +366,73 @@ impl Store {
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
 
-    /// How many calls the trigram index finds for `needle`, counting up to `cap`.
-    fn fts_matches(&self, needle: &str, cap: i64) -> Result<i64> {
-        Ok(self
+    /// Calls whose search text holds `needle` (3 characters or more), newest first: the
+    /// trigram index yields the matches in the order of their start (to the second), each is
+    /// checked against the call as stored, and the walk stops once the page is full and the
+    /// matches are from an earlier second than its last call.
+    fn calls_by_trigrams(&self, q: &CallQuery, needle: &str) -> Result<Vec<Call>> {
+        let f = Filter::of(q);
+        let upper = [q.before, q.until]
+            .into_iter()
+            .flatten()
+            .map(|t| search_key(t.timestamp() + 1, 0))
+            .min()
+            .unwrap_or(i64::MAX);
+        let lower = q.since.map_or(i64::MIN, |t| search_key(t.timestamp(), 0));
+        let mut matches = self.conn.prepare_cached(
+            "SELECT rowid FROM calls_fts WHERE calls_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3
+             ORDER BY rowid DESC",
+        )?;
+        let mut call = self.conn.prepare_cached(
+            "SELECT started_at, id, state, direction, search FROM calls WHERE rowid = ?1",
+        )?;
+        let mut hits: Vec<(String, String, i64)> = Vec::new();
+        let mut last_second = None;
+        let mut keys = matches.query(params![fts_phrase(needle), lower, upper])?;
+        while let Some(r) = keys.next()? {
+            let key: i64 = r.get(0)?;
+            let (second, rowid) = (key.div_euclid(KEY_SECOND), key.rem_euclid(KEY_SECOND));
+            if last_second.is_some_and(|last| second < last) {
+                break;
+            }
+            let Some((started_at, id, state, direction, search)) = call
+                .query_row([rowid], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })
+                .optional()?
+            else {
+                continue;
+            };
+            // The index only proposes: the call as stored decides.
+            let indexed_as = parse_ts(&started_at).map(|t| search_key(t.timestamp(), rowid));
+            if indexed_as.ok() != Some(key)
+                || !search.contains(needle)
+                || !f.passes(&started_at, &id, &state, &direction)
+            {
+                continue;
+            }
+            hits.push((started_at, id, rowid));
+            if hits.len() == f.limit {
+                last_second = Some(second);
+            }
+        }
+        hits.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+        hits.truncate(f.limit);
+        let mut data = self
             .conn
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM calls_fts WHERE calls_fts MATCH ?1 LIMIT ?2)",
-            )?
-            .query_row(params![fts_phrase(needle), cap], |r| r.get(0))?)
+            .prepare_cached("SELECT data FROM calls WHERE rowid = ?1")?;
+        hits.iter()
+            .map(|(.., rowid)| {
+                let d: String = data.query_row([rowid], |r| r.get(0))?;
+                Ok(serde_json::from_str(&d)?)
+            })
+            .collect()
     }
 
     /// Set the names of the contacts matched for calls' other party (space separated; `None`
@@ -471,14 +519,11 @@ impl Store {
             tx.execute("UPDATE calls SET names = ?2 WHERE id = ?1", [id, names])?;
         }
         for id in &done {
-            if let Some(Row {
-                call: mut c,
-                search,
-                ..
-            }) = load_row(&tx, id)?
-            {
+            if let Some(row) = load_row(&tx, id)? {
+                let indexed = row.indexed();
+                let mut c = row.call;
                 c.done = true;
-                save_indexed(&tx, &c, search)?;
+                save_indexed(&tx, &c, indexed)?;
             }
         }
         let n: i64 = tx.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0))?;
@@ -523,14 +568,16 @@ fn fold(
     let mut changed: Vec<Call> = Vec::new();
     for ev in events {
         let id = call_id(ev.provider, &ev.provider_call_id);
-        let (prev, before) = match load_row(tx, &id)? {
-            Some(row) => (Some(row.call), Some(row.search)),
+        let (prev, indexed) = match load_row(tx, &id)? {
+            Some(row) => {
+                let indexed = row.indexed();
+                (Some(row.call), Some(indexed))
+            }
             None => (None, None),
         };
         let applied = correlate::apply(prev, ev, Some(seq), now);
         if applied.changed {
-            let (rowid, now_search) = save_call(tx, &applied.call)?;
-            search.record(rowid, before, now_search);
+            search.record(save_call(tx, &applied.call)?, indexed);
         }
         for e in &applied.timeline {
             tx.prepare_cached(
@@ -551,17 +598,29 @@ fn fold(
 /// A call as stored, with what the trigram index knows it by.
 struct Row {
     call: Call,
+    rowid: i64,
     search: String,
 }
 
+impl Row {
+    /// The call's entry in the trigram index: its key and search text.
+    fn indexed(&self) -> (i64, String) {
+        (
+            search_key(self.call.started_at.timestamp(), self.rowid),
+            self.search.clone(),
+        )
+    }
+}
+
 fn load_row(conn: &Connection, id: &str) -> Result<Option<Row>> {
-    let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT data, search FROM calls WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let row: Option<(String, i64, String)> = conn
+        .prepare_cached("SELECT data, rowid, search FROM calls WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    row.map(|(data, search)| {
+    row.map(|(data, rowid, search)| {
         Ok(Row {
             call: serde_json::from_str(&data).context("decoding stored call")?,
+            rowid,
             search,
         })
     })
@@ -572,81 +631,85 @@ fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
     Ok(load_row(conn, id)?.map(|r| r.call))
 }
 
-/// Save `c` outside a batch, with its trigram index entry (its search text was `before`).
-fn save_indexed(tx: &Connection, c: &Call, before: String) -> Result<()> {
-    let (rowid, now) = save_call(tx, c)?;
+/// Save `c` outside a batch, with its trigram index entry (`indexed` before).
+fn save_indexed(tx: &Connection, c: &Call, indexed: (i64, String)) -> Result<()> {
     let mut search = SearchChanges::default();
-    search.record(rowid, Some(before), now);
+    search.record(save_call(tx, c)?, Some(indexed));
     search.apply(tx)
 }
 
-/// Insert or update `c`; returns its rowid and search text. The trigram index is the
-/// caller's: see [`SearchChanges`].
-fn save_call(conn: &Connection, c: &Call) -> Result<(i64, String)> {
-    Ok(conn.prepare_cached(
-        "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data, search)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ringside_search(?6, ?7, ?8, NULL))
-         ON CONFLICT(id) DO UPDATE SET started_at = ?2, updated_at = ?3, state = ?4, direction = ?5,
-             from_num = ?6, to_num = ?7, answered_by = ?8, done = ?9, data = ?10,
-             search = ringside_search(?6, ?7, ?8, names)
-         RETURNING rowid, search",
-    )?
-    .query_row(params![
-        c.id,
-        ts(c.started_at),
-        ts(c.updated_at),
-        c.state.as_str(),
-        match c.direction {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        },
-        c.from,
-        c.to,
-        c.answered_by,
-        c.done,
-        serde_json::to_string(c)?
-    ],
-    |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+/// Insert or update `c`; returns its rowid and its entry for the trigram index, which is the
+/// caller's to write: see [`SearchChanges`].
+fn save_call(conn: &Connection, c: &Call) -> Result<(i64, (i64, String))> {
+    let (rowid, search): (i64, String) = conn
+        .prepare_cached(
+            "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data, search)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ringside_search(?6, ?7, ?8, NULL))
+             ON CONFLICT(id) DO UPDATE SET started_at = ?2, updated_at = ?3, state = ?4, direction = ?5,
+                 from_num = ?6, to_num = ?7, answered_by = ?8, done = ?9, data = ?10,
+                 search = ringside_search(?6, ?7, ?8, names)
+             RETURNING rowid, search",
+        )?
+        .query_row(
+            params![
+                c.id,
+                ts(c.started_at),
+                ts(c.updated_at),
+                c.state.as_str(),
+                match c.direction {
+                    Direction::Inbound => "inbound",
+                    Direction::Outbound => "outbound",
+                },
+                c.from,
+                c.to,
+                c.answered_by,
+                c.done,
+                serde_json::to_string(c)?
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+    Ok((rowid, (search_key(c.started_at.timestamp(), rowid), search)))
 }
 
-/// Changes of calls' search texts in one transaction, written to the trigram index at its
-/// end, once per call. (Written by triggers, statement by statement, the index would flush
-/// its pending terms to disk at every statement's savepoint: a batch would cost one small
-/// segment, then merges, per call.)
+/// Changes of calls' trigram index entries in one transaction, written at its end, once per
+/// call. (Written by triggers, statement by statement, the index would flush its pending
+/// terms to disk at every statement's savepoint: a small segment, then merges, per call.)
 #[derive(Default)]
 struct SearchChanges {
-    /// rowid -> (the text the index has for it, if any; the text now).
-    calls: std::collections::HashMap<i64, (Option<String>, String)>,
+    /// call rowid -> (the entry the index has, if any; the entry now), an entry being a key
+    /// and a search text.
+    calls: std::collections::HashMap<i64, (Option<(i64, String)>, (i64, String))>,
 }
 
 impl SearchChanges {
-    fn record(&mut self, rowid: i64, before: Option<String>, now: String) {
+    /// Call `rowid` is now indexed as `now`; the index has `indexed` for it.
+    fn record(&mut self, (rowid, now): (i64, (i64, String)), indexed: Option<(i64, String)>) {
         self.calls
             .entry(rowid)
             .and_modify(|e| e.1.clone_from(&now))
-            .or_insert((before, now));
+            .or_insert((indexed, now));
     }
 
     fn merge(&mut self, other: SearchChanges) {
-        for (rowid, (before, now)) in other.calls {
-            self.record(rowid, before, now);
+        for (rowid, (indexed, now)) in other.calls {
+            self.record((rowid, now), indexed);
         }
     }
 
     fn apply(self, tx: &Connection) -> Result<()> {
-        for (rowid, (before, now)) in self.calls {
-            if before.as_ref() == Some(&now) {
+        for (indexed, (key, search)) in self.calls.into_values() {
+            if indexed
+                .as_ref()
+                .is_some_and(|i| i.0 == key && i.1 == search)
+            {
                 continue;
             }
-            if let Some(before) = before {
-                tx.prepare_cached(
-                    "INSERT INTO calls_fts(calls_fts, rowid, search) VALUES ('delete', ?1, ?2)",
-                )?
-                .execute(params![rowid, before])?;
+            if let Some((old_key, _)) = indexed {
+                tx.prepare_cached("DELETE FROM calls_fts WHERE rowid = ?1")?
+                    .execute([old_key])?;
             }
             tx.prepare_cached("INSERT INTO calls_fts(rowid, search) VALUES (?1, ?2)")?
-                .execute(params![rowid, now])?;
+                .execute(params![key, search])?;
         }
         Ok(())
     }
@@ -657,10 +720,58 @@ impl SearchChanges {
 enum Search {
     /// No text to find.
     All,
-    /// Through the trigram index: few matches.
+    /// Through the trigram index, newest match first.
     Trigrams,
-    /// Walking the newest-first index: many matches, or a text shorter than a trigram.
+    /// Walking the newest-first index: a text shorter than a trigram.
     Scan,
+}
+
+/// A [`CallQuery`]'s filters as the store compares them (timestamps as stored, RFC 3339 text).
+struct Filter {
+    limit: usize,
+    before: String,
+    before_id: Option<String>,
+    state: Option<&'static str>,
+    direction: Option<&'static str>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+impl Filter {
+    fn of(q: &CallQuery) -> Filter {
+        Filter {
+            limit: q.limit.unwrap_or(100).min(1000),
+            before: q.before.map(ts).unwrap_or_else(|| "9999".into()),
+            before_id: q.before_id.clone(),
+            state: q.state.map(|s| s.as_str()),
+            direction: q.direction.map(|d| match d {
+                Direction::Inbound => "inbound",
+                Direction::Outbound => "outbound",
+            }),
+            since: q.since.map(ts),
+            until: q.until.map(ts),
+        }
+    }
+
+    /// What the SQL of [`Store::calls`] says, for one call.
+    fn passes(&self, started_at: &str, id: &str, state: &str, direction: &str) -> bool {
+        let before = started_at < self.before.as_str()
+            || (started_at == self.before && self.before_id.as_deref().is_some_and(|b| id < b));
+        before
+            && self.state.is_none_or(|s| s == state)
+            && self.direction.is_none_or(|d| d == direction)
+            && self.since.as_deref().is_none_or(|t| started_at >= t)
+            && self.until.as_deref().is_none_or(|t| started_at < t)
+    }
+}
+
+/// Keys in the trigram index: `second * KEY_SECOND + rowid` (rowids stay below 2^32).
+const KEY_SECOND: i64 = 1 << 32;
+
+/// The trigram index's key for the call with `rowid` that started at `second` (Unix time):
+/// keys sort like the calls' starts, to the second.
+fn search_key(second: i64, rowid: i64) -> i64 {
+    second * KEY_SECOND + rowid.rem_euclid(KEY_SECOND)
 }
 
 /// Values searched as numbers: digits with the punctuation people type around them.
@@ -710,7 +821,8 @@ fn fts_phrase(needle: &str) -> String {
     format!("\"{}\"", needle.replace('"', "\"\""))
 }
 
-/// SQL functions the schema uses: `ringside_search(from, to, answered_by, names)`.
+/// SQL functions the schema uses: `ringside_search(from, to, answered_by, names)` and
+/// `ringside_search_key(started_at, rowid)`.
 fn add_functions(conn: &Connection) -> Result<()> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
@@ -723,6 +835,18 @@ fn add_functions(conn: &Connection) -> Result<()> {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let fields: Vec<Option<&str>> = fields.iter().map(Option::as_deref).collect();
             Ok(search_text(&fields))
+        },
+    )?;
+    conn.create_scalar_function(
+        "ringside_search_key",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let started_at: String = ctx.get(0)?;
+            let second = parse_ts(&started_at)
+                .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?
+                .timestamp();
+            Ok(search_key(second, ctx.get(1)?))
         },
     )?;
     Ok(())
@@ -948,14 +1072,49 @@ mod tests {
         s
     }
 
-    /// The trigram index holds exactly the calls' search texts.
+    /// The trigram index holds exactly one entry per call, under the call's key, with the
+    /// call's search text.
     fn assert_index_in_step(s: &Store) {
+        let calls: Vec<(i64, String, String)> = s
+            .conn
+            .prepare("SELECT rowid, started_at, search FROM calls")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = |rowid: i64, at: &str| search_key(parse_ts(at).unwrap().timestamp(), rowid);
+        let mut want: Vec<i64> = calls.iter().map(|(r, at, _)| key(*r, at)).collect();
+        want.sort();
+        let keys: Vec<i64> = s
+            .conn
+            .prepare("SELECT rowid FROM calls_fts ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(keys, want, "one entry per call, under its key");
+        for (rowid, at, search) in &calls {
+            let key = key(*rowid, at);
+            for line in search.lines().filter(|l| l.chars().count() >= 3) {
+                let n: i64 = s
+                    .conn
+                    .query_row(
+                        "SELECT count(*) FROM calls_fts WHERE calls_fts MATCH ?1 AND rowid = ?2",
+                        params![fts_phrase(line), key],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(n, 1, "{line:?} is indexed under {key}");
+            }
+        }
         s.conn
             .execute(
-                "INSERT INTO calls_fts(calls_fts, rank) VALUES ('integrity-check', 1)",
+                "INSERT INTO calls_fts(calls_fts) VALUES ('integrity-check')",
                 [],
             )
-            .expect("calls_fts matches calls.search");
+            .expect("calls_fts is consistent");
     }
 
     fn found(s: &Store, q: &str, force: Option<Search>) -> Vec<String> {
@@ -1057,6 +1216,67 @@ mod tests {
         s.rebuild(t(9)).unwrap();
         assert_eq!(found(&s, "carol", None), ["a"]);
         assert_eq!(found(&s, "202", None), ["a"]);
+        assert_index_in_step(&s);
+    }
+
+    #[test]
+    fn trigram_search_pages_in_the_newest_first_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("r.db")).unwrap();
+        // 60 calls over 13 seconds, inserted out of order, several per second (ties go by id).
+        let batch: Vec<Delivery> = (0..60)
+            .map(|i| {
+                call_event(
+                    &format!("p{i:02}"),
+                    EventKind::Ringing { agent: None },
+                    (i * 7 % 13) as i64,
+                    "+14155550123",
+                )
+            })
+            .collect();
+        s.store_batch(&batch).unwrap();
+        let mut want: Vec<(i64, String)> = (0..60)
+            .map(|i| ((i * 7 % 13) as i64, format!("generic:p{i:02}")))
+            .collect();
+        want.sort_by(|a, b| b.cmp(a));
+        let want: Vec<String> = want.into_iter().map(|(_, id)| id).collect();
+        for force in [Some(Search::Trigrams), Some(Search::Scan)] {
+            let mut got = Vec::new();
+            let mut cursor: Option<Call> = None;
+            loop {
+                let page = s
+                    .calls_by(
+                        &CallQuery {
+                            q: Some("555-0123".into()),
+                            limit: Some(7),
+                            before: cursor.as_ref().map(|c| c.started_at),
+                            before_id: cursor.as_ref().map(|c| c.id.clone()),
+                            ..Default::default()
+                        },
+                        force,
+                    )
+                    .unwrap();
+                if page.is_empty() {
+                    break;
+                }
+                got.extend(page.iter().map(|c| c.id.clone()));
+                cursor = page.last().cloned();
+            }
+            assert_eq!(got, want, "{force:?}");
+            let window = s
+                .calls_by(
+                    &CallQuery {
+                        q: Some("555-0123".into()),
+                        since: Some(t(3)),
+                        until: Some(t(5)),
+                        ..Default::default()
+                    },
+                    force,
+                )
+                .unwrap();
+            let in_window = (0..60).filter(|i| (3..5).contains(&(i * 7 % 13))).count();
+            assert_eq!(window.len(), in_window, "seconds 3 and 4: {force:?}");
+        }
         assert_index_in_step(&s);
     }
 
