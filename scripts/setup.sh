@@ -10,6 +10,8 @@ apt_packages=(
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   # Tests of the real window, notifications and the browser UI.
   xvfb xauth dbus dbus-x11 dunst libnotify-bin webkit2gtk-driver chromium imagemagick
+  # Benchmarks (bench/): the HTTP load generator, API reads.
+  wrk curl
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do
