@@ -6,12 +6,12 @@
 #   bench/memory.sh [--calls 100000] [--rounds 3]
 source "$(dirname "$0")/lib.sh"
 
-calls=100000 rounds=3
+calls=100000 rounds=3 settle=3
 while [ $# -gt 0 ]; do
   case $1 in
     --calls) calls=$2; shift ;;
     --rounds) rounds=$2; shift ;;
-    --quick) calls=300 rounds=1 ;;
+    --quick) calls=300 rounds=1 settle=1 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -25,7 +25,7 @@ echo
 : >"$WORK/idle"
 for r in $(seq 1 "$rounds"); do
   start_server "idle-$r"
-  sleep 3 # start-up finished, numbering metadata loaded
+  sleep "$settle" # start-up finished, numbering metadata loaded
   "$BIN/ringside-bench" mem --pid "$SERVER_PID" | tail -n 1 | tee -a "$WORK/idle"
   stop "$SERVER_PID"
 done
@@ -38,7 +38,7 @@ api() { curl -fsS -o /dev/null -H "Authorization: Bearer $API_TOKEN" "$SERVER_UR
 for q in "/api/calls" "/api/calls?limit=1000" "/api/calls?q=4155" "/api/calls?q=201&state=ended" "/api/missed" "/api/calls.csv?limit=1000"; do
   api "$q"
 done
-sleep 5
+sleep "$settle"
 echo "after $calls calls:"
 "$BIN/ringside-bench" mem --pid "$SERVER_PID"
 echo "peak RSS (VmHWM): $(awk '/^VmHWM/ {printf "%.1f MB", $2/1024}' /proc/"$SERVER_PID"/status)"
