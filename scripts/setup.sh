@@ -12,6 +12,8 @@ apt_packages=(
   xvfb xauth dbus dbus-x11 dunst libnotify-bin webkit2gtk-driver chromium imagemagick
   # Radicale (the CardDAV server the address-book sync is tested against) lives in a venv.
   python3 python3-venv
+  # Benchmarks (bench/): the HTTP load generator, API reads.
+  wrk curl
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

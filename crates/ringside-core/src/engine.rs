@@ -1,18 +1,20 @@
 //! The engine: one writer thread that owns the store and commits deliveries in groups, reader
 //! connections for queries, and a broadcast of every call change after it is stored.
 //!
-//! Group commit: while one transaction is being made durable, new deliveries queue up; the
-//! writer takes everything queued (up to [`MAX_BATCH`]) into the next transaction. Each caller
-//! gets its answer only after the transaction holding its delivery committed, so an
-//! acknowledged event is on disk, yet concurrent webhooks share fsyncs instead of waiting in
-//! line for one each.
+//! Group commit, pipelined: the writer takes everything queued (up to [`MAX_BATCH`]) into one
+//! transaction and commits it without waiting for the disk; a second thread, the syncer,
+//! makes the WAL durable (`fdatasync`) for every transaction committed since its last sync,
+//! and only then are their callers answered and their changes announced. So an acknowledged
+//! event is on disk, concurrent webhooks share syncs instead of waiting in line for one each,
+//! and the writer builds the next transaction while the previous ones are being synced.
+//! A third thread checkpoints the WAL into the database file, off the commit path.
 
 use crate::contacts::LookupSettings;
 use crate::correlate::{self, Timeouts};
 use crate::model::*;
 use crate::phone::{self, DefaultRegion};
 use crate::providers::{self, Inbound, ParseContext, ParseError};
-use crate::store::{CallQuery, Delivery, Store, Stored};
+use crate::store::{CallQuery, Delivery, Store, Stored, WalSync};
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -24,10 +26,11 @@ use tokio::sync::{broadcast, oneshot};
 /// The most deliveries one transaction takes.
 pub const MAX_BATCH: usize = 512;
 const READERS: usize = 4;
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Work for the writer thread: it owns the store's one writing connection. The changed calls
 /// a `Write` returns are announced after it, like a delivery's.
-type WriteFn = Box<dyn FnOnce(&mut Store) -> Vec<Call> + Send>;
+type WriteFn = Box<dyn FnOnce(&mut Store, &broadcast::Sender<Arc<Call>>) -> AfterSync + Send>;
 
 enum Job {
     Store(Delivery, oneshot::Sender<Result<Stored>>),
@@ -66,16 +69,29 @@ impl Engine {
     /// Open the store in `data_dir` and start the writer thread.
     pub fn open(data_dir: &Path) -> Result<Engine> {
         let path = Engine::store_path(data_dir);
-        let store = Store::open(&path)?;
+        let mut store = Store::open(&path)?;
+        let wal = store.defer_sync()?;
         let readers = (0..READERS)
             .map(|_| Store::open_reader(&path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
+        let checkpointer = Store::open_checkpointer(&path)?;
         let (jobs, rx) = mpsc::channel();
         let (live, _) = broadcast::channel(4096);
         let live2 = live.clone();
+        let (writing, written) = mpsc::channel::<()>();
+        let (to_sync, synced) = mpsc::channel::<AfterSync>();
+        std::thread::Builder::new()
+            .name("ringside-sync".into())
+            .spawn(move || syncer(wal, synced))?;
         std::thread::Builder::new()
             .name("ringside-writer".into())
-            .spawn(move || writer(store, rx, live2))?;
+            .spawn(move || {
+                writer(store, rx, live2, to_sync);
+                drop(writing); // the checkpointer stops with the writer
+            })?;
+        std::thread::Builder::new()
+            .name("ringside-checkpoint".into())
+            .spawn(move || checkpoints(checkpointer, written))?;
         Ok(Engine {
             jobs,
             readers: Arc::new(readers),
@@ -155,22 +171,27 @@ impl Engine {
         self.write(move |s| expire(s, now, &limits)).await
     }
 
-    /// Run `f` on the writer thread (the only connection that writes) and announce the calls
-    /// it returns as changed once it is done.
+    /// Run `f` on the writer thread (the only connection that writes); once what it wrote is
+    /// durable, announce the calls it returns as changed and answer.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<(T, Vec<Call>)> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
-        self.send(Job::Write(Box::new(move |store| match f(store) {
-            Ok((value, changed)) => {
-                let _ = tx.send(Ok(value));
-                changed
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                Vec::new()
-            }
+        self.send(Job::Write(Box::new(move |store, live| {
+            let r = f(store);
+            let live = live.clone();
+            Box::new(move |synced| match durable(r, synced) {
+                Ok((value, changed)) => {
+                    for c in changed {
+                        let _ = live.send(Arc::new(c));
+                    }
+                    let _ = tx.send(Ok(value));
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            })
         })))?;
         rx.await
             .map_err(|_| anyhow!("the store's writer stopped"))?
@@ -213,9 +234,21 @@ impl Engine {
     }
 }
 
-/// The writer thread: take every queued job, store deliveries in one transaction, announce
-/// the changes, then answer the callers.
-fn writer(mut store: Store, rx: mpsc::Receiver<Job>, live: broadcast::Sender<Arc<Call>>) {
+/// What to do once the transactions committed so far are durable (or could not be made so).
+type AfterSync = Box<dyn FnOnce(&Result<(), String>) + Send>;
+
+/// The writer thread: take every queued job, store deliveries in one transaction, and leave
+/// the answers and announcements to the syncer.
+fn writer(
+    mut store: Store,
+    rx: mpsc::Receiver<Job>,
+    live: broadcast::Sender<Arc<Call>>,
+    to_sync: mpsc::Sender<AfterSync>,
+) {
+    let after_sync = |f: AfterSync| {
+        // The syncer stops only once this sender is dropped.
+        let _ = to_sync.send(f);
+    };
     while let Ok(first) = rx.recv() {
         let mut deliveries = Vec::new();
         let mut waiting = Vec::new();
@@ -234,18 +267,34 @@ fn writer(mut store: Store, rx: mpsc::Receiver<Job>, live: broadcast::Sender<Arc
             }
         }
         if !deliveries.is_empty() {
-            match store.store_batch(&deliveries) {
+            let started = std::time::Instant::now();
+            let stored = store.store_batch(&deliveries);
+            tracing::trace!(
+                "stored a batch of {} in {:.2} ms",
+                deliveries.len(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            match stored {
                 Ok(results) => {
-                    for r in &results {
-                        if let Ok(Stored::New { calls, .. }) = r {
-                            for c in calls {
-                                let _ = live.send(Arc::new(c.clone()));
+                    let live = live.clone();
+                    after_sync(Box::new(move |synced| {
+                        if let Err(e) = synced {
+                            for tx in waiting {
+                                let _ = tx.send(Err(anyhow!("storing failed: {e}")));
+                            }
+                            return;
+                        }
+                        for r in &results {
+                            if let Ok(Stored::New { calls, .. }) = r {
+                                for c in calls {
+                                    let _ = live.send(Arc::new(c.clone()));
+                                }
                             }
                         }
-                    }
-                    for (tx, r) in waiting.into_iter().zip(results) {
-                        let _ = tx.send(r);
-                    }
+                        for (tx, r) in waiting.into_iter().zip(results) {
+                            let _ = tx.send(r);
+                        }
+                    }));
                 }
                 Err(e) => {
                     tracing::error!("storing a batch of {} failed: {e:#}", deliveries.len());
@@ -256,13 +305,47 @@ fn writer(mut store: Store, rx: mpsc::Receiver<Job>, live: broadcast::Sender<Arc
             }
         }
         for f in writes {
-            for c in f(&mut store) {
-                let _ = live.send(Arc::new(c));
-            }
+            after_sync(f(&mut store, &live));
         }
     }
 }
 
+/// A committed result, unless the sync after it failed.
+fn durable<T>(r: Result<T>, synced: &Result<(), String>) -> Result<T> {
+    match synced {
+        Ok(()) => r,
+        Err(e) => Err(anyhow!("storing failed: {e}")),
+    }
+}
+
+/// The syncer thread: make everything committed so far durable with one sync, then run what
+/// waited for it, in commit order. Every follow-up received before the sync began belongs to
+/// a transaction that had committed by then, so the sync covers it.
+fn syncer(wal: WalSync, rx: mpsc::Receiver<AfterSync>) {
+    while let Ok(first) = rx.recv() {
+        let mut pending = vec![first];
+        pending.extend(rx.try_iter());
+        let synced = wal.sync().map_err(|e| {
+            tracing::error!("syncing the store's WAL failed: {e}");
+            format!("syncing the store failed: {e}")
+        });
+        for f in pending {
+            f(&synced);
+        }
+    }
+}
+
+/// Checkpoint the WAL every [`CHECKPOINT_EVERY`] until the writer stops, so commits only
+/// append to the WAL and the database file is written and synced off their path.
+fn checkpoints(store: Store, writer: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = writer.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = store.checkpoint() {
+            tracing::warn!("checkpointing the store: {e:#}");
+        }
+    }
+}
+
+/// End the calls silent for longer than `limits` allow: how many, and the calls changed.
 fn expire(store: &mut Store, now: DateTime<Utc>, limits: &Timeouts) -> Result<(usize, Vec<Call>)> {
     let deliveries: Vec<Delivery> = store
         .open_calls()?

@@ -3,9 +3,11 @@
 
 use phonenumber::country::Id as Region;
 use phonenumber::Mode;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 /// A default region for numbers without a country code, parsed from an ISO 3166 code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DefaultRegion(Region);
 
 impl DefaultRegion {
@@ -42,7 +44,29 @@ pub fn normalize(raw: &str, region: DefaultRegion) -> String {
 }
 
 /// The E.164 form of `raw`, if it is a valid phone number.
+///
+/// Parsing and validating against the numbering metadata is slow (tens of microseconds) and
+/// the same numbers come again and again (every event of a call carries them), so recent
+/// answers are remembered.
 pub fn e164(raw: &str, region: DefaultRegion) -> Option<String> {
+    type Memo = HashMap<(DefaultRegion, String), Option<String>>;
+    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Mutex::default);
+    const MEMO_SIZE: usize = 4096;
+    let key = (region, raw.to_string());
+    if let Some(hit) = MEMO.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return hit;
+    }
+    let answer = e164_uncached(raw, region);
+    if let Ok(mut m) = MEMO.lock() {
+        if m.len() >= MEMO_SIZE {
+            m.clear();
+        }
+        m.insert(key, answer.clone());
+    }
+    answer
+}
+
+fn e164_uncached(raw: &str, region: DefaultRegion) -> Option<String> {
     let digits = raw.chars().filter(|c| c.is_ascii_digit()).count();
     // Extensions and short codes are identities, not numbers.
     if digits < 6

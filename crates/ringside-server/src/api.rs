@@ -405,9 +405,17 @@ async fn stream(mut socket: WebSocket, st: AppState) {
 
 /// Serialize each call change once for every live client.
 pub fn frame(call: &Call) -> Arc<str> {
-    serde_json::json!({"type": "call", "call": call})
-        .to_string()
-        .into()
+    #[derive(serde::Serialize)]
+    struct Frame<'a> {
+        r#type: &'static str,
+        call: &'a Call,
+    }
+    serde_json::to_string(&Frame {
+        r#type: "call",
+        call,
+    })
+    .expect("a call serializes")
+    .into()
 }
 
 #[cfg(test)]

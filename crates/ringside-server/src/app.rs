@@ -105,9 +105,11 @@ impl AppState {
         tokio::spawn(async move {
             loop {
                 match changes.recv().await {
-                    Ok(call) => {
+                    // Serialized once for every client, and not at all without one.
+                    Ok(call) if tx.receiver_count() > 0 => {
                         let _ = tx.send(api::frame(&call));
                     }
+                    Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!("live stream fell behind by {n} changes");
                     }

@@ -5,7 +5,7 @@ use super::{number_keys, Contact, ContactInput, ContactNumber, ImportReport, Loo
 use crate::links::other_party;
 use crate::model::{Call, ContactMatch};
 use crate::phone::{self, DefaultRegion};
-use crate::store::{load_call, parse_ts, save_call, ts, Store};
+use crate::store::{flush_search, load_call, parse_ts, save_call, ts, Store};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -114,6 +114,7 @@ impl Store {
         let touched = numbers_of(&tx, id)?;
         let calls = relookup(&tx, &touched, &self.lookup, now)?;
         let c = contact(&tx, id)?.context("the new contact vanished")?;
+        flush_search(&tx)?;
         tx.commit()?;
         Ok((c, calls))
     }
@@ -144,6 +145,7 @@ impl Store {
         touched.extend(numbers_of(&tx, id)?);
         let calls = relookup(&tx, &touched, &self.lookup, now)?;
         let c = contact(&tx, id)?.context("the contact vanished")?;
+        flush_search(&tx)?;
         tx.commit()?;
         Ok(Some((c, calls)))
     }
@@ -158,6 +160,7 @@ impl Store {
         let touched = numbers_of(&tx, id)?;
         delete(&tx, id)?;
         let calls = relookup(&tx, &touched, &self.lookup, now)?;
+        flush_search(&tx)?;
         tx.commit()?;
         Ok(Some(calls))
     }
@@ -236,6 +239,7 @@ impl Store {
             }
         }
         let calls = relookup(&tx, &touched, &self.lookup, now)?;
+        flush_search(&tx)?;
         tx.commit()?;
         Ok((report, calls))
     }
@@ -262,6 +266,7 @@ impl Store {
             }
         }
         let calls = relookup(&tx, &touched, &self.lookup, now)?;
+        flush_search(&tx)?;
         tx.commit()?;
         Ok((n, calls))
     }
@@ -326,6 +331,7 @@ impl Store {
         call.contacts = contacts;
         call.updated_at = call.updated_at.max(now);
         save_call(&tx, &call)?;
+        flush_search(&tx)?;
         tx.commit()?;
         Ok(Some(call))
     }

@@ -643,3 +643,47 @@ fn contacts_are_searchable_by_name_company_and_number() {
     assert_eq!(q("%"), Vec::<String>::new());
     assert_eq!(s.contacts(None, 10).unwrap().len(), 2);
 }
+
+/// History search finds calls by their contact's name and company, and follows the contact
+/// being renamed or deleted (through the trigram index and the short-text scan alike).
+#[test]
+fn history_search_finds_calls_by_contact_name_and_follows_changes() {
+    let (_dir, mut s) = store();
+    let us = r("US");
+    let (contact, _) = s
+        .create_contact(
+            person("Zoë Ångström", Some("Initech"), &["(415) 555-0123"]),
+            us,
+            t(0),
+        )
+        .unwrap();
+    ring(&mut s, "c1", "4155550123", us, 1);
+    ring(&mut s, "c2", "4155550999", us, 2);
+    let found = |s: &Store, q: &str| -> Vec<String> {
+        s.calls(&crate::store::CallQuery {
+            q: Some(q.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|c| c.provider_call_id)
+        .collect()
+    };
+    assert_eq!(found(&s, "zoë"), ["c1"]);
+    assert_eq!(found(&s, "ÅNGSTRÖM"), ["c1"]);
+    assert_eq!(found(&s, "initech"), ["c1"]);
+    assert_eq!(found(&s, "zo"), ["c1"], "shorter than a trigram");
+    let id = contact.id;
+    s.update_contact(
+        id,
+        person("Carol Díaz", None, &["(415) 555-0123"]),
+        us,
+        t(3),
+    )
+    .unwrap();
+    assert!(found(&s, "zoë").is_empty(), "the old name is gone");
+    assert_eq!(found(&s, "díaz"), ["c1"]);
+    s.delete_contact(id, t(4)).unwrap();
+    assert!(found(&s, "carol").is_empty());
+    assert_eq!(found(&s, "0123"), ["c1"], "the number still finds it");
+}
