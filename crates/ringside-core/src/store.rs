@@ -921,21 +921,25 @@ fn contact_names(c: &Call) -> Option<String> {
 /// entries out, their new ones in, unchanged ones left alone. Run before every commit that
 /// saved calls.
 pub(crate) fn flush_search(tx: &Connection) -> Result<()> {
-    tx.prepare_cached(
-        "DELETE FROM calls_fts WHERE rowid IN (
-             SELECT p.old_key FROM temp.search_pending p JOIN calls c ON c.rowid = p.call_rowid
-             WHERE p.old_key IS NOT NULL
-               AND (p.old_key != ringside_search_key(c.started_at, c.rowid) OR p.old_search != c.search))",
-    )?
-    .execute([])?;
-    tx.prepare_cached(
-        "INSERT INTO calls_fts (rowid, search)
-         SELECT ringside_search_key(c.started_at, c.rowid), c.search
-         FROM temp.search_pending p JOIN calls c ON c.rowid = p.call_rowid
-         WHERE p.old_key IS NULL
-            OR p.old_key != ringside_search_key(c.started_at, c.rowid) OR p.old_search != c.search",
-    )?
-    .execute([])?;
+    // One call at a time by key: FTS5 finds a rowid given by `=` directly, but would scan
+    // the whole index for `rowid IN (SELECT ...)`.
+    let changed: Vec<(Option<i64>, i64, String)> = tx
+        .prepare_cached(
+            "SELECT p.old_key, ringside_search_key(c.started_at, c.rowid), c.search
+             FROM temp.search_pending p JOIN calls c ON c.rowid = p.call_rowid
+             WHERE p.old_key IS NULL
+                OR p.old_key != ringside_search_key(c.started_at, c.rowid) OR p.old_search != c.search",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (old_key, key, search) in changed {
+        if let Some(old) = old_key {
+            tx.prepare_cached("DELETE FROM calls_fts WHERE rowid = ?1")?
+                .execute([old])?;
+        }
+        tx.prepare_cached("INSERT INTO calls_fts (rowid, search) VALUES (?1, ?2)")?
+            .execute(params![key, search])?;
+    }
     tx.prepare_cached("DELETE FROM temp.search_pending")?
         .execute([])?;
     Ok(())
