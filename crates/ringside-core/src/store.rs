@@ -228,6 +228,28 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// The newest-first listing of [`Store::calls`] from `$from` (the table, with an index hint if
+/// any), with `$text` as the search condition on `?8`.
+macro_rules! calls_sql {
+    ($from:literal, $text:literal) => {
+        concat!(
+            "SELECT data FROM ",
+            $from,
+            "
+             WHERE (started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
+               AND started_at <= ?1
+               AND (?2 IS NULL OR state = ?2)
+               AND (?5 IS NULL OR direction = ?5)
+               AND started_at >= coalesce(?6, '')
+               AND started_at < coalesce(?7, '9999')
+               AND ",
+            $text,
+            "
+             ORDER BY started_at DESC, id DESC LIMIT ?3"
+        )
+    };
+}
+
 impl Store {
     /// Open (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -390,28 +412,8 @@ impl Store {
         }
         let sql = match how {
             // (?8, the text, is NULL here: named so that both variants take the same parameters.)
-            Search::All => {
-                "SELECT data FROM calls
-                 WHERE (started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
-                   AND started_at <= ?1
-                   AND (?2 IS NULL OR state = ?2)
-                   AND (?5 IS NULL OR direction = ?5)
-                   AND started_at >= coalesce(?6, '')
-                   AND started_at < coalesce(?7, '9999')
-                   AND ?8 IS NULL
-                 ORDER BY started_at DESC, id DESC LIMIT ?3"
-            }
-            _ => {
-                "SELECT data FROM calls INDEXED BY calls_by_start
-                 WHERE (started_at < ?1 OR (started_at = ?1 AND ?4 IS NOT NULL AND id < ?4))
-                   AND started_at <= ?1
-                   AND (?2 IS NULL OR state = ?2)
-                   AND (?5 IS NULL OR direction = ?5)
-                   AND started_at >= coalesce(?6, '')
-                   AND started_at < coalesce(?7, '9999')
-                   AND instr(search, ?8) > 0
-                 ORDER BY started_at DESC, id DESC LIMIT ?3"
-            }
+            Search::All => calls_sql!("calls", "?8 IS NULL"),
+            _ => calls_sql!("calls INDEXED BY calls_by_start", "instr(search, ?8) > 0"),
         };
         let f = Filter::of(q);
         let mut stmt = self.conn.prepare_cached(sql)?;
