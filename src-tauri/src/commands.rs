@@ -1,47 +1,54 @@
-//! Tauri commands: each takes the shared state, calls the same `ops` function the HTTP API
-//! calls, and maps the error to `{code, message}`.
+//! Tauri commands: each takes the shared [`Ringside`], calls the same `ringside_app` function
+//! the HTTP API calls, and sends its error as it serializes (`{code, message, field}`).
 
-use crate::desktop::{apply_autostart, Shared};
+use crate::window::{apply_autostart, open};
+use ringside_app::call_view::CallView;
+use ringside_app::calls::{self, CallFilter};
+use ringside_app::carddav::BookSync;
+use ringside_app::contacts::{self, ContactFilter, ContactFormat, ImportResult};
+use ringside_app::error::Error;
+use ringside_app::setup::{self, SettingsView};
+use ringside_app::simulate::{self, ScenarioInfo};
+use ringside_app::status::Status;
+use ringside_app::Ringside;
 use ringside_core::contacts::{Contact, ContactInput};
-use ringside_core::links;
-use ringside_core::{Call, CallWithTimeline, ContactMatch};
-use ringside_server::contacts::{self, ContactFilter, ContactFormat, ImportResult};
-use ringside_server::error::AppError;
-use ringside_server::ops::{self, CallFilter, ScenarioInfo, SettingsView};
+use ringside_core::{CallWithTimeline, ContactMatch};
 use tauri::{AppHandle, Manager};
-use tauri_plugin_opener::OpenerExt;
 
-type Result<T> = std::result::Result<T, AppError>;
+type Result<T> = std::result::Result<T, Error>;
+
+/// The state the commands share.
+type Shared<'a> = tauri::State<'a, Ringside>;
 
 #[tauri::command]
-pub async fn list_calls(st: Shared<'_>, query: CallFilter) -> Result<Vec<Call>> {
-    ops::list_calls(&st, query).await
+pub async fn list_calls(r: Shared<'_>, query: CallFilter) -> Result<Vec<CallView>> {
+    calls::list(&r, query).await
 }
 
 #[tauri::command]
-pub async fn get_call(st: Shared<'_>, id: String) -> Result<CallWithTimeline> {
-    ops::get_call(&st, &id).await
+pub async fn get_call(r: Shared<'_>, id: String) -> Result<CallWithTimeline> {
+    calls::get(&r, &id).await
 }
 
 #[tauri::command]
-pub async fn list_missed(st: Shared<'_>) -> Result<Vec<Call>> {
-    ops::missed(&st).await
+pub async fn list_missed(r: Shared<'_>) -> Result<Vec<CallView>> {
+    calls::missed(&r).await
 }
 
 #[tauri::command]
-pub async fn mark_done(st: Shared<'_>, id: String) -> Result<Call> {
-    ops::mark_done(&st, &id).await
+pub async fn mark_done(r: Shared<'_>, id: String) -> Result<CallView> {
+    calls::mark_done(&r, &id).await
 }
 
 #[tauri::command]
-pub async fn mark_all_done(st: Shared<'_>) -> Result<usize> {
-    ops::mark_all_done(&st).await
+pub async fn mark_all_done(r: Shared<'_>) -> Result<usize> {
+    calls::mark_all_done(&r).await
 }
 
 /// Build the call-back URI and hand it to the OS; returns the URI.
 #[tauri::command]
-pub async fn call_back(app: AppHandle, st: Shared<'_>, id: String) -> Result<String> {
-    let uri = ops::callback_uri(&st, &id).await?;
+pub async fn call_back(app: AppHandle, r: Shared<'_>, id: String) -> Result<String> {
+    let uri = calls::callback_uri(&r, &id).await?;
     open(&app, &uri)?;
     Ok(uri)
 }
@@ -51,11 +58,11 @@ pub async fn call_back(app: AppHandle, st: Shared<'_>, id: String) -> Result<Str
 #[tauri::command]
 pub async fn open_record(
     app: AppHandle,
-    st: Shared<'_>,
+    r: Shared<'_>,
     id: String,
     contact: Option<String>,
 ) -> Result<Option<String>> {
-    let url = ops::record_url(&st, &id, contact.as_deref()).await?;
+    let url = calls::record_url(&r, &id, contact.as_deref()).await?;
     if let Some(url) = &url {
         open(&app, url)?;
     }
@@ -63,42 +70,42 @@ pub async fn open_record(
 }
 
 #[tauri::command]
-pub fn get_settings(st: Shared<'_>) -> SettingsView {
-    ops::settings_view(&st)
+pub fn get_settings(r: Shared<'_>) -> SettingsView {
+    setup::view(&r)
 }
 
 #[tauri::command]
 pub async fn save_settings(
     app: AppHandle,
-    st: Shared<'_>,
+    r: Shared<'_>,
     config: ringside_core::config::Config,
 ) -> Result<SettingsView> {
-    let view = ops::save_settings(&st, config).await?;
+    let view = setup::save(&r, config).await?;
     apply_autostart(&app, view.config.app.autostart);
     Ok(view)
 }
 
 #[tauri::command]
 pub fn list_scenarios() -> Vec<ScenarioInfo> {
-    ops::scenarios()
+    simulate::scenarios()
 }
 
 #[tauri::command]
-pub fn simulate(st: Shared<'_>, name: String) -> Result<()> {
-    ops::simulate(&st, &name)
+pub fn simulate(r: Shared<'_>, name: String) -> Result<()> {
+    simulate::test_call(&r, &name)
 }
 
 /// Save the calls as CSV in the Downloads folder; returns the file's path.
 #[tauri::command]
-pub async fn export_csv(app: AppHandle, st: Shared<'_>, query: CallFilter) -> Result<String> {
-    let csv = ops::calls_csv(&st, query).await?;
-    save_download(&app, &st, "ringside-calls", "csv", &csv)
+pub async fn export_csv(app: AppHandle, r: Shared<'_>, query: CallFilter) -> Result<String> {
+    let csv = calls::csv(&r, query).await?;
+    save_download(&app, &r, "ringside-calls", "csv", &csv)
 }
 
 /// Write `body` as `<stem>-<time>.<ext>` in the Downloads folder (else home); returns the path.
 fn save_download(
     app: &AppHandle,
-    st: &Shared<'_>,
+    r: &Ringside,
     stem: &str,
     ext: &str,
     body: &str,
@@ -107,84 +114,72 @@ fn save_download(
         .path()
         .download_dir()
         .or_else(|_| app.path().home_dir())
-        .map_err(|e| AppError::internal(anyhow::anyhow!("no folder to save to: {e}")))?;
-    let name = format!("{stem}-{}.{ext}", (st.clock)().format("%Y%m%d-%H%M%S"));
+        .map_err(|e| Error::Internal(anyhow::anyhow!("no folder to save to: {e}")))?;
+    let name = format!("{stem}-{}.{ext}", r.now().format("%Y%m%d-%H%M%S"));
     let path = dir.join(name);
     std::fs::write(&path, body)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+        .map_err(|e| Error::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }
 
 #[tauri::command]
-pub async fn list_contacts(st: Shared<'_>, query: ContactFilter) -> Result<Vec<Contact>> {
-    contacts::list(&st, query).await
+pub async fn list_contacts(r: Shared<'_>, query: ContactFilter) -> Result<Vec<Contact>> {
+    contacts::list(&r, query).await
 }
 
 #[tauri::command]
-pub async fn create_contact(st: Shared<'_>, input: ContactInput) -> Result<Contact> {
-    contacts::create(&st, input).await
+pub async fn create_contact(r: Shared<'_>, input: ContactInput) -> Result<Contact> {
+    contacts::create(&r, input).await
 }
 
 #[tauri::command]
-pub async fn update_contact(st: Shared<'_>, id: i64, input: ContactInput) -> Result<Contact> {
-    contacts::update(&st, id, input).await
+pub async fn update_contact(r: Shared<'_>, id: i64, input: ContactInput) -> Result<Contact> {
+    contacts::update(&r, id, input).await
 }
 
 #[tauri::command]
-pub async fn delete_contact(st: Shared<'_>, id: i64) -> Result<()> {
-    contacts::delete(&st, id).await
+pub async fn delete_contact(r: Shared<'_>, id: i64) -> Result<()> {
+    contacts::delete(&r, id).await
 }
 
 /// Import a CSV or vCard file's text (`mapping`: CSV `field=Header` overrides).
 #[tauri::command]
 pub async fn import_contacts(
-    st: Shared<'_>,
+    r: Shared<'_>,
     text: String,
     format: Option<ContactFormat>,
     mapping: Vec<String>,
 ) -> Result<ImportResult> {
-    contacts::import(&st, text.into_bytes(), format, mapping).await
+    contacts::import(&r, text.into_bytes(), format, mapping).await
 }
 
 /// Save every contact as a CSV or vCard file in the Downloads folder; returns its path.
 #[tauri::command]
 pub async fn export_contacts(
     app: AppHandle,
-    st: Shared<'_>,
+    r: Shared<'_>,
     format: ContactFormat,
 ) -> Result<String> {
-    let body = contacts::export(&st, format).await?;
+    let body = contacts::export(&r, format).await?;
     let ext = match format {
         ContactFormat::Csv => "csv",
         ContactFormat::Vcard => "vcf",
     };
-    save_download(&app, &st, "ringside-contacts", ext, &body)
+    save_download(&app, &r, "ringside-contacts", ext, &body)
 }
 
 /// Sync every CardDAV address book now; answers when they are done.
 #[tauri::command]
-pub async fn sync_contacts(st: Shared<'_>) -> Result<Vec<ringside_server::carddav::BookSync>> {
-    Ok(ops::sync_contacts(&st).await)
+pub async fn sync_contacts(r: Shared<'_>) -> Result<Vec<BookSync>> {
+    Ok(ringside_app::carddav::sync_now(&r).await)
 }
 
 #[tauri::command]
-pub async fn lookup_number(st: Shared<'_>, number: String) -> Result<Vec<ContactMatch>> {
-    contacts::lookup(&st, number).await
+pub async fn lookup_number(r: Shared<'_>, number: String) -> Result<Vec<ContactMatch>> {
+    contacts::lookup(&r, number).await
 }
 
 #[tauri::command]
-pub fn status(st: Shared<'_>) -> ringside_server::status::Status {
-    ringside_server::status::current(&st)
-}
-
-/// Hand `uri` to the OS, after the one check every opened URI passes.
-pub fn open(app: &AppHandle, uri: &str) -> Result<()> {
-    if !links::openable(uri) {
-        return Err(AppError::bad_request(format!(
-            "refusing to open `{uri}`: only http(s), tel, sip and callto links are opened"
-        )));
-    }
-    app.opener()
-        .open_url(uri, None::<&str>)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("opening {uri}: {e}")))
+pub fn status(r: Shared<'_>) -> Status {
+    r.status()
 }

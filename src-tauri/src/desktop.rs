@@ -1,10 +1,15 @@
-//! The desktop app: start the embedded listener, then the window, tray and screen-pops.
+//! The desktop app: start the embedded listener, then the window, tray and screen-pops, all
+//! fed by the same live frames the browser gets.
 
+use crate::window::{apply_autostart, show_main_window};
 use crate::{commands, pops, tray};
 use anyhow::{Context, Result};
-use ringside_server::{AppState, ServeOptions};
-use tauri::{Emitter, Manager, WindowEvent};
-use tauri_plugin_autostart::ManagerExt as _;
+use ringside_app::live::LiveFrame;
+use ringside_server::ServeOptions;
+use tauri::{Emitter, WindowEvent};
+
+/// The window's event carrying every [`LiveFrame`].
+const LIVE_EVENT: &str = "live";
 
 /// Whether there is a display to open a window on.
 pub fn has_display() -> bool {
@@ -24,7 +29,9 @@ pub fn run(opts: ServeOptions) -> Result<()> {
     // The engine and listener are the same as `ringside-server serve`; they run on Tauri's
     // Tokio runtime so commands and HTTP share one engine.
     let running = tauri::async_runtime::block_on(ringside_server::start(opts))?;
-    let state = running.state.clone();
+    let ringside = running.ringside.clone();
+    // Subscribed before anything is served, so no change slips by.
+    let mut frames = ringside.live.subscribe();
     tauri::async_runtime::spawn(async move {
         if let Err(e) = running.serve(std::future::pending()).await {
             tracing::error!("the listener stopped: {e}");
@@ -41,7 +48,7 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ))
-        .manage(state.clone())
+        .manage(ringside.clone())
         .invoke_handler(tauri::generate_handler![
             commands::list_calls,
             commands::get_call,
@@ -74,26 +81,21 @@ pub fn run(opts: ServeOptions) -> Result<()> {
         })
         .setup(move |app| {
             let handle = app.handle().clone();
-            apply_autostart(&handle, state.settings().config.app.autostart);
+            apply_autostart(&handle, ringside.settings().config.app.autostart);
             let tray = tray::build(&handle)?;
-            // Every stored call change: to the window, to the tray's missed count, to the pops.
-            let mut changes = state.engine.subscribe();
-            let pops = pops::Pops::new(handle.clone(), state.clone());
-            let st = state.clone();
+            let pops = pops::Pops::new(handle.clone(), ringside.clone());
+            let r = ringside.clone();
             tauri::async_runtime::spawn(async move {
-                tray.refresh(&st).await;
-                loop {
-                    match changes.recv().await {
-                        Ok(call) => {
-                            let _ = handle.emit("call", &*call);
-                            pops.on_change(&call).await;
-                            tray.refresh(&st).await;
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::warn!("desktop fell behind by {n} call changes");
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                // Calls that rang before the window was up pop too.
+                pops.resync().await;
+                tray.refresh(&r).await;
+                while let Some(f) = frames.next().await {
+                    let _ = handle.emit(LIVE_EVENT, &f.frame);
+                    match &f.frame {
+                        LiveFrame::Call { call, .. } => pops.on_change(&call.call).await,
+                        LiveFrame::Resync { .. } => pops.resync().await,
                     }
+                    tray.refresh(&r).await;
                 }
             });
             Ok(())
@@ -101,27 +103,3 @@ pub fn run(opts: ServeOptions) -> Result<()> {
         .run(tauri::generate_context!())
         .context("running the desktop app")
 }
-
-pub fn show_main_window(app: &tauri::AppHandle) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.show();
-        let _ = w.unminimize();
-        let _ = w.set_focus();
-    }
-}
-
-/// Make "start at login" match the setting.
-pub fn apply_autostart(app: &tauri::AppHandle, wanted: bool) {
-    let launcher = app.autolaunch();
-    let result = match (wanted, launcher.is_enabled().unwrap_or(false)) {
-        (true, false) => launcher.enable(),
-        (false, true) => launcher.disable(),
-        _ => Ok(()),
-    };
-    if let Err(e) = result {
-        tracing::warn!("start at login: {e}");
-    }
-}
-
-/// The state the commands share.
-pub type Shared<'a> = tauri::State<'a, AppState>;

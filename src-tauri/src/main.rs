@@ -9,6 +9,7 @@ mod commands;
 mod desktop;
 mod pops;
 mod tray;
+mod window;
 
 use clap::Parser;
 use ringside_server::ServeOptions;

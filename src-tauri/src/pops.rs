@@ -1,137 +1,134 @@
-//! Screen-pops as desktop notifications (notify-rust over D-Bus). What to show is decided by
-//! `ringside_core::screenpop::decide`; this module only shows, replaces and closes, and reacts
-//! to the notification's actions.
+//! Screen-pops as desktop notifications (notify-rust over D-Bus). What each call's pop is,
+//! which buttons it has, whether the window comes forward and whether the record opens is
+//! decided by `ringside_core::screenpop::decide`; this module only carries it out and reacts
+//! to the buttons.
 
-use crate::commands;
-use crate::desktop::show_main_window;
+use crate::window::{open, show_main_window};
 use notify_rust::{Notification, NotificationHandle, NotificationResponse, Timeout};
-use ringside_core::config::CrmOpen;
-use ringside_core::screenpop::{self, Pop, PopAction, PopSettings};
-use ringside_core::{links, phone};
-use ringside_core::{Call, CallState};
-use ringside_server::{ops, AppState};
-use std::collections::{HashMap, HashSet};
+use ringside_app::calls;
+use ringside_app::Ringside;
+use ringside_core::screenpop::{self, Pop, PopAction, PopButton, PopSettings, Shown};
+use ringside_core::Call;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Mutex;
 
-/// A pop on screen (or dismissed by the agent: then `handle` is None, so the same content is
-/// not shown again).
-struct Shown {
-    pop: Pop,
+/// What is on screen for one call: the decision's memory, and the notification (None once
+/// the agent dismissed it, so the same pop is not shown again).
+#[derive(Default)]
+struct OnScreen {
+    shown: Shown,
     handle: Option<Arc<NotificationHandle>>,
 }
 
 #[derive(Clone)]
 pub struct Pops {
     app: AppHandle,
-    state: AppState,
-    shown: Arc<Mutex<HashMap<String, Shown>>>,
-    /// Calls whose CRM record was opened on answer already.
-    opened: Arc<Mutex<HashSet<String>>>,
+    ringside: Ringside,
+    calls: Arc<Mutex<HashMap<String, OnScreen>>>,
 }
 
 impl Pops {
-    pub fn new(app: AppHandle, state: AppState) -> Pops {
+    pub fn new(app: AppHandle, ringside: Ringside) -> Pops {
         Pops {
             app,
-            state,
-            shown: Arc::default(),
-            opened: Arc::default(),
+            ringside,
+            calls: Arc::default(),
         }
     }
 
     fn settings(&self) -> PopSettings {
-        let s = self.state.settings();
-        let region = s.config.region();
+        let s = self.ringside.settings();
         PopSettings {
-            identities: s
-                .config
-                .agent
-                .identities
-                .iter()
-                .map(|i| phone::normalize(i, region))
-                .collect(),
-            supervisor: s.config.agent.supervisor,
+            me: s.me.clone(),
             modes: s.config.screenpop.clone(),
-            region,
+            region: s.config.region(),
+            crm_template: s.config.crm.url.is_some(),
+            crm_open: s.config.crm.open_on,
         }
     }
 
+    /// Carry out what `call`'s change means for its pop.
     pub async fn on_change(&self, call: &Call) {
         let settings = self.settings();
-        self.maybe_open_record(call, &settings).await;
-        let mut shown = self.shown.lock().await;
-        let action = screenpop::decide(shown.get(&call.id).map(|s| &s.pop), call, &settings);
-        match action {
+        let mut calls = self.calls.lock().await;
+        let mut entry = calls.remove(&call.id).unwrap_or_default();
+        let d = screenpop::decide(&entry.shown, call, &settings);
+        if d.open_record {
+            entry.shown.record_opened = true;
+            let this = self.clone();
+            let id = call.id.clone();
+            tauri::async_runtime::spawn(async move { this.open_record(&id, None).await });
+        }
+        if d.raise_window {
+            show_main_window(&self.app);
+        }
+        match d.pop {
             PopAction::Nothing => {}
             PopAction::Show(pop) => {
-                let handle = self.show(&pop, call, None).await;
-                if pop.kind == screenpop::PopKind::Ringing
-                    && self.state.settings().config.screenpop.raise_window
-                {
-                    show_main_window(&self.app);
-                }
-                shown.insert(call.id.clone(), Shown { pop, handle });
+                entry.handle = self.show(&pop, None).await;
+                entry.shown.pop = Some(pop);
             }
             PopAction::Replace(pop) => {
-                let old = shown.remove(&call.id).and_then(|s| s.handle);
-                let handle = self.show(&pop, call, old.as_deref()).await;
-                shown.insert(call.id.clone(), Shown { pop, handle });
+                let old = entry.handle.take();
+                entry.handle = self.show(&pop, old.as_deref()).await;
+                entry.shown.pop = Some(pop);
             }
             PopAction::Close => {
-                if let Some(Shown {
-                    handle: Some(h), ..
-                }) = shown.remove(&call.id)
-                {
+                if let Some(h) = entry.handle.take() {
                     h.close_async().await;
                 }
+                entry.shown.pop = None;
+            }
+        }
+        // Keep only what the next decision needs.
+        let over = call.state.is_terminal() && entry.shown.pop.is_none();
+        if !over && entry.shown != Shown::default() {
+            calls.insert(call.id.clone(), entry);
+        }
+    }
+
+    /// Changes may have been missed: decide again for every open call and every call with
+    /// something on screen, as they are now.
+    pub async fn resync(&self) {
+        let open = match self.ringside.read(|s| s.open_calls()).await {
+            Ok(open) => open,
+            Err(e) => return tracing::warn!("screen-pops: reading the open calls: {e:#}"),
+        };
+        let on_screen: Vec<String> = self.calls.lock().await.keys().cloned().collect();
+        for call in &open {
+            self.on_change(call).await;
+        }
+        for id in on_screen
+            .iter()
+            .filter(|id| !open.iter().any(|c| &c.id == *id))
+        {
+            if let Ok(c) = calls::get(&self.ringside, id).await {
+                self.on_change(&c.call).await;
             }
         }
     }
 
-    /// Show `pop` (replacing `old` in place when given) and listen for its actions: "Open
-    /// record" for a known caller, "Open <name>" for each candidate when several contacts
-    /// share the number, "Add contact" for an unknown one.
+    /// Show `pop` (replacing `old` in place when given) and listen for its buttons.
     async fn show(
         &self,
         pop: &Pop,
-        call: &Call,
         old: Option<&NotificationHandle>,
     ) -> Option<Arc<NotificationHandle>> {
-        let has_crm = self.state.settings().config.crm.url.is_some();
         let mut n = Notification::new();
         n.appname("Ringside")
             .summary(&pop.summary)
             .body(&pop.body)
             .icon("call-start")
-            .timeout(match pop.kind {
-                screenpop::PopKind::Missed => Timeout::Default,
-                _ => Timeout::Never,
-            })
-            .action("default", "Show Ringside");
-        match pop.matches.as_slice() {
-            [] => {
-                let known_number = links::other_party(call).is_some_and(|n| !phone::is_withheld(n));
-                if pop.kind != screenpop::PopKind::Missed && known_number {
-                    n.action("add-contact", "Add contact");
-                }
-                if has_crm {
-                    n.action("open-record", "Open record");
-                }
-            }
-            [_] => {
-                if has_crm || call.contacts.iter().any(|m| m.record_url.is_some()) {
-                    n.action("open-record", "Open record");
-                }
-            }
-            many => {
-                for (key, name) in many.iter().take(3) {
-                    n.action(&format!("open:{key}"), &format!("Open {name}"));
-                }
-            }
+            .timeout(if pop.sticky() {
+                Timeout::Never
+            } else {
+                Timeout::Default
+            });
+        for (button, label) in &pop.buttons {
+            n.action(&button.id(), label);
         }
-        n.action("dismiss", "Dismiss");
         if let Some(old) = old {
             n.id(old.id());
         }
@@ -155,68 +152,51 @@ impl Pops {
             handle
                 .wait_for_action_async(|response| chosen = Some(response.clone()))
                 .await;
-            this.on_action(&call_id, chosen, handle.id()).await;
+            this.on_button(&call_id, chosen, handle.id()).await;
         });
     }
 
-    async fn on_action(&self, call_id: &str, response: Option<NotificationResponse>, id: u32) {
-        match response {
-            Some(NotificationResponse::Action(a)) if a == "open-record" => {
-                self.open_record(call_id, None).await
-            }
-            Some(NotificationResponse::Action(a)) if a.starts_with("open:") => {
-                self.open_record(call_id, Some(&a["open:".len()..])).await
-            }
-            Some(NotificationResponse::Action(a)) if a == "add-contact" => {
-                self.add_contact(call_id).await
-            }
-            Some(NotificationResponse::Default) => show_main_window(&self.app),
-            Some(NotificationResponse::Action(a)) if a == "default" => show_main_window(&self.app),
-            _ => {}
+    async fn on_button(&self, call_id: &str, response: Option<NotificationResponse>, id: u32) {
+        let button = match response {
+            Some(NotificationResponse::Default) => Some(PopButton::ShowWindow),
+            Some(NotificationResponse::Action(a)) => PopButton::from_id(&a),
+            _ => None,
+        };
+        match button {
+            Some(PopButton::OpenRecord(key)) => self.open_record(call_id, key.as_deref()).await,
+            Some(PopButton::AddContact) => self.add_contact(call_id).await,
+            Some(PopButton::ShowWindow) => show_main_window(&self.app),
+            Some(PopButton::Dismiss) | None => {}
         }
         // Dismissed or closed by the agent: remember it, so the same pop does not come back.
-        let mut shown = self.shown.lock().await;
-        if let Some(s) = shown.get_mut(call_id) {
-            if s.handle.as_ref().is_some_and(|h| h.id() == id) {
-                s.handle = None;
+        let mut calls = self.calls.lock().await;
+        if let Some(e) = calls.get_mut(call_id) {
+            if e.handle.as_ref().is_some_and(|h| h.id() == id) {
+                e.handle = None;
             }
         }
     }
 
     /// Bring the window forward on the new-contact form, the caller's number filled in.
     async fn add_contact(&self, call_id: &str) {
-        let number = match ops::get_call(&self.state, call_id).await {
-            Ok(c) => links::other_party(&c.call).unwrap_or("").to_string(),
-            Err(e) => return tracing::warn!("{}", e.message),
-        };
-        show_main_window(&self.app);
-        let _ = self.app.emit("add-contact", number);
+        match calls::other_party(&self.ringside, call_id).await {
+            Ok(number) => {
+                show_main_window(&self.app);
+                let _ = self.app.emit("add-contact", number.unwrap_or_default());
+            }
+            Err(e) => tracing::warn!("{e}"),
+        }
     }
 
     async fn open_record(&self, call_id: &str, contact: Option<&str>) {
-        match ops::record_url(&self.state, call_id, contact).await {
+        match calls::record_url(&self.ringside, call_id, contact).await {
             Ok(Some(url)) => {
-                if let Err(e) = commands::open(&self.app, &url) {
-                    tracing::warn!("{}", e.message);
+                if let Err(e) = open(&self.app, &url) {
+                    tracing::warn!("{e}");
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!("{}", e.message),
-        }
-    }
-
-    /// Open the CRM record automatically when I answer, if the agent chose that.
-    async fn maybe_open_record(&self, call: &Call, s: &PopSettings) {
-        let config = self.state.settings();
-        if config.config.crm.open_on != CrmOpen::Answered || call.state != CallState::Answered {
-            return;
-        }
-        let by_me = call
-            .answered_by
-            .as_deref()
-            .is_some_and(|a| s.identities.iter().any(|i| i == a));
-        if by_me && self.opened.lock().await.insert(call.id.clone()) {
-            self.open_record(&call.id, None).await;
+            Err(e) => tracing::warn!("{e}"),
         }
     }
 }

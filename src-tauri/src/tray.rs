@@ -1,7 +1,7 @@
 //! The tray icon: missed-call count, open the window, quit.
 
-use crate::desktop::show_main_window;
-use ringside_server::AppState;
+use crate::window::show_main_window;
+use ringside_app::Ringside;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Wry};
@@ -46,11 +46,8 @@ pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
 
 impl Tray {
     /// Show the missed-call count in the tray and the window title.
-    pub async fn refresh(&self, st: &AppState) {
-        let count = st
-            .blocking_read(|s| s.missed().map(|m| m.len()))
-            .await
-            .unwrap_or(0);
+    pub async fn refresh(&self, r: &Ringside) {
+        let count = r.read(|s| s.missed().map(|m| m.len())).await.unwrap_or(0);
         let text = match count {
             0 => "No missed calls".to_string(),
             1 => "1 missed call".to_string(),

@@ -13,9 +13,10 @@ use crate::fake_xelion::{eventually, FakeXelion, PASSWORD};
 use crate::support::*;
 use chrono::TimeZone;
 use futures_util::StreamExt;
-use ringside_core::config::{Config, PopWhen, ScreenPop};
+use ringside_core::config::{Config, CrmOpen, PopWhen, ScreenPop};
+use ringside_core::me::Me;
 use ringside_core::phone::DefaultRegion;
-use ringside_core::screenpop::{decide, Pop, PopAction, PopSettings};
+use ringside_core::screenpop::{decide, Pop, PopAction, PopSettings, Shown};
 use ringside_core::{Call, CallState, EventKind, Provider};
 use ringside_server::simulate::{self, Run, Scenario, WireRequest};
 use serde_json::Value;
@@ -134,15 +135,17 @@ fn pop_settings(provider: Provider) -> PopSettings {
         Provider::Voiceshot | Provider::Whippy => PopWhen::Answered,
         _ => PopWhen::Ringing,
     };
+    let region = DefaultRegion::parse("US").unwrap();
     PopSettings {
-        identities: vec!["201".into()],
-        supervisor: true,
+        me: Me::new(&["201".into()], region, true),
         modes: ScreenPop {
             inbound: mode,
             outbound: mode,
             raise_window: false,
         },
-        region: DefaultRegion::parse("US").unwrap(),
+        region,
+        crm_template: false,
+        crm_open: CrmOpen::Click,
     }
 }
 
@@ -165,20 +168,20 @@ fn expected_pops(mode: PopWhen, arrivals: &[Vec<EventKind>]) -> usize {
 /// Pops for `frames` of one call (in stream order) through the desktop's decision, and the
 /// pop left on screen at the end.
 fn pops(frames: &[Call], settings: &PopSettings) -> (usize, Option<Pop>) {
-    let mut shown: Option<Pop> = None;
+    let mut shown = Shown::default();
     let mut shows = 0;
     for call in frames {
-        match decide(shown.as_ref(), call, settings) {
+        match decide(&shown, call, settings).pop {
             PopAction::Show(p) => {
                 shows += 1;
-                shown = Some(p);
+                shown.pop = Some(p);
             }
-            PopAction::Replace(p) => shown = Some(p),
-            PopAction::Close => shown = None,
+            PopAction::Replace(p) => shown.pop = Some(p),
+            PopAction::Close => shown.pop = None,
             PopAction::Nothing => {}
         }
     }
-    (shows, shown)
+    (shows, shown.pop)
 }
 
 /// Every `/api/live` frame, grouped by call, in stream order.

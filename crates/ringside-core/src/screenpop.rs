@@ -1,23 +1,27 @@
 //! What the screen-pop for a call should be, as a pure function of the call, the settings and
-//! what is on screen now. The desktop shell only carries out the answer.
+//! what is on screen now. The desktop shell only carries out the answer: show, replace or close
+//! the notification, offer the buttons it lists, bring the window forward, open the record.
 //!
 //! One call never has more than one pop: it is shown once, replaced when what it says changes
 //! (a ringing pop becomes "Missed call"), and closed when the call is answered (by me or by
 //! someone else), hangs up, or stops ringing for me.
 
-use crate::config::{PopWhen, ScreenPop};
+use crate::config::{CrmOpen, PopWhen, ScreenPop};
+use crate::links;
+use crate::me::Me;
 use crate::model::{Call, CallState, Direction, LegState};
 use crate::phone::{self, DefaultRegion};
 
 /// Who "I" am and how I want to be told.
 #[derive(Debug, Clone)]
 pub struct PopSettings {
-    /// My identities, normalized like calls are (numbers in E.164).
-    pub identities: Vec<String>,
-    /// Pop for everyone's calls.
-    pub supervisor: bool,
+    pub me: Me,
     pub modes: ScreenPop,
     pub region: DefaultRegion,
+    /// A CRM record URL template is configured (`[crm] url`).
+    pub crm_template: bool,
+    /// When the caller's record opens by itself.
+    pub crm_open: CrmOpen,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +31,43 @@ pub enum PopKind {
     Missed,
 }
 
-/// What a pop says.
+/// A button on a pop, and what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PopButton {
+    /// Open the caller's record: as the contact with this match key, or the best match.
+    OpenRecord(Option<String>),
+    /// Open the new-contact form with the caller's number.
+    AddContact,
+    /// Bring the window forward.
+    ShowWindow,
+    Dismiss,
+}
+
+impl PopButton {
+    /// The notification action id this button is sent and recognised by.
+    pub fn id(&self) -> String {
+        match self {
+            PopButton::OpenRecord(None) => "open-record".into(),
+            PopButton::OpenRecord(Some(key)) => format!("open:{key}"),
+            PopButton::AddContact => "add-contact".into(),
+            PopButton::ShowWindow => "default".into(),
+            PopButton::Dismiss => "dismiss".into(),
+        }
+    }
+
+    /// The button an action id names, if any.
+    pub fn from_id(id: &str) -> Option<PopButton> {
+        Some(match id {
+            "open-record" => PopButton::OpenRecord(None),
+            "add-contact" => PopButton::AddContact,
+            "default" => PopButton::ShowWindow,
+            "dismiss" => PopButton::Dismiss,
+            _ => PopButton::OpenRecord(Some(id.strip_prefix("open:")?.to_string())),
+        })
+    }
+}
+
+/// What a pop says, and the buttons it offers (with their labels).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pop {
     pub call_id: String,
@@ -35,8 +75,17 @@ pub struct Pop {
     pub summary: String,
     pub body: String,
     /// The contacts the caller may be, as `(match key, name)`: one is who it is, several
-    /// are for the agent to choose from (each becomes an action), none offers "Add contact".
+    /// are for the agent to choose from (each becomes a button), none offers "Add contact".
     pub matches: Vec<(String, String)>,
+    pub buttons: Vec<(PopButton, String)>,
+}
+
+impl Pop {
+    /// Whether the pop stays until dismissed (a ringing or answered call) rather than timing
+    /// out (a missed call's note).
+    pub fn sticky(&self) -> bool {
+        self.kind != PopKind::Missed
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,31 +96,44 @@ pub enum PopAction {
     Nothing,
 }
 
-/// What to do about `call`'s pop, given the one on screen (`shown`), if any.
-pub fn decide(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> PopAction {
-    let want = wanted(shown, call, s);
-    match (shown, want) {
+/// Everything the shell does about one call change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub pop: PopAction,
+    /// Bring the window to the front (a call for me starts ringing, and the agent asked for it).
+    pub raise_window: bool,
+    /// Open the caller's record now (I answered, and the agent asked for it on answer).
+    pub open_record: bool,
+}
+
+/// What is on screen for a call: its pop (if any) and whether its record was opened already.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    pub pop: Option<Pop>,
+    pub record_opened: bool,
+}
+
+/// What to do about `call`, given what is on screen for it.
+pub fn decide(shown: &Shown, call: &Call, s: &PopSettings) -> Decision {
+    let want = wanted(shown.pop.as_ref(), call, s);
+    let pop = match (&shown.pop, want) {
         (None, None) => PopAction::Nothing,
         (None, Some(p)) => PopAction::Show(p),
         (Some(_), None) => PopAction::Close,
         (Some(old), Some(new)) if *old == new => PopAction::Nothing,
         (Some(_), Some(new)) => PopAction::Replace(new),
+    };
+    let raise_window =
+        s.modes.raise_window && matches!(&pop, PopAction::Show(p) if p.kind == PopKind::Ringing);
+    let open_record = s.crm_open == CrmOpen::Answered
+        && !shown.record_opened
+        && call.state == CallState::Answered
+        && call.answered_by.as_deref().is_some_and(|a| s.me.is(a));
+    Decision {
+        pop,
+        raise_window,
+        open_record,
     }
-}
-
-/// Whether `call` is mine: it rings, rang or was answered by one of my identities, or (with no
-/// legs named) was made to or from one of them. With no identities configured, every call is.
-pub fn is_mine(call: &Call, s: &PopSettings) -> bool {
-    if s.supervisor || s.identities.is_empty() {
-        return true;
-    }
-    let me = |x: &str| s.identities.iter().any(|i| i == x);
-    call.legs.iter().any(|l| me(&l.agent))
-        || call.answered_by.as_deref().is_some_and(me)
-        || match call.direction {
-            Direction::Inbound => call.to.as_deref().is_some_and(me),
-            Direction::Outbound => call.from.as_deref().is_some_and(me),
-        }
 }
 
 fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
@@ -79,27 +141,12 @@ fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
         Direction::Inbound => s.modes.inbound,
         Direction::Outbound => s.modes.outbound,
     };
-    let me = |x: &str| s.identities.iter().any(|i| i == x);
     match call.state {
         CallState::Ringing => {
-            let ringing_for_me = s.supervisor
-                || s.identities.is_empty()
-                || if call.legs.is_empty() {
-                    is_mine(call, s)
-                } else {
-                    call.legs
-                        .iter()
-                        .any(|l| l.state == LegState::Ringing && me(&l.agent))
-                };
-            (mode == PopWhen::Ringing && ringing_for_me).then(|| pop(call, PopKind::Ringing, s))
+            (mode == PopWhen::Ringing && s.me.rung(call)).then(|| pop(call, PopKind::Ringing, s))
         }
-        CallState::Answered => {
-            // With every call mine, an answer by nobody named (VoiceShot's IVR) pops too.
-            let by_me = call.answered_by.as_deref().is_some_and(me)
-                || s.supervisor
-                || s.identities.is_empty();
-            (mode == PopWhen::Answered && by_me).then(|| pop(call, PopKind::Answered, s))
-        }
+        CallState::Answered => (mode == PopWhen::Answered && s.me.answered(call))
+            .then(|| pop(call, PopKind::Answered, s)),
         // A ringing pop left on screen turns into the missed-call note; nothing new pops.
         CallState::Missed => shown.map(|_| pop(call, PopKind::Missed, s)),
         CallState::Ended => None,
@@ -107,7 +154,7 @@ fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
 }
 
 fn pop(call: &Call, kind: PopKind, s: &PopSettings) -> Pop {
-    let other = crate::links::other_party(call).unwrap_or("");
+    let other = links::other_party(call).unwrap_or("");
     let number = phone::display(other, s.region);
     let who = match call.contacts.as_slice() {
         [] => number.clone(),
@@ -163,7 +210,43 @@ fn pop(call: &Call, kind: PopKind, s: &PopSettings) -> Pop {
             .iter()
             .map(|m| (m.key.clone(), m.name.clone()))
             .collect(),
+        buttons: buttons(call, kind, s),
     }
+}
+
+/// "Show Ringside"; "Open record" for a known caller (or with a CRM template), "Open <name>"
+/// for each of up to three candidates when several contacts share the number, "Add contact"
+/// for an unknown caller with a number; "Dismiss".
+fn buttons(call: &Call, kind: PopKind, s: &PopSettings) -> Vec<(PopButton, String)> {
+    const CANDIDATES: usize = 3;
+    let mut b = vec![(PopButton::ShowWindow, "Show Ringside".to_string())];
+    let open = (PopButton::OpenRecord(None), "Open record".to_string());
+    match call.contacts.as_slice() {
+        [] => {
+            let known_number = links::other_party(call).is_some_and(|n| !phone::is_withheld(n));
+            if kind != PopKind::Missed && known_number {
+                b.push((PopButton::AddContact, "Add contact".into()));
+            }
+            if s.crm_template {
+                b.push(open);
+            }
+        }
+        [one] => {
+            if s.crm_template || one.record_url.is_some() {
+                b.push(open);
+            }
+        }
+        many => {
+            for m in many.iter().take(CANDIDATES) {
+                b.push((
+                    PopButton::OpenRecord(Some(m.key.clone())),
+                    format!("Open {}", m.name),
+                ));
+            }
+        }
+    }
+    b.push((PopButton::Dismiss, "Dismiss".into()));
+    b
 }
 
 #[cfg(test)]
@@ -173,12 +256,24 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn settings(identities: &[&str]) -> PopSettings {
+        let ids: Vec<String> = identities.iter().map(|s| s.to_string()).collect();
+        let region = DefaultRegion::parse("US").unwrap();
         PopSettings {
-            identities: identities.iter().map(|s| s.to_string()).collect(),
-            supervisor: false,
+            me: Me::new(&ids, region, false),
             modes: ScreenPop::default(),
-            region: DefaultRegion::parse("US").unwrap(),
+            region,
+            crm_template: false,
+            crm_open: CrmOpen::Click,
         }
+    }
+
+    /// What to do about `call`'s pop with `shown` on screen.
+    fn decide(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> PopAction {
+        let shown = Shown {
+            pop: shown.cloned(),
+            record_opened: false,
+        };
+        super::decide(&shown, call, s).pop
     }
 
     fn call(state: CallState, legs: &[(&str, LegState)], answered_by: Option<&str>) -> Call {
@@ -318,14 +413,14 @@ mod tests {
         let mut s = settings(&["201"]);
         s.modes.inbound = PopWhen::Answered;
         assert_eq!(decide(None, &ivr, &s), PopAction::Nothing, "not mine");
-        s.supervisor = true;
+        s.me.supervisor = true;
         assert!(matches!(decide(None, &ivr, &s), PopAction::Show(_)));
     }
 
     #[test]
     fn supervisor_sees_every_call_and_anonymous_is_named() {
         let mut s = settings(&["999"]);
-        s.supervisor = true;
+        s.me.supervisor = true;
         let mut c = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
         c.from = Some("anonymous".into());
         let PopAction::Show(p) = decide(None, &c, &s) else {
@@ -389,5 +484,85 @@ mod tests {
                 ("contact:4".into(), "Bob Jones".into())
             ]
         );
+    }
+
+    #[test]
+    fn the_window_rises_once_for_my_ringing_call_and_the_record_opens_once_on_my_answer() {
+        let mut s = settings(&["201"]);
+        s.modes.raise_window = true;
+        s.crm_open = CrmOpen::Answered;
+        let ringing = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let first = super::decide(&Shown::default(), &ringing, &s);
+        assert!(first.raise_window && !first.open_record);
+        let PopAction::Show(p) = first.pop else {
+            panic!("{first:?}")
+        };
+        let shown = Shown {
+            pop: Some(p),
+            record_opened: false,
+        };
+        assert!(!super::decide(&shown, &ringing, &s).raise_window, "once");
+        let by_me = call(
+            CallState::Answered,
+            &[("201", LegState::Answered)],
+            Some("201"),
+        );
+        assert!(super::decide(&shown, &by_me, &s).open_record);
+        let opened = Shown {
+            record_opened: true,
+            ..shown.clone()
+        };
+        assert!(!super::decide(&opened, &by_me, &s).open_record, "once");
+        let by_other = call(
+            CallState::Answered,
+            &[("202", LegState::Answered)],
+            Some("202"),
+        );
+        assert!(!super::decide(&shown, &by_other, &s).open_record);
+        s.crm_open = CrmOpen::Click;
+        assert!(!super::decide(&shown, &by_me, &s).open_record);
+    }
+
+    #[test]
+    fn buttons_follow_what_is_known_of_the_caller_and_round_trip_their_ids() {
+        let mut s = settings(&["201"]);
+        let mut c = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let ids = |c: &Call, s: &PopSettings| -> Vec<String> {
+            match decide(None, c, s) {
+                PopAction::Show(p) => p.buttons.iter().map(|(b, _)| b.id()).collect(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(ids(&c, &s), ["default", "add-contact", "dismiss"]);
+        s.crm_template = true;
+        assert_eq!(
+            ids(&c, &s),
+            ["default", "add-contact", "open-record", "dismiss"]
+        );
+        c.from = Some("anonymous".into());
+        assert_eq!(ids(&c, &s), ["default", "open-record", "dismiss"]);
+        let m = |key: &str| ContactMatch {
+            key: key.into(),
+            name: key.to_uppercase(),
+            company: None,
+            record_url: None,
+            source: "local".into(),
+        };
+        c.contacts = (1..=4).map(|i| m(&format!("contact:{i}"))).collect();
+        let many = ids(&c, &s);
+        assert_eq!(
+            many,
+            [
+                "default",
+                "open:contact:1",
+                "open:contact:2",
+                "open:contact:3",
+                "dismiss"
+            ]
+        );
+        for id in many {
+            assert_eq!(PopButton::from_id(&id).unwrap().id(), id);
+        }
+        assert_eq!(PopButton::from_id("nonsense"), None);
     }
 }

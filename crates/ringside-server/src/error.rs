@@ -1,72 +1,159 @@
-//! One error type for every route: bad input keeps its 4xx and a message saying what is wrong;
-//! internal failures are logged and say little.
+//! The HTTP layer's one error: the application's [`ringside_app::Error`] with its status, and
+//! what only HTTP has (authentication, a webhook's parse, limits). Bad input keeps its 4xx and
+//! a message saying what is wrong; internal failures are logged and say little. Every error
+//! body is `{"error": {"code", "message", "field"?}}`.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use ringside_app::error::ErrorCode;
 use ringside_core::engine::IntakeError;
 use ringside_core::providers::ParseError;
+use serde::Serialize;
 use serde_json::json;
+use ts_rs::TS;
 
-#[derive(Debug)]
-pub struct AppError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
+/// The codes only the HTTP API gives (the application's are [`ErrorCode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpErrorCode {
+    /// No route, or no provider, by that name.
+    NotFound,
+    /// The token or credentials are missing or wrong.
+    Unauthorized,
+    /// The Host header names a host the API does not answer to.
+    HostNotAllowed,
+    /// A query, path or body that does not parse.
+    BadRequest,
+    /// A webhook body that is not the provider's format.
+    Malformed,
+    /// A webhook event this provider's adapter does not know.
+    Unsupported,
+    /// A method the route (or the provider) does not take.
+    Method,
+    /// The request took too long to arrive.
+    RequestTimeout,
+    /// The event could not be stored; the provider should retry.
+    StoreFailed,
 }
 
-impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        AppError {
+#[derive(Debug)]
+pub struct HttpError {
+    pub status: StatusCode,
+    body: Body,
+}
+
+/// Either kind of code, as the body says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+enum Code {
+    App(ErrorCode),
+    Http(HttpErrorCode),
+}
+
+#[derive(Debug, Serialize)]
+struct Body {
+    code: Code,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl HttpError {
+    pub fn new(status: StatusCode, code: HttpErrorCode, message: impl Into<String>) -> Self {
+        HttpError {
             status,
-            code,
-            message: message.into(),
+            body: Body {
+                code: Code::Http(code),
+                message: message.into(),
+                field: None,
+            },
         }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, HttpErrorCode::NotFound, message)
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-    pub fn internal(err: anyhow::Error) -> Self {
-        tracing::error!("{err:#}");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the server log",
+            StatusCode::UNAUTHORIZED,
+            HttpErrorCode::Unauthorized,
+            message,
         )
     }
-}
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, HttpErrorCode::BadRequest, message)
+    }
+    pub fn internal(err: anyhow::Error) -> Self {
+        ringside_app::Error::Internal(err).into()
+    }
 
-impl From<anyhow::Error> for AppError {
-    fn from(e: anyhow::Error) -> Self {
-        AppError::internal(e)
+    /// The same error with another status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn message(&self) -> &str {
+        &self.body.message
     }
 }
 
-impl From<IntakeError> for AppError {
+/// The status each application error answers with.
+fn status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::InvalidSettings | ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidContact
+        | ErrorCode::InvalidFile
+        | ErrorCode::InvalidMapping
+        | ErrorCode::NotCallable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ReadOnly => StatusCode::CONFLICT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<ringside_app::Error> for HttpError {
+    fn from(e: ringside_app::Error) -> Self {
+        let b = e.body();
+        HttpError {
+            status: status(b.code),
+            body: Body {
+                code: Code::App(b.code),
+                message: b.message,
+                field: b.field,
+            },
+        }
+    }
+}
+
+impl From<anyhow::Error> for HttpError {
+    fn from(e: anyhow::Error) -> Self {
+        HttpError::internal(e)
+    }
+}
+
+impl From<IntakeError> for HttpError {
     fn from(e: IntakeError) -> Self {
         let msg = e.to_string();
         match e {
             IntakeError::Parse(ParseError::Malformed { .. }) => {
-                Self::new(StatusCode::BAD_REQUEST, "malformed", msg)
+                Self::new(StatusCode::BAD_REQUEST, HttpErrorCode::Malformed, msg)
             }
-            IntakeError::Parse(ParseError::Unsupported { .. }) | IntakeError::Empty => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported", msg)
-            }
+            IntakeError::Parse(ParseError::Unsupported { .. }) | IntakeError::Empty => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                HttpErrorCode::Unsupported,
+                msg,
+            ),
             IntakeError::Parse(ParseError::Method { .. }) => {
-                Self::new(StatusCode::METHOD_NOT_ALLOWED, "method", msg)
+                Self::new(StatusCode::METHOD_NOT_ALLOWED, HttpErrorCode::Method, msg)
             }
             IntakeError::Store(e) => {
                 tracing::error!("{e:#}");
                 // The provider will retry: nothing was acknowledged.
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "store_failed",
+                    HttpErrorCode::StoreFailed,
                     "could not store the event; retry",
                 )
             }
@@ -74,23 +161,12 @@ impl From<IntakeError> for AppError {
     }
 }
 
-/// What a Tauri command's caller receives: `{code, message}`, like the HTTP body's `error`.
-impl serde::Serialize for AppError {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        json!({"code": self.code, "message": self.message}).serialize(s)
-    }
-}
-
-impl IntoResponse for AppError {
+impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         if self.status.is_client_error() {
-            tracing::info!(status = %self.status, "{}", self.message);
+            tracing::info!(status = %self.status, "{}", self.body.message);
         }
-        let mut res = (
-            self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response();
+        let mut res = (self.status, Json(json!({ "error": self.body }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

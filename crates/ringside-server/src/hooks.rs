@@ -1,8 +1,7 @@
 //! Webhook intake: `/hooks/<provider>/<token>` (and `/hooks/voiceshot` with Basic auth).
 //! Authenticate on the raw request, parse, store durably, and only then answer 2xx.
 
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::error::HttpError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
@@ -10,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use ringside_app::Ringside;
 use ringside_core::config::HookSettings;
 use ringside_core::engine::Receipt;
 use ringside_core::providers::Inbound;
@@ -19,35 +19,35 @@ use serde_json::json;
 
 /// `/hooks/{provider}/{token}`
 pub async fn with_token(
-    State(st): State<AppState>,
+    State(st): State<Ringside>,
     Path((name, token)): Path<(String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, AppError> {
-    let hook = st.hook(&name)?;
+) -> Result<Response, HttpError> {
+    let hook = hook(&st, &name)?;
     let hook = &hook;
     match &hook.token {
         Some(expected) if secrets_equal(expected.as_bytes(), token.as_bytes()) => {}
-        _ => return Err(AppError::unauthorized(format!("wrong token for {name}"))),
+        _ => return Err(HttpError::unauthorized(format!("wrong token for {name}"))),
     }
     intake(&st, hook, method, uri, headers, body).await
 }
 
 /// `/hooks/{provider}`: only VoiceShot, with HTTP Basic auth as its console configures it.
 pub async fn with_basic_auth(
-    State(st): State<AppState>,
+    State(st): State<Ringside>,
     Path(name): Path<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, AppError> {
-    let hook = st.hook(&name)?;
+) -> Result<Response, HttpError> {
+    let hook = hook(&st, &name)?;
     let hook = &hook;
     let Some((user, pass)) = &hook.basic_auth else {
-        return Err(AppError::not_found(format!(
+        return Err(HttpError::not_found(format!(
             "{name} takes webhooks at /hooks/{name}/<token>"
         )));
     };
@@ -59,19 +59,19 @@ pub async fn with_basic_auth(
         .unwrap_or_default();
     let expected = format!("{user}:{pass}");
     if !secrets_equal(&given, expected.as_bytes()) {
-        return Err(AppError::unauthorized("HTTP Basic credentials required"));
+        return Err(HttpError::unauthorized("HTTP Basic credentials required"));
     }
     intake(&st, hook, method, uri, headers, body).await
 }
 
 async fn intake(
-    st: &AppState,
+    st: &Ringside,
     hook: &HookSettings,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     if let Some(secret) = &hook.signing_secret {
         let header = |name: &str| {
             headers
@@ -80,7 +80,7 @@ async fn intake(
                 .map(str::to_string)
         };
         verify_whippy(secret, header, &body, (st.clock)().timestamp())
-            .map_err(|e| AppError::unauthorized(e.to_string()))?;
+            .map_err(|e| HttpError::unauthorized(e.to_string()))?;
     }
     let req = Inbound {
         method: &method,
@@ -109,17 +109,15 @@ async fn intake(
     .into_response())
 }
 
-impl AppState {
-    /// The settings of enabled provider `name`.
-    fn hook(&self, name: &str) -> Result<HookSettings, AppError> {
-        let provider: Provider = name
-            .parse()
-            .map_err(|_| AppError::not_found(format!("no provider called `{name}`")))?;
-        self.settings()
-            .hooks
-            .iter()
-            .find(|h| h.provider == provider && h.enabled)
-            .cloned()
-            .ok_or_else(|| AppError::not_found(format!("{name} is not enabled in the config")))
-    }
+/// The settings of enabled provider `name`.
+fn hook(st: &Ringside, name: &str) -> Result<HookSettings, HttpError> {
+    let provider: Provider = name
+        .parse()
+        .map_err(|_| HttpError::not_found(format!("no provider called `{name}`")))?;
+    st.settings()
+        .hooks
+        .iter()
+        .find(|h| h.provider == provider && h.enabled)
+        .cloned()
+        .ok_or_else(|| HttpError::not_found(format!("{name} is not enabled in the config")))
 }

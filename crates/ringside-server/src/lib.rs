@@ -1,21 +1,16 @@
-//! Headless Ringside: the HTTP listener (webhooks, API, live stream), the CLI's commands,
-//! and `simulate`. The desktop shell embeds [`serve`] unchanged.
+//! Headless Ringside over HTTP: the listener (webhooks, the API, the live stream, the UI), the
+//! CLI's commands and `simulate`. Every operation is [`ringside_app`]'s; this crate only
+//! speaks HTTP. The desktop shell embeds [`start`] unchanged.
 
 pub mod api;
 pub mod app;
-pub mod carddav;
-pub mod contacts;
+pub mod auth;
 pub mod error;
 pub mod hooks;
 pub mod listener;
-pub mod lookup;
-pub mod ops;
-pub mod secrets;
 pub mod serve;
 pub mod simulate;
-pub mod status;
 pub mod ui;
-pub mod xelion;
 
-pub use app::{app, AppState, Clock};
+pub use app::app;
 pub use serve::{serve, start, Running, ServeOptions};

@@ -14,7 +14,7 @@
 //! loopback listener), with upgrades for `/api/live`. A websocket leaves the count once
 //! upgraded: it is authenticated and answers pings.
 
-use crate::error::AppError;
+use crate::error::{HttpError, HttpErrorCode};
 use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::Router;
@@ -199,9 +199,9 @@ async fn connection(
 
 /// The answer to a request that took longer than `limit`.
 fn timed_out(limit: Duration) -> Response<Body> {
-    let mut res = AppError::new(
+    let mut res = HttpError::new(
         StatusCode::REQUEST_TIMEOUT,
-        "request_timeout",
+        HttpErrorCode::RequestTimeout,
         format!(
             "the request was not received and answered within {} s",
             limit.as_secs_f64()

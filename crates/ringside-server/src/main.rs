@@ -1,8 +1,9 @@
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ringside_server::listener::Limits;
 use ringside_server::{serve, simulate, ServeOptions};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ enum Command {
     },
     /// Import contacts from a CSV (header row naming the columns) or vCard file; prints how
     /// many were added or updated. Importing the same file again updates, never duplicates.
+    /// When a Ringside serves the data directory, the file goes through it (its API, with the
+    /// config's token), so the calls on screen are named at once.
     ImportContacts {
         /// The .csv or .vcf file.
         file: PathBuf,
@@ -85,15 +88,18 @@ enum FileFormat {
     Vcard,
 }
 
-fn import_contacts(
-    file: &std::path::Path,
+/// `import-contacts`: through the Ringside serving the data directory when one runs (it
+/// re-resolves the calls on screen and announces them), else straight into the store.
+async fn import_contacts(
+    file: &Path,
     data_dir: Option<PathBuf>,
     config: Option<PathBuf>,
     columns: &[String],
     format: Option<FileFormat>,
 ) -> anyhow::Result<()> {
+    use ringside_app::contacts::{import_into, ContactFormat, ImportResult};
+    use ringside_app::lock::{DataLock, Holder, LockError};
     use ringside_core::config::{Config, Paths};
-    use ringside_server::contacts::ContactFormat;
     let config = match config {
         Some(p) => Config::load(&p)?,
         None if Paths::config_file().exists() => Config::load(&Paths::config_file())?,
@@ -104,14 +110,30 @@ fn import_contacts(
         FileFormat::Csv => ContactFormat::Csv,
         FileFormat::Vcard => ContactFormat::Vcard,
     });
-    let r = ringside_server::contacts::import_file(
-        file,
-        format,
-        columns,
-        &data_dir,
-        &config,
-        chrono::Utc::now(),
-    )?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let r: ImportResult = match DataLock::acquire(&data_dir) {
+        Ok(lock) => {
+            let engine = ringside_core::engine::Engine::open(lock.dir())?;
+            engine.set_lookup(config.contacts.lookup_settings()).await?;
+            import_into(
+                &engine,
+                bytes,
+                format,
+                columns,
+                config.region(),
+                chrono::Utc::now(),
+            )
+            .await?
+        }
+        Err(LockError::Busy {
+            holder: Some(Holder { url: Some(url), .. }),
+            ..
+        }) => {
+            eprintln!("importing through the Ringside running at {url}");
+            import_through(&url, &config, bytes, format, columns).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(c) = &r.columns {
         eprintln!("columns: {c}");
     }
@@ -120,6 +142,44 @@ fn import_contacts(
     }
     println!("{}: {}", file.display(), r.report.summary());
     Ok(())
+}
+
+/// `POST /api/contacts/import` to the Ringside at `url`, with the config's API token.
+async fn import_through(
+    url: &str,
+    config: &ringside_core::config::Config,
+    bytes: Vec<u8>,
+    format: Option<ringside_app::contacts::ContactFormat>,
+    columns: &[String],
+) -> anyhow::Result<ringside_app::contacts::ImportResult> {
+    let mut query: Vec<(&str, String)> = columns.iter().map(|c| ("column", c.clone())).collect();
+    if let Some(f) = format {
+        query.push((
+            "format",
+            match f {
+                ringside_app::contacts::ContactFormat::Csv => "csv",
+                ringside_app::contacts::ContactFormat::Vcard => "vcard",
+            }
+            .into(),
+        ));
+    }
+    let res = reqwest::Client::new()
+        .post(format!("{url}/api/contacts/import"))
+        .query(&query)
+        .bearer_auth(config.api.token.as_deref().unwrap_or_default())
+        .body(bytes)
+        .send()
+        .await
+        .with_context(|| format!("reaching the Ringside at {url}"))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no reason given");
+        anyhow::bail!("the Ringside at {url} refused the import ({status}): {message}");
+    }
+    Ok(serde_json::from_value(body)?)
 }
 
 fn main() -> ExitCode {
@@ -160,6 +220,7 @@ fn main() -> ExitCode {
                         request_timeout,
                         max_connections: max_connections as usize,
                     },
+                    clock: None,
                 })
                 .await
             }
@@ -169,7 +230,7 @@ fn main() -> ExitCode {
                 config,
                 columns,
                 format,
-            } => import_contacts(&file, data_dir, config, &columns, format),
+            } => import_contacts(&file, data_dir, config, &columns, format).await,
             Command::Simulate {
                 scenario,
                 to,
@@ -184,7 +245,7 @@ fn main() -> ExitCode {
                     simulate::run(
                         scenario.as_deref().unwrap_or_default(),
                         to.as_deref().unwrap_or_default(),
-                        config.as_ref(),
+                        config.as_deref(),
                         fast,
                     )
                     .await

@@ -2,13 +2,13 @@
 //! Content-Security-Policy. Found at `RINGSIDE_UI_DIR`, else next to an installed binary
 //! (`../share/ringside/ui`), else in the source tree it was built from.
 
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::error::{HttpError, HttpErrorCode};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Router;
+use ringside_app::Ringside;
 use std::path::PathBuf;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
@@ -38,7 +38,7 @@ pub fn ui_dir() -> Option<PathBuf> {
 
 /// Everything no other route takes: the UI's files for GET (the SPA's `index.html` for any
 /// path it routes itself), a JSON 404 under `/api` and `/hooks`, 405 for other methods.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Ringside> {
     let headers = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -62,12 +62,12 @@ async fn serve(dir: Option<PathBuf>, req: Request) -> Response {
     let path = req.uri().path();
     let ours = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
     if ours("/api") || ours("/hooks") {
-        return AppError::not_found(format!("nothing at {path}")).into_response();
+        return HttpError::not_found(format!("nothing at {path}")).into_response();
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return AppError::new(
+        return HttpError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method",
+            HttpErrorCode::Method,
             format!("{} {path} is not a route", req.method()),
         )
         .into_response();
@@ -85,7 +85,7 @@ async fn serve(dir: Option<PathBuf>, req: Request) -> Response {
             }
         }
         None if path == "/" => no_ui().into_response(),
-        None => AppError::not_found(format!("nothing at {path}")).into_response(),
+        None => HttpError::not_found(format!("nothing at {path}")).into_response(),
     }
 }
 

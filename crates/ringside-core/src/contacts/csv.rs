@@ -300,8 +300,20 @@ pub struct Parsed {
     pub columns: String,
 }
 
+/// Why a CSV file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// The header row does not say which column is which (or the mapping names a column that
+    /// is not there): the person importing maps them.
+    #[error("{0:#}")]
+    Columns(anyhow::Error),
+    /// The file itself cannot be read.
+    #[error("{0:#}")]
+    File(anyhow::Error),
+}
+
 /// Read contacts from a CSV file. Rows without a name or a number are skipped and reported.
-pub fn parse(bytes: &[u8], mapping: &[(Field, String)]) -> Result<Parsed> {
+pub fn parse(bytes: &[u8], mapping: &[(Field, String)]) -> Result<Parsed, CsvError> {
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim_start_matches('\u{feff}');
     let mut r = ::csv::ReaderBuilder::new()
@@ -311,11 +323,12 @@ pub fn parse(bytes: &[u8], mapping: &[(Field, String)]) -> Result<Parsed> {
         .from_reader(text.as_bytes());
     let headers: Vec<String> = r
         .headers()
-        .context("reading the header row")?
+        .context("reading the header row")
+        .map_err(CsvError::File)?
         .iter()
         .map(str::to_string)
         .collect();
-    let cols = Columns::detect(&headers, mapping)?;
+    let cols = Columns::detect(&headers, mapping).map_err(CsvError::Columns)?;
     let mut out = Parsed {
         columns: cols.describe(&headers),
         ..Parsed::default()

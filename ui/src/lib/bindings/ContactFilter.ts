@@ -9,6 +9,6 @@ export type ContactFilter = {
  */
 q: string | null, 
 /**
- * At most this many (default 200, at most 5000).
+ * At most this many (default 200).
  */
 limit: number | null, };

@@ -2,7 +2,7 @@
 import type { Source } from "./Source";
 
 /**
- * `GET /api/status`.
+ * `GET /api/status`: Ringside's version and the state of every source it connects to.
  */
 export type Status = { 
 /**

@@ -3,9 +3,6 @@
 //! and why.
 //! Webhook providers are not listed: they connect to Ringside, there is nothing to show.
 
-use crate::app::AppState;
-use axum::extract::State;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,7 +52,7 @@ pub struct Source {
     pub message: Option<String>,
 }
 
-/// `GET /api/status`.
+/// `GET /api/status`: Ringside's version and the state of every source it connects to.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Status {
@@ -153,19 +150,6 @@ impl Sources {
             .cloned()
             .collect()
     }
-}
-
-/// Ringside's version and the state of every source it connects to.
-pub fn current(st: &AppState) -> Status {
-    Status {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        sources: st.sources.list(),
-    }
-}
-
-/// `GET /api/status`: `{"version": "...", "sources": [...]}`.
-pub async fn status(State(st): State<AppState>) -> Json<Status> {
-    Json(current(&st))
 }
 
 #[cfg(test)]

@@ -26,7 +26,9 @@
 pub mod rest;
 pub mod timing;
 
-use crate::app::{AppState, Clock, FollowSettings};
+use crate::clock::Clock;
+use crate::ringside::Ringside;
+use crate::settings::FollowSettings;
 use crate::status::{SourceState, Sources};
 use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
@@ -52,7 +54,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Run the Xelion client whenever the settings in force configure it: started now if they do,
 /// restarted when they change, stopped when they go. Call once, at start-up.
-pub fn spawn(state: &AppState, data_dir: &Path) {
+pub fn spawn(state: &Ringside, data_dir: &Path) {
     let state = state.clone();
     let data_dir = data_dir.to_path_buf();
     tokio::spawn(async move { supervise(state, data_dir).await });
@@ -61,8 +63,8 @@ pub fn spawn(state: &AppState, data_dir: &Path) {
 /// The Xelion settings and the region its numbers are read in: what a client runs with.
 type Wanted = (Xelion, String);
 
-async fn supervise(state: AppState, data_dir: PathBuf) {
-    let mut follow = FollowSettings::new(&state);
+async fn supervise(state: Ringside, data_dir: PathBuf) {
+    let mut follow = FollowSettings::new(state.shared_settings());
     // The running client (none when disabled or not configured).
     let mut client: Option<JoinHandle<()>> = None;
     loop {
@@ -142,7 +144,7 @@ impl Client {
     fn new(
         cfg: &Xelion,
         region: &str,
-        state: &AppState,
+        state: &Ringside,
         data_dir: &Path,
     ) -> anyhow::Result<Client> {
         let user_space = cfg.user_space.clone().unwrap_or_else(default_user_space);

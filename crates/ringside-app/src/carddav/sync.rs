@@ -16,7 +16,7 @@
 //! announces the calls whose contacts changed.
 
 use super::dav::{ChangesError, Dav, DavError, Fetched, Member};
-use crate::app::Clock;
+use crate::clock::Clock;
 use futures_util::StreamExt;
 use ringside_core::contacts::{vcard, ContactInput, ImportReport, SourcedContact};
 use ringside_core::engine::Engine;

@@ -4,7 +4,7 @@
 //! and `/api/live` sends the call again). Answers are cached for `cache_s`; a slow or failing
 //! CRM times out, is logged and shows in `GET /api/status` as source `crm`.
 
-use crate::app::AppState;
+use crate::ringside::Ringside;
 use crate::status::SourceState;
 use chrono::{DateTime, Utc};
 use ringside_core::config::CrmLookup;
@@ -69,7 +69,7 @@ impl Memory {
 }
 
 /// Start the lookup task: it follows every stored call change.
-pub fn spawn(st: &AppState) {
+pub fn spawn(st: &Ringside) {
     let st = st.clone();
     let memory = Arc::new(Mutex::new(Memory::default()));
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
@@ -177,7 +177,7 @@ async fn ask(
     client: &reqwest::Client,
     crm: &CrmLookup,
     call: &Call,
-    st: &AppState,
+    st: &Ringside,
 ) -> Result<Vec<ContactMatch>, String> {
     let template = Template::parse(&crm.url).map_err(|e| format!("bad URL template: {e}"))?;
     let region = st.settings().config.region();

@@ -13,26 +13,27 @@
 //! error). Nothing here touches call ingest: a book that fails only leaves its contacts as
 //! they were.
 
+mod books;
 mod dav;
 mod sync;
 mod xml;
 
+pub use books::{BookSync, Books};
 pub use sync::{SyncMode, SyncReport};
 
-use crate::app::{AppState, FollowSettings};
+use crate::ringside::Ringside;
+use crate::settings::FollowSettings;
 use crate::status::{SourceState, Sources};
 use crate::xelion::timing::{jitter, Backoff};
+use books::Request;
 use dav::{Dav, DavError};
 use ringside_core::config::CardDav;
 use ringside_core::phone::DefaultRegion;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sync::Book;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use ts_rs::TS;
 
 /// A book's contacts and status go by `carddav:<name>`.
 pub const PREFIX: &str = "carddav:";
@@ -43,40 +44,14 @@ const STOPPED: &str = "the sync stopped: the settings changed";
 /// How long "sync now" waits for the books.
 const SYNC_NOW_WAIT: Duration = Duration::from_secs(120);
 
-/// A book after "sync now".
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct BookSync {
-    /// `carddav:<name>`.
-    pub source: String,
-    pub state: SourceState,
-    /// As in `GET /api/status`: "412 contacts, synced 10:02", or what went wrong.
-    pub message: Option<String>,
-    /// What the sync did; null when it failed.
-    pub report: Option<SyncReport>,
-}
-
-/// A request for a sync now, answered when it is done.
-type Request = oneshot::Sender<BookSync>;
-
-/// The running books, for "sync now": `carddav:<name>` -> its task's queue.
-#[derive(Debug, Clone, Default)]
-pub struct Books(Arc<Mutex<BTreeMap<String, mpsc::Sender<Request>>>>);
-
-impl Books {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, mpsc::Sender<Request>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// Run the configured address books' syncs, following the settings. Call once, at start-up.
-pub fn spawn(state: &AppState) {
+pub fn spawn(state: &Ringside) {
     tokio::spawn(supervise(state.clone()));
 }
 
 /// Sync every running book now; the books' answers, by name. A book still busy after two
 /// minutes answers with its state at that moment.
-pub async fn sync_now(state: &AppState) -> Vec<BookSync> {
+pub async fn sync_now(state: &Ringside) -> Vec<BookSync> {
     let queues: Vec<(String, mpsc::Sender<Request>)> = state
         .carddav
         .lock()
@@ -97,26 +72,11 @@ pub async fn sync_now(state: &AppState) -> Vec<BookSync> {
     futures_util::future::join_all(asks).await
 }
 
-impl BookSync {
-    /// The book as `GET /api/status` shows it, when no sync answered.
-    fn as_is(sources: &Sources, source: String, otherwise: &str) -> BookSync {
-        let current = sources.get(&source);
-        BookSync {
-            state: current
-                .as_ref()
-                .map_or(SourceState::Connecting, |s| s.state),
-            message: Some(otherwise.to_string()),
-            report: None,
-            source,
-        }
-    }
-}
-
 /// A book's settings and the region its numbers are read in: what a task runs with.
 type Wanted = (CardDav, String);
 
-async fn supervise(state: AppState) {
-    let mut follow = FollowSettings::new(&state);
+async fn supervise(state: Ringside) {
+    let mut follow = FollowSettings::new(state.shared_settings());
     let mut running: BTreeMap<String, (Wanted, Option<JoinHandle<()>>)> = BTreeMap::new();
     loop {
         let want: BTreeMap<String, Wanted> = follow
@@ -157,7 +117,7 @@ async fn supervise(state: AppState) {
 }
 
 /// Start `source`'s task (none when it is disabled or cannot start).
-fn start(state: &AppState, source: &str, (cfg, region): &Wanted) -> Option<JoinHandle<()>> {
+fn start(state: &Ringside, source: &str, (cfg, region): &Wanted) -> Option<JoinHandle<()>> {
     let now = (state.clock)();
     if !cfg.enabled {
         state
@@ -197,7 +157,7 @@ struct Task {
     book: Book,
     cfg: CardDav,
     sources: Sources,
-    clock: crate::app::Clock,
+    clock: crate::clock::Clock,
 }
 
 impl Task {
@@ -301,7 +261,7 @@ impl Task {
 }
 
 /// Remove the contacts (and sync token) of books no longer in the settings.
-async fn forget_removed(state: &AppState, configured: BTreeSet<String>) {
+async fn forget_removed(state: &Ringside, configured: BTreeSet<String>) {
     let now = (state.clock)();
     let forgotten = state
         .engine

@@ -1,19 +1,57 @@
-//! `ringside-server simulate`: built-in call scenarios replayed in each provider's real wire
-//! format (method, content type, auth) against a running Ringside.
+//! Built-in call scenarios replayed in each provider's real wire format (method, content type,
+//! auth) against a running Ringside: `ringside-server simulate`, and the settings page's
+//! "Send test call".
 
+use crate::ringside::Ringside;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use ringside_core::config::Config;
 use ringside_core::providers::{self, Inbound, ParseContext, ParseError, Parsed};
 use ringside_core::Provider;
-use std::path::PathBuf;
+use serde::Serialize;
 use std::time::Duration;
+use ts_rs::TS;
 
 mod exotel;
 mod generic;
 mod teltel;
 mod voiceshot;
 mod whippy;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub provider: String,
+    pub description: String,
+}
+
+pub fn scenarios() -> Vec<ScenarioInfo> {
+    all()
+        .into_iter()
+        .map(|s| ScenarioInfo {
+            name: s.name.into(),
+            provider: s.provider.to_string(),
+            description: s.description.into(),
+        })
+        .collect()
+}
+
+/// Start scenario `name` against this very listener, in the background, at a watchable pace.
+pub fn test_call(r: &Ringside, name: &str) -> crate::error::Result<()> {
+    let scenario = all()
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| crate::error::Error::not_found(format!("no scenario `{name}`")))?;
+    let config = r.settings().config.clone();
+    let base = r.listen_url.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send(&config, &[scenario], &base, false, |_| {}).await {
+            tracing::warn!("test call {}: {e:#}", scenario.name);
+        }
+    });
+    Ok(())
+}
 
 /// One HTTP request of a scenario, relative to the provider's webhook URL.
 #[derive(Debug, Clone)]
@@ -100,29 +138,6 @@ pub fn all() -> Vec<&'static Scenario> {
     .into_iter()
     .flatten()
     .collect()
-}
-
-pub fn print_list() {
-    for s in all() {
-        println!("{:<26} {}", s.name, s.description);
-    }
-    println!("{:<26} every scenario above, one after another", "all");
-}
-
-/// `ringside-server simulate`: send `name` (or every scenario for `all`) to the Ringside at
-/// `base`, authenticating with the tokens in the config at `config_path` (default: the one
-/// `serve` uses), printing each step.
-pub async fn run(name: &str, base: &str, config_path: Option<&PathBuf>, fast: bool) -> Result<()> {
-    let scenarios: Vec<_> = match name {
-        "all" => all(),
-        _ => vec![all().into_iter().find(|s| s.name == name).ok_or_else(|| {
-            anyhow!("no scenario `{name}`; `ringside-server simulate --list` lists them")
-        })?],
-    };
-    let (config, path) = crate::serve::load_config(config_path)?;
-    send(&config, &scenarios, base, fast, |line| println!("{line}"))
-        .await
-        .with_context(|| format!("with the tokens in {}", path.display()))
 }
 
 /// Send `scenarios` to `base` in each provider's wire format, with the tokens in `config`;

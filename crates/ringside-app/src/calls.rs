@@ -1,0 +1,201 @@
+//! What an agent can do with calls: list and search them, open one, the missed calls, mark
+//! them done, call back, open the caller's record, export as CSV. The HTTP API and the
+//! desktop's commands are thin wrappers over these.
+
+use crate::call_view::{views, CallView};
+use crate::error::{Error, Result};
+use crate::ringside::Ringside;
+use chrono::{DateTime, Utc};
+use ringside_core::links::{self, RecordValues, Template};
+use ringside_core::spreadsheet::defuse_formula;
+use ringside_core::store::CallQuery;
+use ringside_core::{Call, CallState, CallWithTimeline, Direction};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// How many calls a CSV export holds unless the filter says.
+const CSV_ROWS: usize = 1000;
+
+/// Which calls to list (`GET /api/calls` query, the `list_calls` command's argument).
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields)]
+pub struct CallFilter {
+    /// Number (any punctuation) or text to find.
+    pub q: Option<String>,
+    pub state: Option<CallState>,
+    pub direction: Option<Direction>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: Option<usize>,
+    /// Paging: the last call of the previous page.
+    pub before: Option<DateTime<Utc>>,
+    pub before_id: Option<String>,
+    /// The API token, when the browser sends it in the query; not a filter.
+    #[serde(default)]
+    #[ts(skip)]
+    pub token: Option<String>,
+}
+
+impl From<CallFilter> for CallQuery {
+    fn from(f: CallFilter) -> Self {
+        CallQuery {
+            limit: f.limit,
+            before: f.before,
+            before_id: f.before_id,
+            state: f.state,
+            direction: f.direction,
+            since: f.since,
+            until: f.until,
+            q: f.q.filter(|q| !q.trim().is_empty()),
+        }
+    }
+}
+
+fn no_call(id: &str) -> Error {
+    Error::not_found(format!("no call `{id}`"))
+}
+
+/// Calls, newest first, as the agent sees them.
+pub async fn list(r: &Ringside, filter: CallFilter) -> Result<Vec<CallView>> {
+    let q: CallQuery = filter.into();
+    let calls = r.read(move |s| s.calls(&q)).await?;
+    Ok(views(calls, &r.settings().me))
+}
+
+pub async fn get(r: &Ringside, id: &str) -> Result<CallWithTimeline> {
+    let key = id.to_string();
+    r.read(move |s| s.call(&key))
+        .await?
+        .ok_or_else(|| no_call(id))
+}
+
+/// Missed calls not yet done, newest first.
+pub async fn missed(r: &Ringside) -> Result<Vec<CallView>> {
+    let calls = r.read(|s| s.missed()).await?;
+    Ok(views(calls, &r.settings().me))
+}
+
+pub async fn mark_done(r: &Ringside, id: &str) -> Result<CallView> {
+    let call = r
+        .engine
+        .set_done(id, true, r.now())
+        .await?
+        .ok_or_else(|| no_call(id))?;
+    Ok(CallView::new(call, &r.settings().me))
+}
+
+/// Mark every missed call done; returns how many.
+pub async fn mark_all_done(r: &Ringside) -> Result<usize> {
+    let ids = r.read(|s| s.missed_ids()).await?;
+    let now = r.now();
+    for id in &ids {
+        r.engine.set_done(id, true, now).await?;
+    }
+    Ok(ids.len())
+}
+
+/// The URI that calls the other party of call `id` back.
+pub async fn callback_uri(r: &Ringside, id: &str) -> Result<String> {
+    let call = get(r, id).await?.call;
+    let settings = r.settings();
+    let number = links::other_party(&call)
+        .ok_or_else(|| Error::NotCallable("the call has no number".into()))?;
+    links::callback_uri(number, &settings.config.callback, settings.config.region())
+        .map_err(|e| Error::NotCallable(e.0))
+}
+
+/// The record URL for call `id`'s other party as contact `key` (one of the call's matches;
+/// default the best one): that contact's own record URL when it has one, else the `[crm] url`
+/// template filled in; `None` when there is neither.
+pub async fn record_url(r: &Ringside, id: &str, key: Option<&str>) -> Result<Option<String>> {
+    let call = get(r, id).await?.call;
+    let chosen = match key {
+        Some(k) => Some(
+            call.contacts
+                .iter()
+                .find(|m| m.key == k)
+                .ok_or_else(|| Error::not_found(format!("call `{id}` has no contact `{k}`")))?,
+        ),
+        None => call.contacts.first(),
+    };
+    if let Some(url) = chosen.and_then(|m| m.record_url.clone()) {
+        if links::openable(&url) {
+            return Ok(Some(url));
+        }
+    }
+    let settings = r.settings();
+    let Some(template) = &settings.config.crm.url else {
+        return Ok(None);
+    };
+    // The settings were checked when they were saved: a template that does not parse is a
+    // bug, not the agent's mistake.
+    let template = Template::parse(template).map_err(|e| anyhow::anyhow!("crm.url: {e}"))?;
+    Ok(Some(template.fill(&RecordValues::for_match(
+        &call,
+        chosen,
+        settings.config.region(),
+    ))))
+}
+
+/// The number of call `id`'s other party, for the new-contact form.
+pub async fn other_party(r: &Ringside, id: &str) -> Result<Option<String>> {
+    let call = get(r, id).await?.call;
+    Ok(links::other_party(&call).map(str::to_string))
+}
+
+/// Calls as CSV, for a spreadsheet. Cells that a spreadsheet would run as a formula are
+/// prefixed with `'`.
+pub async fn csv(r: &Ringside, filter: CallFilter) -> Result<String> {
+    let q = CallQuery {
+        limit: Some(filter.limit.unwrap_or(CSV_ROWS)),
+        ..filter.into()
+    };
+    let calls: Vec<Call> = r.read(move |s| s.calls(&q)).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "id",
+        "provider",
+        "direction",
+        "state",
+        "from",
+        "to",
+        "answered_by",
+        "started_at",
+        "answered_at",
+        "ended_at",
+        "duration_s",
+        "end_reason",
+        "recording_url",
+    ];
+    w.write_record(header).map_err(anyhow::Error::from)?;
+    let t = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
+    for c in calls {
+        let row = [
+            c.id.clone(),
+            c.provider.to_string(),
+            serde_plain(&c.direction),
+            c.state.as_str().to_string(),
+            c.from.clone().unwrap_or_default(),
+            c.to.clone().unwrap_or_default(),
+            c.answered_by.clone().unwrap_or_default(),
+            c.started_at.to_rfc3339(),
+            t(c.answered_at),
+            t(c.ended_at),
+            c.duration_s.map(|d| d.to_string()).unwrap_or_default(),
+            c.end_reason.as_ref().map(serde_plain).unwrap_or_default(),
+            c.recording_url.clone().unwrap_or_default(),
+        ];
+        w.write_record(row.iter().map(|v| defuse_formula(v)))
+            .map_err(anyhow::Error::from)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
+}
+
+fn serde_plain<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

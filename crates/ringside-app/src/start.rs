@@ -1,0 +1,12 @@
+//! Start what runs beside the requests: the sweeper, the CRM lookup, the Xelion client and the
+//! CardDAV syncs, each following the settings in force.
+
+use crate::ringside::Ringside;
+
+/// Start every background task. Call once, after [`Ringside::open`].
+pub fn spawn_tasks(r: &Ringside) {
+    crate::sweeper::spawn(r);
+    crate::crm::spawn(r);
+    crate::xelion::spawn(r, &r.data_dir);
+    crate::carddav::spawn(r);
+}
