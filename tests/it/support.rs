@@ -93,9 +93,9 @@ impl Server {
             .arg("--config")
             .arg(dir.join("config.toml"))
             .args(args)
-            .env("RINGSIDE_LOG", "warn")
+            .env("RINGSIDE_LOG", std::env::var("RINGSIDE_LOG").unwrap_or("warn".into()))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("RINGSIDE_TEST_STDERR").is_some() { Stdio::inherit() } else { Stdio::null() })
             .spawn()
             .expect("start ringside-server");
         let stdout = child.stdout.take().unwrap();

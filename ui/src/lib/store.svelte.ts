@@ -2,13 +2,14 @@
 // drives the timers, and the status line. One instance, created by App.svelte.
 
 import type { Call } from "./bindings/Call";
+import type { CallView } from "./bindings/CallView";
 import type { CallState } from "./bindings/CallState";
 import type { Contact } from "./bindings/Contact";
 import type { ContactInput } from "./bindings/ContactInput";
 import type { Direction } from "./bindings/Direction";
 import {
-  BackendError,
   errorMessage,
+  failedWith,
   type Backend,
   type CallQuery,
   type ConnectionState,
@@ -41,8 +42,8 @@ export type ContactForm = { contact: Contact | null; input: ContactInput };
 export type MissedGroup = {
   key: string;
   number: string | null;
-  calls: Call[];
-  last: Call;
+  calls: CallView[];
+  last: CallView;
 };
 
 export type HistoryFilter = {
@@ -100,9 +101,9 @@ export class Store {
 
   connection = $state<ConnectionState | "connecting">("connecting");
   /** Calls ringing or answered, by id. */
-  active = $state<Record<string, Call>>({});
+  active = $state<Record<string, CallView>>({});
   /** Missed calls not yet done. */
-  missed = $state<Call[]>([]);
+  missed = $state<CallView[]>([]);
   settings = $state<SettingsView | null>(null);
   status = $state<Status | null>(null);
   scope = $state<Scope>(readScope() ?? "me");
@@ -119,7 +120,7 @@ export class Store {
   authFailed = $state(false);
   loaded = $state(false);
 
-  history = $state<Call[]>([]);
+  history = $state<CallView[]>([]);
   historyFilter = $state<HistoryFilter>({ q: "", state: "", direction: "", from: "", to: "" });
   historyLoading = $state(false);
   historyMore = $state(false);
@@ -128,7 +129,7 @@ export class Store {
   private historySeq = 0;
 
   /** Newest version seen of every call, and when (local clock) it arrived over the stream. */
-  private latest = new Map<string, { call: Call; streamedAt: number }>();
+  private latest = new Map<string, { call: CallView; streamedAt: number }>();
   private scopeChosen = readScope() !== null;
   private noticeSeq = 0;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -171,36 +172,18 @@ export class Store {
 
   // ---- who is "me" ------------------------------------------------------------------------
 
+  /** My identities as the server reads them (numbers in E.164). */
   identities = $derived(this.settings?.identities ?? []);
-  private idSet = $derived(new Set(this.identities.map((i) => i.toLowerCase())));
-  private idDigits = $derived(
-    new Set(this.identities.map(digitsOf).filter((d) => d.length >= 6)),
-  );
 
   /** Whether "Me" can filter at all: without identities every call is shown. */
   hasIdentities = $derived(this.identities.length > 0);
 
-  private isMe(who: string | null | undefined): boolean {
-    if (!who) return false;
-    if (this.idSet.has(who.toLowerCase())) return true;
-    const d = digitsOf(who);
-    return d.length >= 6 && this.idDigits.has(d);
+  /** Mine, as the server worked it out (one rule, `Me::owns`, for the pop and this view). */
+  isMine(c: CallView): boolean {
+    return c.mine;
   }
 
-  /**
-   * Mine: any leg rang me, I answered, I placed it (outbound `from`), or it came in on one of my
-   * numbers (inbound `to`).
-   */
-  isMine(c: Call): boolean {
-    return (
-      c.legs.some((l) => this.isMe(l.agent)) ||
-      this.isMe(c.answered_by) ||
-      (c.direction === "outbound" && this.isMe(c.from)) ||
-      (c.direction === "inbound" && this.isMe(c.to))
-    );
-  }
-
-  private visible(c: Call): boolean {
+  private visible(c: CallView): boolean {
     return this.scope === "everyone" || !this.hasIdentities || this.isMine(c);
   }
 
@@ -241,7 +224,7 @@ export class Store {
   // ---- data flow ----------------------------------------------------------------------------
 
   /** One stored change from the stream. */
-  applyCall(c: Call): void {
+  applyCall(c: CallView): void {
     const prev = this.latest.get(c.id);
     if (prev && time(prev.call.updated_at) > time(c.updated_at)) return;
     this.latest.set(c.id, { call: c, streamedAt: Date.now() });
@@ -254,7 +237,7 @@ export class Store {
   }
 
   /** Put the newest version of a call where it belongs in every list. */
-  private place(c: Call): void {
+  private place(c: CallView): void {
     if (ACTIVE.includes(c.state)) {
       this.active[c.id] = c;
     } else if (c.id in this.active) {
@@ -280,7 +263,7 @@ export class Store {
   }
 
   /** The newer of a fetched call and what the stream said about it. */
-  private newest(c: Call): Call {
+  private newest(c: CallView): CallView {
     const seen = this.latest.get(c.id);
     if (seen && time(seen.call.updated_at) > time(c.updated_at)) return seen.call;
     this.latest.set(c.id, { call: c, streamedAt: seen?.streamedAt ?? 0 });
@@ -316,14 +299,14 @@ export class Store {
         .filter((v) => v.streamedAt >= startedAt)
         .map((v) => v.call);
 
-      const active: Record<string, Call> = {};
+      const active: Record<string, CallView> = {};
       for (const c of [...ringing, ...answered].map((c) => this.newest(c))) {
         if (ACTIVE.includes(c.state)) active[c.id] = c;
       }
       for (const c of streamedSince) if (ACTIVE.includes(c.state)) active[c.id] = c;
       this.active = active;
 
-      const m = new Map<string, Call>();
+      const m = new Map<string, CallView>();
       for (const c of missed.map((c) => this.newest(c))) if (c.state === "missed" && !c.done) m.set(c.id, c);
       for (const c of streamedSince) {
         if (c.state === "missed" && !c.done) m.set(c.id, c);
@@ -335,7 +318,7 @@ export class Store {
       if (this.notice?.tone === "error" && this.notice.offline) this.notice = null;
     } catch (e) {
       // Unreachable: the connection pill already says "Reconnecting…"; the stream retries.
-      if (e instanceof BackendError && e.code === "network") return;
+      if (failedWith(e, "network")) return;
       this.fail(e);
     }
     if (this.historyLoaded) void this.loadHistory();
@@ -528,7 +511,7 @@ export class Store {
 
   fail(e: unknown, prefix = ""): void {
     if (this.checkAuth(e)) return;
-    const offline = e instanceof BackendError && e.code === "network";
+    const offline = failedWith(e, "network");
     this.say({ tone: "error", text: prefix + errorMessage(e), offline }, 0);
   }
 

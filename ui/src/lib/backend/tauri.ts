@@ -1,10 +1,11 @@
-// The backend over Tauri IPC: the desktop app's commands (the same `ops` the HTTP API calls)
-// and its `call` event. Loaded only inside the Tauri window.
+// The backend over Tauri IPC: the desktop app's commands (the same operations the HTTP API
+// calls) and its `live` event (the same frames as `/api/live`). Loaded only inside the Tauri
+// window.
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { BookSync } from "../bindings/BookSync";
-import type { Call } from "../bindings/Call";
+import type { CallView } from "../bindings/CallView";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
@@ -13,8 +14,11 @@ import type { ContactFilter } from "../bindings/ContactFilter";
 import type { ContactFormat } from "../bindings/ContactFormat";
 import type { ContactInput } from "../bindings/ContactInput";
 import type { ImportResult } from "../bindings/ImportResult";
+import type { LiveFrame } from "../bindings/LiveFrame";
+import { FrameReader } from "./frames";
 import {
   BackendError,
+  type FailureCode,
   type Backend,
   type CallQuery,
   type ConnectionState,
@@ -24,14 +28,14 @@ import {
   type Status,
 } from "./types";
 
-/** Commands fail with `{code, message}`; anything else is wrapped the same way. */
+/** Commands fail with `{code, message, field}`; anything else is wrapped the same way. */
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
     if (e && typeof e === "object" && "message" in e) {
-      const { code, message } = e as { code?: unknown; message?: unknown };
-      throw new BackendError(String(code ?? "error"), String(message));
+      const { code, message, field } = e as { code?: FailureCode; message?: unknown; field?: string };
+      throw new BackendError(code ?? "error", String(message), null, field ?? null);
     }
     throw new BackendError("error", typeof e === "string" ? e : "The desktop app did not answer");
   }
@@ -72,16 +76,16 @@ function listenWhileSubscribed<T>(event: string, f: (payload: T) => void, onList
 export class TauriBackend implements Backend {
   readonly kind = "tauri" as const;
 
-  listCalls(q: CallQuery): Promise<Call[]> {
+  listCalls(q: CallQuery): Promise<CallView[]> {
     return call("list_calls", { query: filter(q) });
   }
   getCall(id: string): Promise<CallWithTimeline> {
     return call("get_call", { id });
   }
-  listMissed(): Promise<Call[]> {
+  listMissed(): Promise<CallView[]> {
     return call("list_missed");
   }
-  markDone(id: string): Promise<Call> {
+  markDone(id: string): Promise<CallView> {
     return call("mark_done", { id });
   }
   markAllDone(): Promise<number> {
@@ -139,12 +143,13 @@ export class TauriBackend implements Backend {
   }
 
   subscribe(
-    onCall: (c: Call) => void,
+    onCall: (c: CallView) => void,
     onConnection: (state: ConnectionState) => void,
     onResync?: () => void,
   ): () => void {
     // In-process: the stream is always live. Refetch once now that no change can slip by.
-    const stop = listenWhileSubscribed<Call>("call", onCall, () => onConnection("live"));
+    const frames = new FrameReader(onCall, onResync ?? (() => {}));
+    const stop = listenWhileSubscribed<LiveFrame>("live", (f) => frames.read(f), () => onConnection("live"));
     const onVisible = () => {
       if (document.visibilityState === "visible") onResync?.();
     };

@@ -5,7 +5,7 @@
 // import them, never redefine them.
 
 import type { BookSync } from "../bindings/BookSync";
-import type { Call } from "../bindings/Call";
+import type { CallView } from "../bindings/CallView";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
@@ -13,6 +13,8 @@ import type { Contact } from "../bindings/Contact";
 import type { ContactFilter } from "../bindings/ContactFilter";
 import type { ContactFormat } from "../bindings/ContactFormat";
 import type { ContactInput } from "../bindings/ContactInput";
+import type { ErrorCode } from "../bindings/ErrorCode";
+import type { HttpErrorCode } from "../bindings/HttpErrorCode";
 import type { ImportResult } from "../bindings/ImportResult";
 import type { ScenarioInfo } from "../bindings/ScenarioInfo";
 import type { SettingsView as GeneratedSettingsView } from "../bindings/SettingsView";
@@ -42,16 +44,30 @@ export type SourceState = GeneratedSourceState;
 /** The UI's connection to the engine: "live" while events flow, else "reconnecting". */
 export type ConnectionState = "live" | "reconnecting";
 
+/**
+ * What a failure is, for the UI to branch on (never the message): the application's codes,
+ * the HTTP API's own, `network` when Ringside did not answer, `error` for anything else.
+ */
+export type FailureCode = ErrorCode | HttpErrorCode | "network" | "error";
+
 /** What every failure looks like: the HTTP error body's `error`, or a Tauri command's error. */
 export class BackendError extends Error {
-  readonly code: string;
+  readonly code: FailureCode;
   readonly status: number | null;
-  constructor(code: string, message: string, status: number | null = null) {
+  /** The setting or field at fault (`api.token`), when the server names one. */
+  readonly field: string | null;
+  constructor(code: FailureCode, message: string, status: number | null = null, field: string | null = null) {
     super(message);
     this.name = "BackendError";
     this.code = code;
     this.status = status;
+    this.field = field;
   }
+}
+
+/** Whether `e` is a failure with `code`. */
+export function failedWith(e: unknown, code: FailureCode): boolean {
+  return e instanceof BackendError && e.code === code;
 }
 
 /** The message to show a person for anything thrown by a backend call. */
@@ -65,10 +81,10 @@ export function errorMessage(e: unknown): string {
 export interface Backend {
   /** "web" or "tauri": lets the UI word things right (e.g. where an export went). */
   readonly kind: "web" | "tauri";
-  listCalls(q: CallQuery): Promise<Call[]>;
+  listCalls(q: CallQuery): Promise<CallView[]>;
   getCall(id: string): Promise<CallWithTimeline>;
-  listMissed(): Promise<Call[]>;
-  markDone(id: string): Promise<Call>;
+  listMissed(): Promise<CallView[]>;
+  markDone(id: string): Promise<CallView>;
   markAllDone(): Promise<number>;
   /** Dials the caller back; returns the URI that was opened (e.g. `tel:+14155550123`). */
   callBack(id: string): Promise<string>;
@@ -106,12 +122,13 @@ export interface Backend {
    */
   onAddContact(f: (number: string) => void): () => void;
   /**
-   * Call changes as they are stored, and the connection's state. Every "live" (the first
-   * connect and each reconnect) and every `onResync` means: events may have been missed,
-   * refetch the lists. Returns the unsubscribe function.
+   * Call changes as they are stored (the live stream's `call` frames), and the connection's
+   * state. Every "live" (the first connect and each reconnect) and every `onResync` (a
+   * `resync` frame) means: events may have been missed, refetch the lists. Returns the
+   * unsubscribe function.
    */
   subscribe(
-    onCall: (c: Call) => void,
+    onCall: (c: CallView) => void,
     onConnection: (state: ConnectionState) => void,
     onResync?: () => void,
   ): () => void;

@@ -3,15 +3,18 @@
 // the server prints) or localStorage.
 
 import type { BookSync } from "../bindings/BookSync";
-import type { Call } from "../bindings/Call";
+import type { CallView } from "../bindings/CallView";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
 import type { Contact } from "../bindings/Contact";
 import type { ContactFormat } from "../bindings/ContactFormat";
 import type { ContactInput } from "../bindings/ContactInput";
 import type { ImportResult } from "../bindings/ImportResult";
+import type { LiveFrame } from "../bindings/LiveFrame";
+import { FrameReader } from "./frames";
 import {
   BackendError,
+  type FailureCode,
   type Backend,
   type CallQuery,
   type ConnectionState,
@@ -128,16 +131,16 @@ export class WebBackend implements Backend {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  listCalls(q: CallQuery): Promise<Call[]> {
+  listCalls(q: CallQuery): Promise<CallView[]> {
     return this.request("GET", `/api/calls${queryString(q)}`);
   }
   getCall(id: string): Promise<CallWithTimeline> {
     return this.request("GET", `/api/calls/${encodeURIComponent(id)}`);
   }
-  listMissed(): Promise<Call[]> {
+  listMissed(): Promise<CallView[]> {
     return this.request("GET", "/api/missed");
   }
-  markDone(id: string): Promise<Call> {
+  markDone(id: string): Promise<CallView> {
     return this.request("POST", `/api/calls/${encodeURIComponent(id)}/done`);
   }
   async markAllDone(): Promise<number> {
@@ -230,11 +233,12 @@ export class WebBackend implements Backend {
   }
 
   subscribe(
-    onCall: (c: Call) => void,
+    onCall: (c: CallView) => void,
     onConnection: (state: ConnectionState) => void,
     onResync?: () => void,
   ): () => void {
-    return new LiveSocket(this.base, this.token, onCall, onConnection, onResync ?? (() => {})).stop;
+    const frames = new FrameReader(onCall, onResync ?? (() => {}));
+    return new LiveSocket(this.base, this.token, frames, onConnection, onResync ?? (() => {})).stop;
   }
 }
 
@@ -243,16 +247,18 @@ function today(): string {
 }
 
 async function errorFrom(res: Response): Promise<BackendError> {
-  let code = `http_${res.status}`;
+  let code: FailureCode = "error";
   let message = `${res.status} ${res.statusText}`.trim();
+  let field: string | null = null;
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    const body = (await res.json()) as { error?: { code?: FailureCode; message?: string; field?: string } };
     if (body?.error?.message) message = body.error.message;
     if (body?.error?.code) code = body.error.code;
+    if (body?.error?.field) field = body.error.field;
   } catch {
     /* not JSON: keep the status line */
   }
-  return new BackendError(code, message, res.status);
+  return new BackendError(code, message, res.status, field);
 }
 
 const BACKOFF_MIN_MS = 500;
@@ -262,7 +268,7 @@ const WAKE_TICK_MS = 5_000;
 
 /**
  * `/api/live` with reconnection: capped exponential backoff with jitter. Every (re)connect
- * reports "live", which makes the UI refetch; a `lagged` frame, the tab becoming visible, the
+ * reports "live", which makes the UI refetch; a `resync` frame, the tab becoming visible, the
  * network coming back and the machine waking up (a timer that fired > 30 s late) do too.
  */
 class LiveSocket {
@@ -276,7 +282,7 @@ class LiveSocket {
   constructor(
     private base: string,
     private token: string,
-    private onCall: (c: Call) => void,
+    private frames: FrameReader,
     private onConnection: (state: ConnectionState) => void,
     private onResync: () => void,
   ) {
@@ -309,18 +315,18 @@ class LiveSocket {
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.attempt = 0;
+      this.frames.reset();
       this.onConnection("live");
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws || typeof ev.data !== "string") return;
-      let frame: { type?: string; call?: Call };
+      let frame: LiveFrame;
       try {
-        frame = JSON.parse(ev.data);
+        frame = JSON.parse(ev.data) as LiveFrame;
       } catch {
         return;
       }
-      if (frame.type === "call" && frame.call) this.onCall(frame.call);
-      else if (frame.type === "lagged") this.onResync();
+      this.frames.read(frame);
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
