@@ -188,6 +188,9 @@ export async function startDunst(t, { pick } = {}) {
  * Every Notify and CloseNotification call on the session bus, parsed from dbus-monitor.
  * `notifies`: [{replacesId, summary, body, actions}], `closes`: [id].
  */
+/** The notification id the monitor's probe closes: one no daemon hands out. */
+const PROBE_ID = 4294967295;
+
 export async function monitorNotifications(t) {
   const child = spawn(
     "dbus-monitor",
@@ -199,7 +202,7 @@ export async function monitorNotifications(t) {
     { stdio: ["ignore", "pipe", "ignore"] },
   );
   t.after(() => stop(child));
-  const seen = { notifies: [], closes: [], raw: "" };
+  const seen = { notifies: [], closes: [], raw: "", probed: false };
   let block = null;
   const flush = () => {
     if (!block) return;
@@ -208,7 +211,7 @@ export async function monitorNotifications(t) {
     if (block.member === "Notify") {
       // app_name, replaces_id, app_icon, summary, body, actions..., hints..., timeout
       seen.notifies.push({ app: strings[0], replacesId: uints[0], summary: strings[2], body: strings[3], actions: strings.slice(4) });
-    } else {
+    } else if (uints[0] !== PROBE_ID || !seen.probed) {
       seen.closes.push(uints[0]);
     }
     block = null;
@@ -234,7 +237,23 @@ export async function monitorNotifications(t) {
       }
     }
   });
-  await sleep(500); // let the monitor attach before anything is sent
+  // Attached once it sees a probe: closing a notification no one has (the daemon ignores it).
+  await waitFor(
+    () => {
+      spawnSync("dbus-send", [
+        "--session",
+        "--dest=org.freedesktop.Notifications",
+        "--type=method_call",
+        "/org/freedesktop/Notifications",
+        "org.freedesktop.Notifications.CloseNotification",
+        `uint32:${PROBE_ID}`,
+      ]);
+      return seen.closes.includes(PROBE_ID);
+    },
+    { what: "dbus-monitor to attach" },
+  );
+  seen.closes = seen.closes.filter((id) => id !== PROBE_ID);
+  seen.probed = true;
   return seen;
 }
 

@@ -23,6 +23,35 @@ async fn prints_one_listening_line_on_loopback() {
     assert_eq!(res.status(), 200);
 }
 
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
+    let s = Server::start().await;
+    let out = Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(s.dir.join("data"))
+        .arg("--config")
+        .arg(s.dir.join("config.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "is in use by another Ringside (process {}, listening on {})",
+            s.pid(),
+            s.url
+        )),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "it never listened");
+    // The first one serves on.
+    assert_eq!(
+        s.post_json("generic", &new_call("after-1", "+14155550123"))
+            .await,
+        200
+    );
+}
+
 /// Every API route, with a method it answers to.
 const API_ROUTES: [(&str, &str); 14] = [
     ("GET", "/api/calls"),

@@ -17,6 +17,8 @@ mod fixtures;
 mod contacts;
 // The live websocket stream.
 mod live;
+// The router without a socket, in fake time: the sweeper, the CRM cache, resync on lag.
+mod router;
 // A restart in the middle of a call continues it (the SIGKILL test is in tests/harden).
 mod durability;
 // Signed webhooks (Standard Webhooks, hex HMAC) through the real listener.

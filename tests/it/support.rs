@@ -93,9 +93,16 @@ impl Server {
             .arg("--config")
             .arg(dir.join("config.toml"))
             .args(args)
-            .env("RINGSIDE_LOG", std::env::var("RINGSIDE_LOG").unwrap_or("warn".into()))
+            .env(
+                "RINGSIDE_LOG",
+                std::env::var("RINGSIDE_LOG").unwrap_or("warn".into()),
+            )
             .stdout(Stdio::piped())
-            .stderr(if std::env::var_os("RINGSIDE_TEST_STDERR").is_some() { Stdio::inherit() } else { Stdio::null() })
+            .stderr(if std::env::var_os("RINGSIDE_TEST_STDERR").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("start ringside-server");
         let stdout = child.stdout.take().unwrap();
@@ -319,26 +326,28 @@ pub struct Live(
 impl Live {
     /// The next call frame for call `id` (other calls' frames are passed over), within 10 s.
     pub async fn next_for(&mut self, id: &str) -> Value {
+        self.next_of(&[id]).await
+    }
+
+    /// The next call frame for any of `ids` (other calls' frames are passed over), within
+    /// 10 s. A negative check waits on a positive signal with it: send a marker call after
+    /// what must not change `id`, and the next frame of the two is the marker's.
+    pub async fn next_of(&mut self, ids: &[&str]) -> Value {
         use futures_util::StreamExt;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let msg = tokio::time::timeout_at(deadline, self.0.next())
                 .await
-                .unwrap_or_else(|_| panic!("no frame for {id} in time"))
+                .unwrap_or_else(|_| panic!("no frame for {ids:?} in time"))
                 .expect("stream open")
                 .expect("valid frame");
             if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
                 let v: Value = serde_json::from_str(&t).unwrap();
-                if v["call"]["id"] == id {
+                if ids.iter().any(|id| v["call"]["id"] == *id) {
                     return v["call"].clone();
                 }
             }
         }
-    }
-
-    /// Whether a frame for `id` comes within `wait`.
-    pub async fn quiet_for(&mut self, id: &str, wait: Duration) -> bool {
-        tokio::time::timeout(wait, self.next_for(id)).await.is_err()
     }
 }
 /// Send `request` as raw bytes on a new connection and read until the server closes it or

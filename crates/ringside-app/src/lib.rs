@@ -3,6 +3,7 @@
 //! to itself. The HTTP server (`ringside-server`) and the desktop shell (`src-tauri`) are thin
 //! adapters over it.
 
+pub mod backoff;
 pub mod call_view;
 pub mod calls;
 pub mod carddav;

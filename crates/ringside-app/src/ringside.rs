@@ -1,7 +1,7 @@
 //! [`Ringside`]: one running Ringside — its engine, the settings in force, its clock, the live
 //! stream and the sources it connects to. Every operation takes it; it is cheap to clone.
 
-use crate::carddav::Books;
+use crate::carddav::books::Books;
 use crate::clock::Clock;
 use crate::live::Live;
 use crate::lock::DataLock;

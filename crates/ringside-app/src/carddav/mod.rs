@@ -13,7 +13,7 @@
 //! error). Nothing here touches call ingest: a book that fails only leaves its contacts as
 //! they were.
 
-mod books;
+pub mod books;
 mod dav;
 mod sync;
 mod xml;
@@ -21,10 +21,10 @@ mod xml;
 pub use books::{BookSync, Books};
 pub use sync::{SyncMode, SyncReport};
 
+use crate::backoff::{jitter, Backoff};
 use crate::ringside::Ringside;
 use crate::settings::FollowSettings;
 use crate::status::{SourceState, Sources};
-use crate::xelion::timing::{jitter, Backoff};
 use books::Request;
 use dav::{Dav, DavError};
 use ringside_core::config::CardDav;

@@ -26,6 +26,7 @@
 pub mod rest;
 pub mod timing;
 
+use crate::backoff::{jitter, Backoff};
 use crate::clock::Clock;
 use crate::ringside::Ringside;
 use crate::settings::FollowSettings;
@@ -179,7 +180,7 @@ impl Client {
     }
 
     async fn run(mut self) {
-        let mut backoff = timing::Backoff::new(Duration::from_secs_f64(self.cfg.backoff_max_s));
+        let mut backoff = Backoff::new(Duration::from_secs_f64(self.cfg.backoff_max_s));
         self.set(SourceState::Connecting, None);
         loop {
             match self.connect_and_serve().await {
@@ -192,7 +193,7 @@ impl Client {
                 Ended::Failed(why) => self.set(SourceState::Reconnecting, Some(why)),
                 Ended::AuthFailed(why) => self.set(SourceState::AuthFailed, Some(why)),
             }
-            let delay = backoff.next_delay(timing::jitter());
+            let delay = backoff.next_delay(jitter());
             tracing::debug!("xelion: next attempt in {delay:?}");
             self.pause(delay).await;
         }

@@ -1,0 +1,217 @@
+//! The router driven without a socket (`app(ringside)` with `tower::ServiceExt::oneshot`) and
+//! with a clock the test moves: the sweeper's timeouts and the CRM lookup's cache in fake
+//! time, and the live stream's resync when a subscriber falls behind.
+
+use crate::fake_xelion::eventually;
+use crate::support::*;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::Router;
+use chrono::{DateTime, Duration as Span, TimeZone, Utc};
+use futures_util::StreamExt;
+use http::{Request, StatusCode};
+use ringside_app::clock::ManualClock;
+use ringside_app::live::LiveFrame;
+use ringside_app::lock::DataLock;
+use ringside_app::settings::Settings;
+use ringside_app::Ringside;
+use ringside_core::config::Config;
+use ringside_server::app;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tower::ServiceExt;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+/// A Ringside on a fresh data directory with `config`, its clock standing at [`t0`].
+async fn ringside(config: &str) -> (Ringside, ManualClock, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let lock = DataLock::acquire(&tmp.path().join("data")).unwrap();
+    let settings = Settings::new(
+        Config::parse(config).unwrap(),
+        tmp.path().join("config.toml"),
+    );
+    let r = Ringside::open(lock, settings, "http://127.0.0.1:0".into(), clock.clock())
+        .await
+        .unwrap();
+    (r, clock, tmp)
+}
+
+/// One request through the router; the status and the JSON body (Null when there is none).
+async fn send(
+    router: &Router,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("authorization", format!("Bearer {API_TOKEN}"));
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
+        .unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn ring(router: &Router, call: &str, from: &str) {
+    let hook = format!("/hooks/generic/{}", hook_token("generic"));
+    let body = json!({"event": "newCall", "from": from, "to": "+14155550100",
+                      "direction": "in", "callId": call, "user": "201"});
+    let (status, v) = send(router, "POST", &hook, Some(body)).await;
+    assert_eq!(status, 200, "{v}");
+}
+
+#[tokio::test]
+async fn the_sweeper_ends_silent_calls_at_the_timeout_in_fake_time() {
+    let (r, clock, _tmp) = ringside(&default_config()).await;
+    let router = app(r.clone());
+    ring(&router, "quiet-1", "+14155550123").await;
+
+    clock.advance(Span::minutes(9));
+    assert_eq!(
+        ringside_app::sweeper::sweep(&r).await.unwrap(),
+        0,
+        "not yet"
+    );
+    let (_, c) = send(&router, "GET", "/api/calls/generic:quiet-1", None).await;
+    assert_eq!(c["state"], "ringing");
+
+    clock.advance(Span::minutes(2));
+    assert_eq!(ringside_app::sweeper::sweep(&r).await.unwrap(), 1);
+    let (_, c) = send(&router, "GET", "/api/calls/generic:quiet-1", None).await;
+    assert_eq!(c["state"], "missed", "{c}");
+    assert_eq!(c["end_reason"], "timeout");
+    let ended: DateTime<Utc> = c["ended_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ended, t0() + Span::minutes(11), "ended at the fake time");
+    let (_, missed) = send(&router, "GET", "/api/missed", None).await;
+    assert_eq!(missed[0]["id"], "generic:quiet-1");
+    assert_eq!(missed[0]["mine"], true, "201 is one of my identities");
+}
+
+/// A CRM that names every number it is asked about, and counts the questions.
+async fn counting_crm() -> (String, Arc<Mutex<HashMap<String, u32>>>) {
+    type Asked = Arc<Mutex<HashMap<String, u32>>>;
+    let asked: Asked = Arc::default();
+    let router = Router::new()
+        .route(
+            "/lookup",
+            axum::routing::get(
+                |State(asked): State<Asked>, Query(q): Query<HashMap<String, String>>| async move {
+                    let phone = q.get("phone").cloned().unwrap_or_default();
+                    *asked.lock().unwrap().entry(phone.clone()).or_default() += 1;
+                    axum::Json(json!([{ "name": format!("Caller {phone}") }]))
+                },
+            ),
+        )
+        .with_state(asked.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/lookup?phone={{e164}}",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, asked)
+}
+
+#[tokio::test]
+async fn the_crm_lookup_caches_answers_for_cache_s_in_fake_time() {
+    let (crm, asked) = counting_crm().await;
+    let config = format!(
+        "{}\n[contacts.crm]\nurl = \"{crm}\"\ncache_s = 60\n",
+        default_config()
+    );
+    let (r, clock, _tmp) = ringside(&config).await;
+    ringside_app::crm::spawn(&r);
+    let router = app(r.clone());
+    let named = |id: &'static str| {
+        let router = router.clone();
+        async move {
+            eventually(id, Duration::from_secs(10), || async {
+                let (_, c) = send(&router, "GET", &format!("/api/calls/{id}"), None).await;
+                (c["contacts"][0]["name"] == "Caller +14155550111").then_some(())
+            })
+            .await
+        }
+    };
+    let times = || asked.lock().unwrap().get("+14155550111").copied();
+
+    ring(&router, "c-1", "+14155550111").await;
+    named("generic:c-1").await;
+    assert_eq!(times(), Some(1));
+
+    // Within cache_s: named from the cache, the CRM is not asked again.
+    clock.advance(Span::seconds(30));
+    ring(&router, "c-2", "+14155550111").await;
+    named("generic:c-2").await;
+    assert_eq!(times(), Some(1));
+
+    // Past it: asked again.
+    clock.advance(Span::seconds(61));
+    ring(&router, "c-3", "+14155550111").await;
+    named("generic:c-3").await;
+    assert_eq!(times(), Some(2));
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_gets_a_resync_frame_not_silence() {
+    let (r, _clock, _tmp) = ringside(&default_config()).await;
+    let router = app(r.clone());
+    let mut slow = r.live.subscribe();
+    let mut fast = r.live.subscribe();
+    // More changes than a subscriber may fall behind by, with `slow` not reading: concurrent
+    // webhooks, so they commit in groups.
+    let calls = 4200;
+    let mut seen = 0;
+    let mut sent = futures_util::stream::iter(0..calls)
+        .map(|i| {
+            let router = router.clone();
+            async move { ring(&router, &format!("lag-{i}"), "+14155550123").await }
+        })
+        .buffer_unordered(64);
+    // A reader that keeps up, meanwhile.
+    loop {
+        tokio::select! {
+            done = sent.next() => if done.is_none() { break },
+            f = fast.next() => if matches!(f.unwrap().frame, LiveFrame::Call { .. }) { seen += 1 },
+        }
+    }
+    while seen < calls {
+        if matches!(fast.next().await.unwrap().frame, LiveFrame::Call { .. }) {
+            seen += 1;
+        }
+    }
+    let LiveFrame::Resync { seq } = slow.next().await.unwrap().frame.clone() else {
+        panic!("the slow subscriber is told to resync");
+    };
+    assert!(
+        seq >= calls as u64,
+        "every change so far is covered by the reload: {seq}"
+    );
+    // After it, the slow subscriber goes on with what comes next.
+    ring(&router, "after", "+14155550123").await;
+    match &slow.next().await.unwrap().frame {
+        LiveFrame::Call { seq: n, call } => {
+            assert_eq!(*n, seq + 1);
+            assert_eq!(call.call.id, "generic:after");
+        }
+        other => panic!("{other:?}"),
+    }
+}
