@@ -182,8 +182,13 @@ async fn scripted_calls_arrive_as_calls() {
     fake.push(r#"[]"#);
     fake.push(&frame("newCallEvent", leg("c-after", "flow-after")));
     call_when(&s, "xelion:flow-after", |c| c["state"] == "ringing").await;
+    fake.until(
+        "the keep-alive test message",
+        Duration::from_secs(10),
+        |f| f.echoes() >= 1,
+    )
+    .await;
     assert_eq!(fake.subscriptions(), 1, "never reconnected");
-    assert!(fake.echoes() >= 1, "the keep-alive test message is sent");
 }
 
 type Ws =

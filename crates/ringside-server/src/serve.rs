@@ -52,8 +52,10 @@ impl Running {
 /// background tasks and print `listening on http://HOST:PORT`. The caller serves
 /// `app(ringside)` on the listener; the desktop app does exactly what `serve` does.
 pub async fn start(opts: ServeOptions) -> Result<Running> {
-    // Numbering metadata loads lazily and slowly: start loading it while we set up.
-    std::thread::spawn(ringside_core::phone::warm_up);
+    // The phone-number metadata loads slowly (a second under load in a debug build): load it
+    // while we set up, and have it ready before any task needs a number, so none stalls an
+    // async thread waiting for it.
+    let warm = std::thread::spawn(ringside_core::phone::warm_up);
     let loaded = load_config(opts.config.as_deref())?;
     if loaded.created {
         eprintln!(
@@ -76,6 +78,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     lock.announce(&listen_url)
         .with_context(|| format!("writing to {}", data_dir.display()))?;
     let config = loaded.config;
+    let _ = warm.join();
     let ringside = Ringside::open(
         lock,
         Settings::new(config.clone(), loaded.path.clone()),
