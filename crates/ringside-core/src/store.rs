@@ -688,12 +688,11 @@ fn store_one(
 /// Apply `events` (journal row `seq`, all of one call) to their call; returns the call if it
 /// changed.
 ///
-/// In the usual case the events come after everything the call has seen and are applied to
-/// it. When they belong earlier (see [`correlate::arrange`]: a hangup arrived before the
-/// answer, a retry came late), the call is folded again from its journaled events in the
-/// order they happened and its timeline rewritten, so what a call becomes does not depend on
-/// the order its events arrived in. `Store::rebuild` takes the same path, so it gives the same
-/// calls.
+/// Where they fall in the call's course is [`correlate::arrival`]'s to say: in the usual case
+/// they come after everything the call has seen and are applied to it; when they belong
+/// earlier (a hangup arrived before the answer, a retry came late) the call is the one folded
+/// again from its journaled events and its timeline is rewritten. `Store::rebuild` takes the
+/// same path, so it gives the same calls.
 fn fold(
     tx: &Connection,
     events: &[CallEvent],
@@ -727,22 +726,33 @@ fn fold(
         received_at: now,
         event: e.clone(),
     });
-    let history = match (&prev, histories.get(&id)) {
+    let history: Vec<correlate::Journaled> = match (&prev, histories.get(&id)) {
         (None, _) => arrived.collect(),
         (Some(_), Some(known)) => known.iter().cloned().chain(arrived).collect(),
         (Some(_), None) => call_history(tx, first, seq)?,
     };
-    let earlier = history.len().saturating_sub(events.len());
-    if prev.is_none() || correlate::comes_last(&history, earlier, now) {
-        histories.stage(&id, history);
-        return apply_in_order(tx, &id, prev, events, seq, now, lookup);
-    }
-    let steps = correlate::arrange(&history);
-    let Some((mut call, timeline)) = correlate::fold(&history, &steps) else {
-        return Ok(Vec::new());
-    };
+    let arrival = correlate::arrival(&history, events.len(), now);
     histories.stage(&id, history);
-    let prev = prev.expect("out of order means the call exists");
+    match (arrival, prev) {
+        (correlate::Arrival::OutOfOrder { call, timeline }, Some(prev)) => {
+            refold(tx, &id, prev, *call, &timeline, now, lookup)
+        }
+        // A new call has nothing to be out of order with.
+        (_, prev) => apply_in_order(tx, &id, prev, events, seq, now, lookup),
+    }
+}
+
+/// Replace call `id`, `prev` as stored, by `call` folded again from its history, and its
+/// timeline by `timeline`; returns the call if it changed.
+fn refold(
+    tx: &Connection,
+    id: &str,
+    prev: Call,
+    mut call: Call,
+    timeline: &[TimelineEntry],
+    now: DateTime<Utc>,
+    lookup: &LookupSettings,
+) -> Result<Vec<Call>> {
     call.done = prev.done;
     call.updated_at = prev.updated_at;
     // Who the caller is was worked out on the call as it was; it holds unless a number changed.
@@ -760,21 +770,14 @@ fn fold(
         .prepare_cached(
             "SELECT at, what, detail FROM timeline WHERE call_id = ?1 AND event_seq IS NULL ORDER BY id",
         )?
-        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    tx.execute("DELETE FROM timeline WHERE call_id = ?1", [&id])?;
-    for e in &timeline {
-        insert_timeline(
-            tx,
-            &id,
-            &ts(e.at),
-            &e.what,
-            e.detail.as_deref(),
-            e.event_seq,
-        )?;
+    tx.execute("DELETE FROM timeline WHERE call_id = ?1", [id])?;
+    for e in timeline {
+        insert_timeline(tx, id, &ts(e.at), &e.what, e.detail.as_deref(), e.event_seq)?;
     }
     for (at, what, detail) in &own {
-        insert_timeline(tx, &id, at, what, detail.as_deref(), None)?;
+        insert_timeline(tx, id, at, what, detail.as_deref(), None)?;
     }
     Ok(if changed { vec![call] } else { Vec::new() })
 }
