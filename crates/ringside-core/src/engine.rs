@@ -10,14 +10,14 @@
 //! A third thread checkpoints the WAL into the database file, off the commit path.
 
 use crate::contacts::LookupSettings;
-use crate::correlate::{self, Timeouts};
+use crate::correlate::Timeouts;
+use crate::ingest;
 use crate::model::*;
-use crate::phone::{self, DefaultRegion};
+use crate::phone::DefaultRegion;
 use crate::providers::{self, Inbound, ParseContext, ParseError};
 use crate::store::{CallQuery, Delivery, Store, Stored, WalSync};
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -120,25 +120,8 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<Receipt, IntakeError> {
         let parsed = providers::parse(provider, req, parse)?;
-        if parsed.events.is_empty() {
-            return Err(IntakeError::Empty);
-        }
-        let mut events = parsed.events;
-        for ev in &mut events {
-            phone::normalize_event(ev, region);
-        }
-        let dedupe_key = match parsed.delivery_id {
-            Some(id) => format!("{provider}:id:{id}"),
-            None => format!("{provider}:sha256:{}", request_hash(req)),
-        };
-        let delivery = Delivery {
-            source: provider,
-            dedupe_key,
-            received_at: now,
-            content_type: req.content_type().map(str::to_string),
-            raw: raw_request(req),
-            events,
-        };
+        let delivery =
+            ingest::webhook(provider, req, parsed, region, now).ok_or(IntakeError::Empty)?;
         self.store(delivery).await.map_err(IntakeError::Store)
     }
 
@@ -350,21 +333,7 @@ fn expire(store: &mut Store, now: DateTime<Utc>, limits: &Timeouts) -> Result<(u
     let deliveries: Vec<Delivery> = store
         .open_calls()?
         .iter()
-        .filter_map(|c| {
-            let ev = correlate::timeout(c, now, limits)?;
-            Some(Delivery {
-                source: Provider::Ringside,
-                dedupe_key: format!(
-                    "ringside:timeout:{}:{}",
-                    c.id,
-                    crate::store::ts(c.updated_at)
-                ),
-                received_at: now,
-                content_type: None,
-                raw: Vec::new(),
-                events: vec![ev],
-            })
-        })
+        .filter_map(|c| ingest::timeout(c, now, limits))
         .collect();
     let n = deliveries.len();
     let mut changed = Vec::new();
@@ -376,24 +345,4 @@ fn expire(store: &mut Store, now: DateTime<Utc>, limits: &Timeouts) -> Result<(u
         }
     }
     Ok((n, changed))
-}
-
-/// A hash of everything that makes a delivery what it is: method, query and body.
-fn request_hash(req: &Inbound<'_>) -> String {
-    let mut h = Sha256::new();
-    h.update(req.method.as_str().as_bytes());
-    h.update([0]);
-    h.update(req.query.unwrap_or("").as_bytes());
-    h.update([0]);
-    h.update(req.body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What the journal keeps of a request: the body, or for a GET the query string.
-fn raw_request(req: &Inbound<'_>) -> Vec<u8> {
-    if req.body.is_empty() {
-        req.query.unwrap_or("").as_bytes().to_vec()
-    } else {
-        req.body.to_vec()
-    }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod contacts;
 pub mod correlate;
 pub mod engine;
+pub mod ingest;
 pub mod links;
 pub mod model;
 pub mod phone;
