@@ -1,6 +1,7 @@
 //! The tray icon: missed-call count, open the window, quit.
 
 use crate::desktop::show_main_window;
+use ringside_core::store::Queries;
 use ringside_server::AppState;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};

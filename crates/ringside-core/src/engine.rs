@@ -15,7 +15,7 @@ use crate::ingest;
 use crate::model::*;
 use crate::phone::DefaultRegion;
 use crate::providers::{self, Inbound, ParseContext, ParseError};
-use crate::store::{CallQuery, Delivery, Store, Stored, WalSync};
+use crate::store::{CallQuery, Checkpointer, Delivery, Queries, Reader, Stored, WalSync, Writer};
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
@@ -25,12 +25,15 @@ use tokio::sync::{broadcast, oneshot};
 
 /// The most deliveries one transaction takes.
 pub const MAX_BATCH: usize = 512;
+/// Reader connections for queries.
 const READERS: usize = 4;
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// Call changes a slow subscriber may fall behind by before it misses some.
+const LIVE_BACKLOG: usize = 4096;
 
 /// Work for the writer thread: it owns the store's one writing connection. The changed calls
 /// a `Write` returns are announced after it, like a delivery's.
-type WriteFn = Box<dyn FnOnce(&mut Store, &broadcast::Sender<Arc<Call>>) -> AfterSync + Send>;
+type WriteFn = Box<dyn FnOnce(&mut Writer, &broadcast::Sender<Arc<Call>>) -> AfterSync + Send>;
 
 enum Job {
     Store(Delivery, oneshot::Sender<Result<Stored>>),
@@ -41,7 +44,7 @@ enum Job {
 #[derive(Clone)]
 pub struct Engine {
     jobs: mpsc::Sender<Job>,
-    readers: Arc<Vec<Mutex<Store>>>,
+    readers: Arc<Vec<Mutex<Reader>>>,
     live: broadcast::Sender<Arc<Call>>,
     path: Arc<PathBuf>,
 }
@@ -69,14 +72,14 @@ impl Engine {
     /// Open the store in `data_dir` and start the writer thread.
     pub fn open(data_dir: &Path) -> Result<Engine> {
         let path = Engine::store_path(data_dir);
-        let mut store = Store::open(&path)?;
+        let mut store = Writer::open(&path)?;
         let wal = store.defer_sync()?;
         let readers = (0..READERS)
-            .map(|_| Store::open_reader(&path).map(Mutex::new))
+            .map(|_| Reader::open(&path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
-        let checkpointer = Store::open_checkpointer(&path)?;
+        let checkpointer = Checkpointer::open(&path)?;
         let (jobs, rx) = mpsc::channel();
-        let (live, _) = broadcast::channel(4096);
+        let (live, _) = broadcast::channel(LIVE_BACKLOG);
         let live2 = live.clone();
         let (writing, written) = mpsc::channel::<()>();
         let (to_sync, synced) = mpsc::channel::<AfterSync>();
@@ -158,7 +161,7 @@ impl Engine {
     /// durable, announce the calls it returns as changed and answer.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<(T, Vec<Call>)> + Send + 'static,
+        f: impl FnOnce(&mut Writer) -> Result<(T, Vec<Call>)> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.send(Job::Write(Box::new(move |store, live| {
@@ -195,7 +198,7 @@ impl Engine {
     }
 
     /// Run a read query on a reader connection. Blocking: call from a blocking context.
-    pub fn read<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&Reader) -> Result<T>) -> Result<T> {
         let guard = self
             .readers
             .iter()
@@ -223,7 +226,7 @@ type AfterSync = Box<dyn FnOnce(&Result<(), String>) + Send>;
 /// The writer thread: take every queued job, store deliveries in one transaction, and leave
 /// the answers and announcements to the syncer.
 fn writer(
-    mut store: Store,
+    mut store: Writer,
     rx: mpsc::Receiver<Job>,
     live: broadcast::Sender<Arc<Call>>,
     to_sync: mpsc::Sender<AfterSync>,
@@ -320,7 +323,7 @@ fn syncer(wal: WalSync, rx: mpsc::Receiver<AfterSync>) {
 
 /// Checkpoint the WAL every [`CHECKPOINT_EVERY`] until the writer stops, so commits only
 /// append to the WAL and the database file is written and synced off their path.
-fn checkpoints(store: Store, writer: mpsc::Receiver<()>) {
+fn checkpoints(store: Checkpointer, writer: mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = writer.recv_timeout(CHECKPOINT_EVERY) {
         if let Err(e) = store.checkpoint() {
             tracing::warn!("checkpointing the store: {e:#}");
@@ -329,7 +332,7 @@ fn checkpoints(store: Store, writer: mpsc::Receiver<()>) {
 }
 
 /// End the calls silent for longer than `limits` allow: how many, and the calls changed.
-fn expire(store: &mut Store, now: DateTime<Utc>, limits: &Timeouts) -> Result<(usize, Vec<Call>)> {
+fn expire(store: &mut Writer, now: DateTime<Utc>, limits: &Timeouts) -> Result<(usize, Vec<Call>)> {
     let deliveries: Vec<Delivery> = store
         .open_calls()?
         .iter()

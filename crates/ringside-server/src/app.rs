@@ -8,7 +8,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use ringside_core::config::{Config, HookSettings};
 use ringside_core::engine::Engine;
-use ringside_core::store::Store;
+use ringside_core::store::Reader;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
@@ -147,7 +147,7 @@ impl AppState {
     /// Run a read on the store off the async threads.
     pub async fn blocking_read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> anyhow::Result<T> + Send + 'static,
+        f: impl FnOnce(&Reader) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || engine.read(f)).await?

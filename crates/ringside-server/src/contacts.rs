@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use axum::http::StatusCode;
 use ringside_core::contacts::{self, csv, vcard, Contact, ContactInput, ImportReport, LOCAL};
+use ringside_core::store::{Queries, Writer};
 use ringside_core::ContactMatch;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -218,8 +219,7 @@ pub fn import_file(
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let format = format.unwrap_or_else(|| ContactFormat::sniff(&bytes));
     let (items, skipped, columns) = parse_file(&bytes, format, mapping)?;
-    let mut store =
-        ringside_core::store::Store::open(&ringside_core::engine::Engine::store_path(data_dir))?;
+    let mut store = Writer::open(&ringside_core::engine::Engine::store_path(data_dir))?;
     store.set_lookup(config.contacts.lookup_settings());
     let (mut report, _calls) = store.upsert_contacts(LOCAL, items, config.region(), now)?;
     report.skipped.splice(0..0, skipped);

@@ -10,7 +10,7 @@ use ringside_core::config::Config;
 use ringside_core::links::{self, RecordValues, Template};
 use ringside_core::phone;
 use ringside_core::spreadsheet::defuse_formula;
-use ringside_core::store::CallQuery;
+use ringside_core::store::{CallQuery, Queries};
 use ringside_core::{Call, CallState, CallWithTimeline, Direction};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

@@ -25,6 +25,7 @@ use crate::xelion::timing::{jitter, Backoff};
 use dav::{Dav, DavError};
 use ringside_core::config::CardDav;
 use ringside_core::phone::DefaultRegion;
+use ringside_core::store::Queries;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

@@ -1,22 +1,17 @@
-use super::csv as contacts_csv;
-use super::SourcedContact;
-use super::*;
+use super::t;
+use crate::contacts::csv as contacts_csv;
+use crate::contacts::*;
 use crate::model::*;
 use crate::phone::{self, DefaultRegion};
-use crate::store::{Delivery, Store};
-use chrono::TimeZone;
-
-fn t(s: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
-}
+use crate::store::{Delivery, Queries, Stored, Writer};
 
 fn r(code: &str) -> DefaultRegion {
     DefaultRegion::parse(code).unwrap()
 }
 
-fn store() -> (tempfile::TempDir, Store) {
+fn store() -> (tempfile::TempDir, Writer) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open(&dir.path().join("ringside.db")).unwrap();
+    let s = Writer::open(&dir.path().join("ringside.db")).unwrap();
     (dir, s)
 }
 
@@ -41,7 +36,7 @@ fn names(m: &[ContactMatch]) -> Vec<&str> {
 
 /// An inbound call from `from` (as the provider sent it, normalized with `region` like the
 /// engine does), ringing now.
-fn ring(s: &mut Store, id: &str, from: &str, region: DefaultRegion, at: i64) -> Call {
+fn ring(s: &mut Writer, id: &str, from: &str, region: DefaultRegion, at: i64) -> Call {
     let mut ev = CallEvent::new(
         Provider::Generic,
         id,
@@ -68,7 +63,7 @@ fn ring(s: &mut Store, id: &str, from: &str, region: DefaultRegion, at: i64) -> 
         }])
         .unwrap();
     match out.into_iter().next().unwrap().unwrap() {
-        crate::store::Stored::New { calls, .. } => calls.into_iter().next().unwrap(),
+        Stored::New { calls, .. } => calls.into_iter().next().unwrap(),
         other => panic!("not stored: {other:?}"),
     }
 }
@@ -659,7 +654,7 @@ fn history_search_finds_calls_by_contact_name_and_follows_changes() {
         .unwrap();
     ring(&mut s, "c1", "4155550123", us, 1);
     ring(&mut s, "c2", "4155550999", us, 2);
-    let found = |s: &Store, q: &str| -> Vec<String> {
+    let found = |s: &Writer, q: &str| -> Vec<String> {
         s.calls(&crate::store::CallQuery {
             q: Some(q.into()),
             ..Default::default()
