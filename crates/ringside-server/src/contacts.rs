@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use axum::http::StatusCode;
 use ringside_core::contacts::{self, csv, vcard, Contact, ContactInput, ImportReport, LOCAL};
-use ringside_core::store::{Queries, Writer};
+use ringside_core::store::{ContactEdit, Queries, Writer};
 use ringside_core::ContactMatch;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -94,41 +94,29 @@ pub async fn create(st: &AppState, input: ContactInput) -> Result<Contact, AppEr
 
 pub async fn update(st: &AppState, id: i64, input: ContactInput) -> Result<Contact, AppError> {
     let input = input.cleaned().map_err(invalid)?;
-    let old = get(st, id).await?;
-    if old.source != LOCAL {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "read_only",
-            format!(
-                "`{}` comes from {}: edit it there, Ringside keeps it in sync",
-                old.name, old.source
-            ),
-        ));
-    }
     let region = st.settings().config.region();
     let now = (st.clock)();
-    st.engine
-        .write(move |s| {
-            Ok(match s.update_contact(id, input, region, now)? {
-                Some((c, calls)) => (Some(c), calls),
-                None => (None, Vec::new()),
-            })
-        })
-        .await?
-        .ok_or_else(|| not_found(id))
+    let edit = st
+        .engine
+        .write(move |s| s.update_contact(id, input, region, now))
+        .await?;
+    match edit {
+        ContactEdit::Updated(c) => Ok(c),
+        ContactEdit::NotFound => Err(not_found(id)),
+        ContactEdit::ReadOnly { name, source } => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "read_only",
+            format!("`{name}` comes from {source}: edit it there, Ringside keeps it in sync"),
+        )),
+    }
 }
 
 pub async fn delete(st: &AppState, id: i64) -> Result<(), AppError> {
     let now = (st.clock)();
     st.engine
-        .write(move |s| {
-            Ok(match s.delete_contact(id, now)? {
-                Some(calls) => (true, calls),
-                None => (false, Vec::new()),
-            })
-        })
+        .write(move |s| s.delete_contact(id, now))
         .await?
-        .then_some(())
+        .map(|_| ())
         .ok_or_else(|| not_found(id))
 }
 

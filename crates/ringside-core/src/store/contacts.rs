@@ -23,6 +23,17 @@ const MAX_LISTED: usize = 5000;
 /// The most stored contacts one number finds.
 const MAX_MATCHES: usize = 20;
 
+/// What an edit of one contact came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactEdit {
+    /// Changed: the contact as it is now.
+    Updated(Contact),
+    /// No contact has that id.
+    NotFound,
+    /// The contact is synced from `source` (CardDAV): it is edited there, not here.
+    ReadOnly { name: String, source: String },
+}
+
 impl Writer {
     /// Add a local contact; returns it and the calls that now show it.
     pub fn create_contact(
@@ -42,26 +53,28 @@ impl Writer {
         Ok((c, calls))
     }
 
-    /// Change local contact `id`. `None`: no such contact. Synced contacts are refused: they
-    /// are edited where they come from.
+    /// Change local contact `id`; returns what that came to and the calls that now show it
+    /// differently. Synced contacts are refused: they are edited where they come from.
     pub fn update_contact(
         &mut self,
         id: i64,
         input: ContactInput,
         region: DefaultRegion,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Contact, Vec<Call>)>> {
+    ) -> Result<(ContactEdit, Vec<Call>)> {
         let input = input.cleaned()?;
         let tx = self.conn.transaction()?;
         let Some(old) = contact(&tx, id)? else {
-            return Ok(None);
+            return Ok((ContactEdit::NotFound, Vec::new()));
         };
         if old.source != LOCAL {
-            anyhow::bail!(
-                "`{}` comes from {}: edit it there, Ringside keeps it in sync",
-                old.name,
-                old.source
-            );
+            return Ok((
+                ContactEdit::ReadOnly {
+                    name: old.name,
+                    source: old.source,
+                },
+                Vec::new(),
+            ));
         }
         let mut touched = numbers_of(&tx, id)?;
         update(&tx, id, None, &input, region, now)?;
@@ -70,22 +83,26 @@ impl Writer {
         let c = contact(&tx, id)?.context("the contact vanished")?;
         flush_search(&tx)?;
         tx.commit()?;
-        Ok(Some((c, calls)))
+        Ok((ContactEdit::Updated(c), calls))
     }
 
     /// Delete contact `id` (a synced one comes back with the next sync unless it is deleted
-    /// at its source too). `None`: no such contact.
-    pub fn delete_contact(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<Vec<Call>>> {
+    /// at its source too); returns it (`None`: no such contact) and the calls that showed it.
+    pub fn delete_contact(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<Contact>, Vec<Call>)> {
         let tx = self.conn.transaction()?;
-        if contact(&tx, id)?.is_none() {
-            return Ok(None);
-        }
+        let Some(old) = contact(&tx, id)? else {
+            return Ok((None, Vec::new()));
+        };
         let touched = numbers_of(&tx, id)?;
         delete(&tx, id)?;
         let calls = relookup(&tx, &touched, &self.lookup, now)?;
         flush_search(&tx)?;
         tx.commit()?;
-        Ok(Some(calls))
+        Ok((Some(old), calls))
     }
 
     /// Add or update `items` of `source` by their external id, in one transaction.

@@ -24,6 +24,8 @@ mod search;
 #[cfg(test)]
 mod tests;
 
+pub use contacts::ContactEdit;
+
 use crate::contacts::{Contact, LookupSettings};
 use crate::model::*;
 use anyhow::{Context, Result};

@@ -3,7 +3,7 @@ use crate::contacts::csv as contacts_csv;
 use crate::contacts::*;
 use crate::model::*;
 use crate::phone::{self, DefaultRegion};
-use crate::store::{Delivery, Queries, Stored, Writer};
+use crate::store::{ContactEdit, Delivery, Queries, Stored, Writer};
 
 fn r(code: &str) -> DefaultRegion {
     DefaultRegion::parse(code).unwrap()
@@ -343,15 +343,18 @@ fn adding_editing_and_deleting_a_contact_updates_the_calls_it_concerns() {
     assert_eq!(ids, ["generic:old", "generic:open"]);
     assert!(changed.iter().all(|c| names(&c.contacts) == ["Bob Jones"]));
 
-    let (_, changed) = s
+    let (edit, changed) = s
         .update_contact(
             c.id,
             person("Robert Jones", None, &["415 555 0123"]),
             us,
             t(11),
         )
-        .unwrap()
         .unwrap();
+    assert!(
+        matches!(edit, ContactEdit::Updated(ref c) if c.name == "Robert Jones"),
+        "{edit:?}"
+    );
     assert_eq!(changed.len(), 2);
     assert!(changed
         .iter()
@@ -365,16 +368,21 @@ fn adding_editing_and_deleting_a_contact_updates_the_calls_it_concerns() {
             us,
             t(12),
         )
-        .unwrap()
         .unwrap();
     let mut ids: Vec<&str> = changed.iter().map(|c| c.id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["generic:old", "generic:open", "generic:other"]);
 
-    let changed = s.delete_contact(c.id, t(13)).unwrap().unwrap();
+    let (gone, changed) = s.delete_contact(c.id, t(13)).unwrap();
+    assert_eq!(gone.map(|g| g.name).as_deref(), Some("Robert Jones"));
     assert_eq!(changed.len(), 1);
     assert!(changed[0].contacts.is_empty());
-    assert!(s.delete_contact(c.id, t(14)).unwrap().is_none());
+    assert_eq!(s.delete_contact(c.id, t(14)).unwrap(), (None, Vec::new()));
+    assert_eq!(
+        s.update_contact(c.id, person("Bob", None, &["+14155550123"]), us, t(15))
+            .unwrap(),
+        (ContactEdit::NotFound, Vec::new())
+    );
 }
 
 #[test]
@@ -422,11 +430,26 @@ fn synced_contacts_cannot_be_edited_here_and_bad_input_is_refused() {
         t(0),
     )
     .unwrap();
-    let id = s.contacts(None, 10).unwrap()[0].id;
-    let e = s
-        .update_contact(id, person("Changed", None, &["+14155550123"]), us, t(1))
-        .unwrap_err();
-    assert!(e.to_string().contains("edit it there"), "{e}");
+    let synced = s.contacts(None, 10).unwrap().remove(0);
+    let refused = s
+        .update_contact(
+            synced.id,
+            person("Changed", None, &["+14155550123"]),
+            us,
+            t(1),
+        )
+        .unwrap();
+    assert_eq!(
+        refused,
+        (
+            ContactEdit::ReadOnly {
+                name: "Synced".into(),
+                source: "carddav:work".into()
+            },
+            Vec::new()
+        )
+    );
+    assert_eq!(s.contact(synced.id).unwrap(), Some(synced), "unchanged");
     for (input, why) in [
         (person("", None, &["+14155550123"]), "name or a company"),
         (person("No Number", None, &[]), "phone number"),
