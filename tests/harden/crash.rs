@@ -73,7 +73,7 @@ fn check_store(data: &Path, acked: &[Vec<u8>], round: usize) -> usize {
         );
     }
     let live = calls_in(&store, &conn);
-    store.rebuild(chrono::Utc::now()).unwrap();
+    store.rebuild().unwrap();
     let rebuilt = calls_in(&store, &conn);
     assert_eq!(live.len(), rebuilt.len(), "round {round}");
     for (id, call) in &live {

@@ -15,7 +15,7 @@ use crate::ingest;
 use crate::model::*;
 use crate::phone::DefaultRegion;
 use crate::providers::{self, Inbound, ParseContext, ParseError};
-use crate::store::{CallQuery, Checkpointer, Delivery, Queries, Reader, Stored, WalSync, Writer};
+use crate::store::{Checkpointer, Delivery, Queries, Reader, Stored, WalSync, Writer};
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
@@ -46,7 +46,6 @@ pub struct Engine {
     jobs: mpsc::Sender<Job>,
     readers: Arc<Vec<Mutex<Reader>>>,
     live: broadcast::Sender<Arc<Call>>,
-    path: Arc<PathBuf>,
 }
 
 /// A delivery's outcome, as the webhook answers it.
@@ -99,17 +98,12 @@ impl Engine {
             jobs,
             readers: Arc::new(readers),
             live,
-            path: Arc::new(path),
         })
     }
 
     /// The store file in `data_dir`.
     pub fn store_path(data_dir: &Path) -> PathBuf {
         data_dir.join("ringside.db")
-    }
-
-    pub fn db_path(&self) -> &Path {
-        &self.path
     }
 
     /// Parse one webhook delivery for `provider`, normalize its numbers, store it durably and
@@ -207,10 +201,6 @@ impl Engine {
             .unwrap_or_else(|| self.readers[0].lock())
             .map_err(|_| anyhow!("a reader panicked"))?;
         f(&guard)
-    }
-
-    pub fn calls(&self, q: &CallQuery) -> Result<Vec<Call>> {
-        self.read(|s| s.calls(q))
     }
 
     fn send(&self, job: Job) -> Result<()> {

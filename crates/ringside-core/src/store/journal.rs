@@ -36,7 +36,7 @@ impl Writer {
 
     /// Fold the whole journal again into calls and timelines, from scratch, keeping which
     /// missed calls were marked done. Returns how many calls there are.
-    pub fn rebuild(&mut self, now: DateTime<Utc>) -> Result<usize> {
+    pub fn rebuild(&mut self) -> Result<usize> {
         self.histories.forget();
         let mut histories = Histories::default();
         let tx = self.conn.transaction()?;
@@ -89,7 +89,6 @@ impl Writer {
         flush_search(&tx)?;
         let n: i64 = tx.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0))?;
         tx.commit()?;
-        let _ = now;
         Ok(n as usize)
     }
 }

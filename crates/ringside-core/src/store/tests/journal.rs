@@ -62,7 +62,7 @@ fn batch_journals_folds_dedupes_and_survives_reopen() {
 
     // Rebuilding from the journal gives the same call.
     let before = s.call("generic:x1").unwrap().unwrap();
-    assert_eq!(s.rebuild(t(20)).unwrap(), 1);
+    assert_eq!(s.rebuild().unwrap(), 1);
     let after = s.call("generic:x1").unwrap().unwrap();
     assert_eq!(before.call.state, after.call.state);
     assert_eq!(before.timeline.len(), after.timeline.len());
@@ -100,7 +100,7 @@ fn missed_list_and_done() {
     };
     assert_eq!(search("201"), 0, "nobody answered");
     assert_eq!(search("%"), 0, "wildcards are literal");
-    s.rebuild(t(50)).unwrap();
+    s.rebuild().unwrap();
     assert!(s.missed().unwrap().is_empty(), "done survives a rebuild");
 }
 
@@ -158,7 +158,7 @@ fn out_of_order_deliveries_fold_like_in_order_ones() {
             ));
         }
         let live = s.call("teltel:o1").unwrap().unwrap();
-        s.rebuild(t(999)).unwrap();
+        s.rebuild().unwrap();
         let rebuilt = s.call("teltel:o1").unwrap().unwrap();
         assert_eq!(live, rebuilt, "order {order:?}");
         live

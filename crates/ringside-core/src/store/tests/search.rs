@@ -225,7 +225,7 @@ fn search_follows_name_changes_filters_and_pages() {
     s.set_done("generic:c", true, t(8)).unwrap();
     assert_index_in_step(&s);
     // The CRM's names survive a rebuild from the journal.
-    s.rebuild(t(9)).unwrap();
+    s.rebuild().unwrap();
     assert_eq!(found(&s, "carol", None), ["a"]);
     assert_eq!(found(&s, "202", None), ["a"]);
     assert_index_in_step(&s);
