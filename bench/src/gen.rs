@@ -1,4 +1,4 @@
-//! Synthetic call history, written straight through the Store API in large batches (no HTTP):
+//! Synthetic call history, written straight through the store API in large batches (no HTTP):
 //! `calls` calls over two years, each journaled as its real deliveries (ringing, answered,
 //! hangup; a missed one rings and hangs up), with repeat callers, 50 agents and contact names
 //! for most callers. Deterministic for a seed, so `search` knows what to look for.

@@ -53,7 +53,7 @@ enum Command {
         #[arg(long)]
         work: PathBuf,
     },
-    /// Write a synthetic history of CALLS calls into a new store in DIR (Store API, no HTTP).
+    /// Write a synthetic history of CALLS calls into a new store in DIR (store API, no HTTP).
     GenStore {
         #[arg(long)]
         dir: PathBuf,
