@@ -14,7 +14,7 @@ use crate::model::{Call, ContactMatch};
 use crate::phone::{self, DefaultRegion};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{BTreeSet, HashMap};
 
 /// The most contacts one listing gives.
@@ -46,10 +46,8 @@ impl Writer {
         let tx = self.conn.transaction()?;
         let id = insert(&tx, LOCAL, None, None, &input, region, now)?;
         let touched = numbers_of(&tx, id)?;
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
         let c = contact(&tx, id)?.context("the new contact vanished")?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((c, calls))
     }
 
@@ -79,10 +77,8 @@ impl Writer {
         let mut touched = numbers_of(&tx, id)?;
         update(&tx, id, None, &input, region, now)?;
         touched.extend(numbers_of(&tx, id)?);
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
         let c = contact(&tx, id)?.context("the contact vanished")?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((ContactEdit::Updated(c), calls))
     }
 
@@ -99,9 +95,7 @@ impl Writer {
         };
         let touched = numbers_of(&tx, id)?;
         delete(&tx, id)?;
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((Some(old), calls))
     }
 
@@ -178,9 +172,7 @@ impl Writer {
                 }
             }
         }
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((report, calls))
     }
 
@@ -205,9 +197,7 @@ impl Writer {
                 n += 1;
             }
         }
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((n, calls))
     }
 
@@ -429,6 +419,20 @@ pub(super) fn lookup(
     }
     s.sort(&mut out);
     Ok(out)
+}
+
+/// Look up again the calls a change to the `touched` numbers may concern (see [`relookup`]),
+/// then commit; returns the calls that changed.
+fn commit_touching(
+    tx: Transaction<'_>,
+    touched: &BTreeSet<String>,
+    s: &LookupSettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<Call>> {
+    let calls = relookup(&tx, touched, s, now)?;
+    flush_search(&tx)?;
+    tx.commit()?;
+    Ok(calls)
 }
 
 /// Look the calls that a change to these numbers may concern up again: calls whose other
