@@ -48,7 +48,7 @@ const WRITER_CHECKPOINT_PAGES: i64 = 16_000;
 pub struct Delivery {
     /// The provider (or `ringside` for Ringside's own events).
     pub source: Provider,
-    /// Unique per real event: the provider's delivery id, or a hash of the raw request.
+    /// Unique per real event (each source's rule is in [`crate::ingest`]).
     pub dedupe_key: String,
     pub received_at: DateTime<Utc>,
     pub content_type: Option<String>,
@@ -122,9 +122,10 @@ pub trait Queries: connected::Connected {
 
     /// Calls, newest first.
     ///
-    /// `q` is looked for in the calls' search text (see [`search`]): through the trigram
-    /// index, newest match first, until the page is full; a text shorter than a trigram by
-    /// walking the newest-first index, which holds the search text, until the page is full.
+    /// `q` is looked for in the calls' search text (their numbers' digits, who answered, their
+    /// contacts' names and companies): through the trigram index, newest match first, until
+    /// the page is full; a text shorter than a trigram by walking the newest-first index,
+    /// which holds the search text, until the page is full.
     fn calls(&self, q: &CallQuery) -> Result<Vec<Call>> {
         search::calls(self.conn(), q, None)
     }
