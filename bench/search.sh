@@ -22,7 +22,7 @@ build
 echo "## Store size and history search ($(date -u +%Y-%m-%dT%H:%MZ))"
 echo
 machine
-echo "- each query timed $rounds times after one warm-up run (page cache warm), through Store::calls on a reader connection"
+echo "- each query timed $rounds times after one warm-up run (page cache warm), through Queries::calls on a reader connection"
 echo
 for n in $sizes; do
   dir=$stores/calls-$n

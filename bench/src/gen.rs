@@ -1,4 +1,4 @@
-//! Synthetic call history, written straight through the Store API in large batches (no HTTP):
+//! Synthetic call history, written straight through the store API in large batches (no HTTP):
 //! `calls` calls over two years, each journaled as its real deliveries (ringing, answered,
 //! hangup; a missed one rings and hangs up), with repeat callers, 50 agents and contact names
 //! for most callers. Deterministic for a seed, so `search` knows what to look for.
@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ringside_core::contacts::{self, ContactInput, NumberInput, SourcedContact};
 use ringside_core::phone::DefaultRegion;
-use ringside_core::store::{Delivery, Store};
+use ringside_core::store::{Delivery, Writer};
 use ringside_core::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use std::path::Path;
 use std::time::Instant;
@@ -125,7 +125,7 @@ pub fn run(dir: &Path, shape: Shape, batch_calls: usize) -> Result<()> {
     if path.exists() {
         anyhow::bail!("{} exists: generate into a new directory", path.display());
     }
-    let mut store = Store::open(&path)?;
+    let mut store = Writer::open(&path)?;
     let t0 = Instant::now();
     // The callers with a name are contacts, so the lookup names the calls as they arrive.
     let callers: Vec<u64> = (0..shape.callers()).collect();
@@ -249,6 +249,7 @@ fn call(shape: &Shape, i: u64) -> Vec<Delivery> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringside_core::store::{Queries, Reader};
 
     #[test]
     fn history_is_deterministic_and_plausible() {
@@ -274,7 +275,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ringside-gen-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         run(&dir, Shape { calls: 50, seed: 1 }, 20).unwrap();
-        let store = Store::open_reader(&dir.join("ringside.db")).unwrap();
+        let store = Reader::open(&dir.join("ringside.db")).unwrap();
         let all = store
             .calls(&ringside_core::store::CallQuery {
                 limit: Some(1000),

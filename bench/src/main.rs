@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
+use ringside_core::store::Queries;
 use std::path::PathBuf;
 
 mod gen;
@@ -52,7 +53,7 @@ enum Command {
         #[arg(long)]
         work: PathBuf,
     },
-    /// Write a synthetic history of CALLS calls into a new store in DIR (Store API, no HTTP).
+    /// Write a synthetic history of CALLS calls into a new store in DIR (store API, no HTTP).
     GenStore {
         #[arg(long)]
         dir: PathBuf,
@@ -261,7 +262,7 @@ async fn run(command: Command) -> Result<()> {
             println!("total RSS {:.1} MB, total PSS {:.1} MB", mb(rss), mb(pss));
         }
         Command::Journal { data_dir } => {
-            let store = ringside_core::store::Store::open_reader(&data_dir.join("ringside.db"))?;
+            let store = ringside_core::store::Reader::open(&data_dir.join("ringside.db"))?;
             println!("{}", store.journal_len()?);
         }
         Command::Send {

@@ -1,11 +1,11 @@
 //! History search timing on a store made by `gen-store`: the queries an agent types (a whole
 //! number with punctuation, a number's tail, a name, an agent, a short text, nothing found),
-//! each timed `rounds` times through `Store::calls` on a reader connection, as the API does.
+//! each timed `rounds` times through `Queries::calls` on a reader connection, as the API does.
 
 use crate::gen::{Shape, META};
 use crate::stats::Summary;
 use anyhow::{Context, Result};
-use ringside_core::store::{CallQuery, Store};
+use ringside_core::store::{CallQuery, Queries, Reader};
 use ringside_core::CallState;
 use std::path::Path;
 use std::time::Instant;
@@ -27,7 +27,7 @@ pub fn run(dir: &Path, rounds: usize) -> Result<Vec<Row>> {
         calls: meta["calls"].as_u64().context("calls")?,
         seed: meta["seed"].as_u64().context("seed")?,
     };
-    let store = Store::open_reader(&dir.join("ringside.db"))?;
+    let store = Reader::open(&dir.join("ringside.db"))?;
 
     let oldest_caller = shape.caller_of(0);
     let middle_caller = shape.caller_of(shape.calls / 2);

@@ -8,6 +8,7 @@ use notify_rust::{Notification, NotificationHandle, NotificationResponse, Timeou
 use ringside_app::calls;
 use ringside_app::Ringside;
 use ringside_core::screenpop::{self, Pop, PopAction, PopButton, PopSettings, Shown};
+use ringside_core::store::Queries;
 use ringside_core::Call;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 
 use crate::window::show_main_window;
 use ringside_app::Ringside;
+use ringside_core::store::Queries;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Wry};

@@ -4,7 +4,7 @@
 
 use crate::retries::{comparable, run};
 use crate::support::*;
-use ringside_core::store::Store;
+use ringside_core::store::{Queries, Writer};
 use ringside_server::simulate::{self, Scenario, WireRequest};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -32,7 +32,7 @@ fn raw_of(req: &WireRequest) -> Vec<u8> {
 }
 
 /// Every call with its timeline, read straight from a store, by id.
-fn calls_in(store: &Store, conn: &rusqlite::Connection) -> BTreeMap<String, Value> {
+fn calls_in(store: &Writer, conn: &rusqlite::Connection) -> BTreeMap<String, Value> {
     let mut stmt = conn.prepare("SELECT id FROM calls").unwrap();
     let ids: Vec<String> = stmt
         .query_map([], |r| r.get(0))
@@ -49,7 +49,7 @@ fn calls_in(store: &Store, conn: &rusqlite::Connection) -> BTreeMap<String, Valu
 
 /// A copy of the store files a killed server left: every acknowledged delivery is in its
 /// journal, byte for byte, and every call and timeline is exactly what folding the journal
-/// again from scratch (`Store::rebuild`) gives.
+/// again from scratch (`Writer::rebuild`) gives.
 fn check_store(data: &Path, acked: &[Vec<u8>], round: usize) -> usize {
     let copy = tempfile::tempdir().unwrap();
     for name in ["ringside.db", "ringside.db-wal"] {
@@ -58,7 +58,7 @@ fn check_store(data: &Path, acked: &[Vec<u8>], round: usize) -> usize {
         }
     }
     let path = copy.path().join("ringside.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Writer::open(&path).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mut present = conn
         .prepare("SELECT COUNT(*) FROM journal WHERE raw = ?1")
@@ -73,7 +73,7 @@ fn check_store(data: &Path, acked: &[Vec<u8>], round: usize) -> usize {
         );
     }
     let live = calls_in(&store, &conn);
-    store.rebuild(chrono::Utc::now()).unwrap();
+    store.rebuild().unwrap();
     let rebuilt = calls_in(&store, &conn);
     assert_eq!(live.len(), rebuilt.len(), "round {round}");
     for (id, call) in &live {
@@ -89,7 +89,7 @@ fn check_store(data: &Path, acked: &[Vec<u8>], round: usize) -> usize {
 /// SIGKILL the server at a random point while six senders deliver real calls of every
 /// provider concurrently, 20 times (`RINGSIDE_FULL=1`: 100). After each kill: every delivery
 /// that got a 2xx is in the journal byte for byte, and every call and timeline equals what
-/// `Store::rebuild` folds from the journal. Then the server restarts on the same data, the
+/// `Writer::rebuild` folds from the journal. Then the server restarts on the same data, the
 /// providers "retry" what was not acknowledged, and every call ends up exactly as an
 /// uninterrupted delivery makes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

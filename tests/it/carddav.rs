@@ -398,6 +398,23 @@ async fn an_address_book_syncs_and_its_edits_and_deletes_reach_open_calls() {
     let bob = s.call("generic:cd-bob").await;
     assert_eq!(names(&bob), [("Bob Baker".into(), "carddav:team".into())]);
 
+    // A synced contact is edited where it comes from: an edit here is refused, naming it.
+    let (_, found) = s.api("/api/contacts?q=Bob%20Baker").await;
+    let bob_id = found[0]["id"].as_i64().unwrap();
+    let (code, v) = s
+        .api_send(
+            "PUT",
+            &format!("/api/contacts/{bob_id}"),
+            Some(&json!({"name": "Robert Baker", "numbers": [{"number": "+14155550102"}]})),
+        )
+        .await;
+    assert_eq!(code, 409, "{v}");
+    assert_eq!(v["error"]["code"], "read_only", "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "`Bob Baker` comes from carddav:team: edit it there, Ringside keeps it in sync"
+    );
+
     let propfinds = rad.answered("PROPFIND", None, "207 Multi-Status");
     assert_eq!(propfinds, 1, "one full listing at start-up");
     let syncs = rad.answered("REPORT", Some("sync-collection"), "207 Multi-Status");

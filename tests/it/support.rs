@@ -7,6 +7,7 @@ pub mod mutate;
 #[path = "../support/parse_check.rs"]
 pub mod parse_check;
 
+use ringside_core::store::Queries;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -150,7 +151,7 @@ impl Server {
 
     /// How many deliveries the journal holds (read beside the running server).
     pub fn journal_len(&self) -> i64 {
-        ringside_core::store::Store::open_reader(&self.db_path())
+        ringside_core::store::Reader::open(&self.db_path())
             .and_then(|s| s.journal_len())
             .unwrap()
     }

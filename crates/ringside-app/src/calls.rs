@@ -8,7 +8,7 @@ use crate::ringside::Ringside;
 use chrono::{DateTime, Utc};
 use ringside_core::links::{self, RecordValues, Template};
 use ringside_core::spreadsheet::defuse_formula;
-use ringside_core::store::CallQuery;
+use ringside_core::store::{CallQuery, Queries};
 use ringside_core::{Call, CallState, CallWithTimeline, Direction};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use ringside_core::contacts::{self, csv, vcard, Contact, ContactInput, ImportReport, LOCAL};
 use ringside_core::engine::Engine;
 use ringside_core::phone::DefaultRegion;
+use ringside_core::store::{ContactEdit, Queries};
 use ringside_core::ContactMatch;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -90,41 +91,27 @@ pub async fn create(r: &Ringside, input: ContactInput) -> Result<Contact> {
 
 pub async fn update(r: &Ringside, id: i64, input: ContactInput) -> Result<Contact> {
     let input = input.cleaned().map_err(invalid)?;
-    let old = get(r, id).await?;
-    if old.source != LOCAL {
-        return Err(read_only(&old));
-    }
     let region = r.settings().config.region();
     let now = r.now();
-    r.engine
-        .write(move |s| {
-            Ok(match s.update_contact(id, input, region, now)? {
-                Some((c, calls)) => (Some(c), calls),
-                None => (None, Vec::new()),
-            })
-        })
-        .await?
-        .ok_or_else(|| not_found(id))
-}
-
-fn read_only(c: &Contact) -> Error {
-    Error::ReadOnly(format!(
-        "`{}` comes from {}: edit it there, Ringside keeps it in sync",
-        c.name, c.source
-    ))
+    let edit = r
+        .engine
+        .write(move |s| s.update_contact(id, input, region, now))
+        .await?;
+    match edit {
+        ContactEdit::Updated(c) => Ok(c),
+        ContactEdit::NotFound => Err(not_found(id)),
+        ContactEdit::ReadOnly { name, source } => Err(Error::ReadOnly(format!(
+            "`{name}` comes from {source}: edit it there, Ringside keeps it in sync"
+        ))),
+    }
 }
 
 pub async fn delete(r: &Ringside, id: i64) -> Result<()> {
     let now = r.now();
     r.engine
-        .write(move |s| {
-            Ok(match s.delete_contact(id, now)? {
-                Some(calls) => (true, calls),
-                None => (false, Vec::new()),
-            })
-        })
+        .write(move |s| s.delete_contact(id, now))
         .await?
-        .then_some(())
+        .map(|_| ())
         .ok_or_else(|| not_found(id))
 }
 

@@ -9,7 +9,7 @@ use crate::settings::{Settings, SharedSettings};
 use crate::status::{Sources, Status};
 use chrono::{DateTime, Utc};
 use ringside_core::engine::Engine;
-use ringside_core::store::Store;
+use ringside_core::store::Reader;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -77,7 +77,7 @@ impl Ringside {
     /// Run a read on the store off the async threads.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> anyhow::Result<T> + Send + 'static,
+        f: impl FnOnce(&Reader) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || engine.read(f)).await?

@@ -8,10 +8,11 @@
 //!   the call is missed only when it ends with nobody having answered, and only inbound.
 //! - Every state transition is one [`TimelineEntry`].
 //!
-//! [`arrange`] and [`fold`] make the outcome independent of the order events arrived in: the
-//! store folds a call's events again from the journal, in the order they happened, when one
-//! arrives out of order. [`timeout`] names the synthetic event that ends a call whose terminal
-//! event never came.
+//! [`arrival`] makes the outcome independent of the order events arrived in: it says whether a
+//! delivery's events come after everything their call has seen (the store applies them), or
+//! belong earlier (then it folds the call again from its history, in the order things
+//! happened, and the store keeps that). [`timeout`] names the synthetic event that ends a call
+//! whose terminal event never came.
 
 use crate::model::*;
 use chrono::{DateTime, Duration, Utc};
@@ -136,12 +137,43 @@ pub struct Journaled {
     pub event: CallEvent,
 }
 
+/// Where a delivery's events fall in their call's course (see [`arrival`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrival {
+    /// After everything the call has seen: apply them, in order, to the call as it is.
+    InOrder,
+    /// Before some of it: the call and its whole timeline, folded again from its history in
+    /// the order things happened.
+    OutOfOrder {
+        call: Box<Call>,
+        timeline: Vec<TimelineEntry>,
+    },
+}
+
+/// Where the last `new` events of `history` (a call's journaled events in arrival order; the
+/// last `new` are one delivery's, received at `now`) fall in the call's course. Applying them
+/// to the call folded from the others gives what folding everything from scratch gives, or
+/// the answer is that fold. Events with nothing before them come in order.
+pub fn arrival(history: &[Journaled], new: usize, now: DateTime<Utc>) -> Arrival {
+    let earlier = history.len().saturating_sub(new);
+    if earlier == 0 || comes_last(history, earlier, now) {
+        return Arrival::InOrder;
+    }
+    match fold(history, &arrange(history)) {
+        Some((call, timeline)) => Arrival::OutOfOrder {
+            call: Box::new(call),
+            timeline,
+        },
+        None => Arrival::InOrder, // never: there are earlier events
+    }
+}
+
 /// One step of a fold: the event (an index into the [`Journaled`] list) and the `now` it is
 /// applied at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
-    pub index: usize,
-    pub now: DateTime<Utc>,
+struct Step {
+    index: usize,
+    now: DateTime<Utc>,
 }
 
 /// The order to fold a call's events in (`events` in arrival order), so that what the call
@@ -154,7 +186,7 @@ pub struct Step {
 ///   end times stay in order;
 /// - a mix (Xelion dates only new and missed calls, over one ordered websocket): as they
 ///   arrived.
-pub fn arrange(events: &[Journaled]) -> Vec<Step> {
+fn arrange(events: &[Journaled]) -> Vec<Step> {
     let timed = events.iter().filter(|e| e.event.at.is_some()).count();
     let mut order: Vec<usize> = (0..events.len()).collect();
     let own_time = |index: usize| Step {
@@ -206,7 +238,7 @@ pub fn arrange(events: &[Journaled]) -> Vec<Step> {
 /// others in [`arrange`]'s order, each at `now`: then applying them to the call folded from
 /// the others gives what folding everything from scratch would. Quick when the times or kinds
 /// say so at a glance; otherwise by arranging both ways.
-pub fn comes_last(history: &[Journaled], earlier: usize, now: DateTime<Utc>) -> bool {
+fn comes_last(history: &[Journaled], earlier: usize, now: DateTime<Utc>) -> bool {
     let (before, new) = history.split_at(earlier);
     let timed = |e: &&Journaled| e.event.at.is_some();
     if before.iter().all(|e| timed(&e)) && new.iter().all(|e| timed(&e)) {
@@ -246,7 +278,7 @@ fn comes_last_by_arranging(history: &[Journaled], earlier: usize, now: DateTime<
 
 /// Fold a call's events from scratch in the order `steps` gives (see [`arrange`]): the call
 /// and its whole timeline. `None` for no events.
-pub fn fold(events: &[Journaled], steps: &[Step]) -> Option<(Call, Vec<TimelineEntry>)> {
+fn fold(events: &[Journaled], steps: &[Step]) -> Option<(Call, Vec<TimelineEntry>)> {
     let mut call = None;
     let mut timeline = Vec::new();
     for step in steps {
@@ -916,7 +948,47 @@ mod tests {
         }
     }
 
-    /// The call and the multiset of its timeline records are the same in every arrival order.
+    /// Deliver as [`fold_in`] does, one delivery at a time as the store takes them: applied to
+    /// the call as it is when [`arrival`] says they come in order, else the call as it folds
+    /// the whole history again.
+    fn fold_as_arrived(
+        deliveries: &[Vec<CallEvent>],
+        perm: &[usize],
+    ) -> (Call, Vec<TimelineEntry>) {
+        let mut history: Vec<Journaled> = Vec::new();
+        let mut call: Option<Call> = None;
+        let mut timeline = Vec::new();
+        for (arrival_at, &d) in perm.iter().enumerate() {
+            let now = t(1000 + arrival_at as i64);
+            history.extend(deliveries[d].iter().map(|e| Journaled {
+                seq: d as i64,
+                received_at: now,
+                event: e.clone(),
+            }));
+            match arrival(&history, deliveries[d].len(), now) {
+                Arrival::InOrder => {
+                    for e in &deliveries[d] {
+                        let applied = apply(call.take(), e, Some(d as i64), now);
+                        timeline.extend(applied.timeline);
+                        call = Some(applied.call);
+                    }
+                }
+                Arrival::OutOfOrder {
+                    call: folded,
+                    timeline: all,
+                } => {
+                    call = Some(*folded);
+                    timeline = all;
+                }
+            }
+        }
+        let mut call = call.expect("a call");
+        call.updated_at = t(0);
+        (call, timeline)
+    }
+
+    /// The call and the multiset of its timeline records are the same in every arrival order,
+    /// folded from scratch or one delivery at a time.
     fn same_in_every_order(deliveries: &[Vec<CallEvent>]) -> (Call, Vec<TimelineEntry>) {
         let in_order: Vec<usize> = (0..deliveries.len()).collect();
         let (want, want_tl) = fold_in(deliveries, &in_order);
@@ -925,10 +997,14 @@ mod tests {
         want_sorted.sort_by_key(key);
         for perm in permutations(deliveries.len()) {
             quick_check_agrees(deliveries, &perm);
-            let (got, mut got_tl) = fold_in(deliveries, &perm);
-            got_tl.sort_by_key(key);
-            assert_eq!(got, want, "order {perm:?}");
-            assert_eq!(got_tl, want_sorted, "order {perm:?}");
+            for (got, mut got_tl) in [
+                fold_in(deliveries, &perm),
+                fold_as_arrived(deliveries, &perm),
+            ] {
+                got_tl.sort_by_key(key);
+                assert_eq!(got, want, "order {perm:?}");
+                assert_eq!(got_tl, want_sorted, "order {perm:?}");
+            }
         }
         (want, want_tl)
     }

@@ -10,14 +10,14 @@
 //! A third thread checkpoints the WAL into the database file, off the commit path.
 
 use crate::contacts::LookupSettings;
-use crate::correlate::{self, Timeouts};
+use crate::correlate::Timeouts;
+use crate::ingest;
 use crate::model::*;
-use crate::phone::{self, DefaultRegion};
+use crate::phone::DefaultRegion;
 use crate::providers::{self, Inbound, ParseContext, ParseError};
-use crate::store::{CallQuery, Delivery, Store, Stored, WalSync};
+use crate::store::{Checkpointer, Delivery, Queries, Reader, Stored, WalSync, Writer};
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -25,12 +25,15 @@ use tokio::sync::{broadcast, oneshot};
 
 /// The most deliveries one transaction takes.
 pub const MAX_BATCH: usize = 512;
+/// Reader connections for queries.
 const READERS: usize = 4;
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// Call changes a slow subscriber may fall behind by before it misses some.
+const LIVE_BACKLOG: usize = 4096;
 
 /// Work for the writer thread: it owns the store's one writing connection. The changed calls
 /// a `Write` returns are announced after it, like a delivery's.
-type WriteFn = Box<dyn FnOnce(&mut Store, &broadcast::Sender<Arc<Call>>) -> AfterSync + Send>;
+type WriteFn = Box<dyn FnOnce(&mut Writer, &broadcast::Sender<Arc<Call>>) -> AfterSync + Send>;
 
 enum Job {
     Store(Delivery, oneshot::Sender<Result<Stored>>),
@@ -41,9 +44,8 @@ enum Job {
 #[derive(Clone)]
 pub struct Engine {
     jobs: mpsc::Sender<Job>,
-    readers: Arc<Vec<Mutex<Store>>>,
+    readers: Arc<Vec<Mutex<Reader>>>,
     live: broadcast::Sender<Arc<Call>>,
-    path: Arc<PathBuf>,
 }
 
 /// A delivery's outcome, as the webhook answers it.
@@ -69,14 +71,14 @@ impl Engine {
     /// Open the store in `data_dir` and start the writer thread.
     pub fn open(data_dir: &Path) -> Result<Engine> {
         let path = Engine::store_path(data_dir);
-        let mut store = Store::open(&path)?;
+        let mut store = Writer::open(&path)?;
         let wal = store.defer_sync()?;
         let readers = (0..READERS)
-            .map(|_| Store::open_reader(&path).map(Mutex::new))
+            .map(|_| Reader::open(&path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
-        let checkpointer = Store::open_checkpointer(&path)?;
+        let checkpointer = Checkpointer::open(&path)?;
         let (jobs, rx) = mpsc::channel();
-        let (live, _) = broadcast::channel(4096);
+        let (live, _) = broadcast::channel(LIVE_BACKLOG);
         let live2 = live.clone();
         let (writing, written) = mpsc::channel::<()>();
         let (to_sync, synced) = mpsc::channel::<AfterSync>();
@@ -96,17 +98,12 @@ impl Engine {
             jobs,
             readers: Arc::new(readers),
             live,
-            path: Arc::new(path),
         })
     }
 
     /// The store file in `data_dir`.
     pub fn store_path(data_dir: &Path) -> PathBuf {
         data_dir.join("ringside.db")
-    }
-
-    pub fn db_path(&self) -> &Path {
-        &self.path
     }
 
     /// Parse one webhook delivery for `provider`, normalize its numbers, store it durably and
@@ -120,25 +117,8 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<Receipt, IntakeError> {
         let parsed = providers::parse(provider, req, parse)?;
-        if parsed.events.is_empty() {
-            return Err(IntakeError::Empty);
-        }
-        let mut events = parsed.events;
-        for ev in &mut events {
-            phone::normalize_event(ev, region);
-        }
-        let dedupe_key = match parsed.delivery_id {
-            Some(id) => format!("{provider}:id:{id}"),
-            None => format!("{provider}:sha256:{}", request_hash(req)),
-        };
-        let delivery = Delivery {
-            source: provider,
-            dedupe_key,
-            received_at: now,
-            content_type: req.content_type().map(str::to_string),
-            raw: raw_request(req),
-            events,
-        };
+        let delivery =
+            ingest::webhook(provider, req, parsed, region, now).ok_or(IntakeError::Empty)?;
         self.store(delivery).await.map_err(IntakeError::Store)
     }
 
@@ -175,7 +155,7 @@ impl Engine {
     /// durable, announce the calls it returns as changed and answer.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<(T, Vec<Call>)> + Send + 'static,
+        f: impl FnOnce(&mut Writer) -> Result<(T, Vec<Call>)> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.send(Job::Write(Box::new(move |store, live| {
@@ -212,7 +192,7 @@ impl Engine {
     }
 
     /// Run a read query on a reader connection. Blocking: call from a blocking context.
-    pub fn read<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&Reader) -> Result<T>) -> Result<T> {
         let guard = self
             .readers
             .iter()
@@ -221,10 +201,6 @@ impl Engine {
             .unwrap_or_else(|| self.readers[0].lock())
             .map_err(|_| anyhow!("a reader panicked"))?;
         f(&guard)
-    }
-
-    pub fn calls(&self, q: &CallQuery) -> Result<Vec<Call>> {
-        self.read(|s| s.calls(q))
     }
 
     fn send(&self, job: Job) -> Result<()> {
@@ -240,7 +216,7 @@ type AfterSync = Box<dyn FnOnce(&Result<(), String>) + Send>;
 /// The writer thread: take every queued job, store deliveries in one transaction, and leave
 /// the answers and announcements to the syncer.
 fn writer(
-    mut store: Store,
+    mut store: Writer,
     rx: mpsc::Receiver<Job>,
     live: broadcast::Sender<Arc<Call>>,
     to_sync: mpsc::Sender<AfterSync>,
@@ -337,7 +313,7 @@ fn syncer(wal: WalSync, rx: mpsc::Receiver<AfterSync>) {
 
 /// Checkpoint the WAL every [`CHECKPOINT_EVERY`] until the writer stops, so commits only
 /// append to the WAL and the database file is written and synced off their path.
-fn checkpoints(store: Store, writer: mpsc::Receiver<()>) {
+fn checkpoints(store: Checkpointer, writer: mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = writer.recv_timeout(CHECKPOINT_EVERY) {
         if let Err(e) = store.checkpoint() {
             tracing::warn!("checkpointing the store: {e:#}");
@@ -346,25 +322,11 @@ fn checkpoints(store: Store, writer: mpsc::Receiver<()>) {
 }
 
 /// End the calls silent for longer than `limits` allow: how many, and the calls changed.
-fn expire(store: &mut Store, now: DateTime<Utc>, limits: &Timeouts) -> Result<(usize, Vec<Call>)> {
+fn expire(store: &mut Writer, now: DateTime<Utc>, limits: &Timeouts) -> Result<(usize, Vec<Call>)> {
     let deliveries: Vec<Delivery> = store
         .open_calls()?
         .iter()
-        .filter_map(|c| {
-            let ev = correlate::timeout(c, now, limits)?;
-            Some(Delivery {
-                source: Provider::Ringside,
-                dedupe_key: format!(
-                    "ringside:timeout:{}:{}",
-                    c.id,
-                    crate::store::ts(c.updated_at)
-                ),
-                received_at: now,
-                content_type: None,
-                raw: Vec::new(),
-                events: vec![ev],
-            })
-        })
+        .filter_map(|c| ingest::timeout(c, now, limits))
         .collect();
     let n = deliveries.len();
     let mut changed = Vec::new();
@@ -376,24 +338,4 @@ fn expire(store: &mut Store, now: DateTime<Utc>, limits: &Timeouts) -> Result<(u
         }
     }
     Ok((n, changed))
-}
-
-/// A hash of everything that makes a delivery what it is: method, query and body.
-fn request_hash(req: &Inbound<'_>) -> String {
-    let mut h = Sha256::new();
-    h.update(req.method.as_str().as_bytes());
-    h.update([0]);
-    h.update(req.query.unwrap_or("").as_bytes());
-    h.update([0]);
-    h.update(req.body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What the journal keeps of a request: the body, or for a GET the query string.
-fn raw_request(req: &Inbound<'_>) -> Vec<u8> {
-    if req.body.is_empty() {
-        req.query.unwrap_or("").as_bytes().to_vec()
-    } else {
-        req.body.to_vec()
-    }
 }

@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod correlate;
 pub mod engine;
 pub mod files;
+pub mod ingest;
 pub mod links;
 pub mod me;
 pub mod model;

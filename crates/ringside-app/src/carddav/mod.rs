@@ -29,6 +29,7 @@ use books::Request;
 use dav::{Dav, DavError};
 use ringside_core::config::CardDav;
 use ringside_core::phone::DefaultRegion;
+use ringside_core::store::Queries;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use sync::Book;

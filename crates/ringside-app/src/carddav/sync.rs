@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use ringside_core::contacts::{vcard, ContactInput, ImportReport, SourcedContact};
 use ringside_core::engine::Engine;
 use ringside_core::phone::DefaultRegion;
+use ringside_core::store::{Queries, Reader};
 use ringside_core::Call;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -349,7 +350,7 @@ impl Book {
 
     async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&ringside_core::store::Store) -> anyhow::Result<T> + Send + 'static,
+        f: impl FnOnce(&Reader) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, DavError> {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || engine.read(f))

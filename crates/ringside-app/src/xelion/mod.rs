@@ -36,10 +36,10 @@ use futures_util::{SinkExt, StreamExt};
 use rest::{Account, RestError, Session};
 use ringside_core::config::Xelion;
 use ringside_core::engine::{Engine, Receipt};
-use ringside_core::phone::{self, DefaultRegion};
-use ringside_core::providers::xelion::{self as wire, Notice, Subscription, Transfers};
+use ringside_core::ingest;
+use ringside_core::phone::DefaultRegion;
+use ringside_core::providers::xelion::{self as wire, Subscription, Transfers};
 use ringside_core::store::Delivery;
-use ringside_core::Provider;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -477,7 +477,7 @@ impl Client {
         let now = (self.clock)();
         for notice in self.transfers.due(now) {
             tracing::info!("xelion: no transfer after all; the customer hung up");
-            if let Some(d) = delivery(notice, b"", self.region, now) {
+            if let Some(d) = ingest::xelion(notice, b"", self.region, now) {
                 self.store(d).await;
             }
         }
@@ -512,35 +512,11 @@ fn read_frame(
         Ok(notices) => Frame::Deliveries(
             notices
                 .into_iter()
-                .filter_map(|n| delivery(transfers.track(n, now), frame, region, now))
+                .filter_map(|n| ingest::xelion(transfers.track(n, now), frame, region, now))
                 .collect(),
         ),
         Err(e) => Frame::Unreadable(e.to_string()),
     }
-}
-
-/// The delivery for one notice, its numbers normalized; `None` if it carries no event.
-fn delivery(
-    notice: Notice,
-    raw: &[u8],
-    region: DefaultRegion,
-    now: DateTime<Utc>,
-) -> Option<Delivery> {
-    if notice.events.is_empty() {
-        return None;
-    }
-    let mut events = notice.events;
-    for ev in &mut events {
-        phone::normalize_event(ev, region);
-    }
-    Some(Delivery {
-        source: Provider::Xelion,
-        dedupe_key: notice.dedupe_key,
-        received_at: now,
-        content_type: Some("application/json".into()),
-        raw: raw.to_vec(),
-        events,
-    })
 }
 
 /// `multiNotificationRequest` for `names` (as configured; spelled as Xelion spells them).
@@ -588,7 +564,7 @@ fn far_future() -> Instant {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use ringside_core::EventKind;
+    use ringside_core::{EventKind, Provider};
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap()

@@ -6,9 +6,11 @@
 //! are returned, sorted by the configured source order, then by name. Numbers are keyed twice
 //! in `contact_numbers`: by E.164 and by their digits reversed, so "ends with these N digits"
 //! is an index range scan for any N.
+//!
+//! Here: the types, the number keys, the input checks, CSV and vCard files. The store keeps
+//! the contacts and does the matching (`store/contacts.rs`).
 
 pub mod csv;
-pub(crate) mod store;
 pub mod vcard;
 
 use crate::model::ContactMatch;
@@ -17,8 +19,6 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-
-pub use store::{SourcedContact, SCHEMA};
 
 /// The source of contacts entered in Ringside itself or imported from files.
 pub const LOCAL: &str = "local";
@@ -71,6 +71,15 @@ pub struct NumberInput {
     #[serde(default)]
     pub label: Option<String>,
     pub number: String,
+}
+
+/// A contact from an external source, keyed by that source's id for it (a vCard UID, a
+/// CardDAV resource href, an import key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedContact {
+    pub external_id: String,
+    pub etag: Option<String>,
+    pub input: ContactInput,
 }
 
 /// How calls find contacts: the tail length for odd formats and the order of sources.
@@ -235,6 +244,3 @@ impl ContactInput {
         Ok(self)
     }
 }
-
-#[cfg(test)]
-mod tests;

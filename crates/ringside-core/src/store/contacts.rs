@@ -1,106 +1,40 @@
-//! The contact tables, the number lookup, and keeping calls' `contacts` up to date when
-//! contacts change. Every write here runs on the store's one writer connection.
+//! The contacts as stored: the contact tables, the number lookup, and keeping calls'
+//! `contacts` in step when contacts change (and when an event gives a call a new other party,
+//! [`decorate`], in that event's transaction).
 
-use super::{number_keys, Contact, ContactInput, ContactNumber, ImportReport, LookupSettings};
+use super::calls::{load_call, save_call};
+use super::search::{digits, flush_search, is_number};
+use super::{parse_ts, ts, Writer};
+use crate::contacts::{
+    number_keys, Contact, ContactInput, ContactNumber, ImportReport, LookupSettings, NumberKeys,
+    SourcedContact, LOCAL,
+};
 use crate::links::other_party;
 use crate::model::{Call, ContactMatch};
 use crate::phone::{self, DefaultRegion};
-use crate::store::{flush_search, load_call, parse_ts, save_call, ts, Store};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{BTreeSet, HashMap};
 
-pub const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS contacts (
-    id          INTEGER PRIMARY KEY,
-    source      TEXT NOT NULL,
-    external_id TEXT,
-    etag        TEXT,
-    name        TEXT NOT NULL,
-    company     TEXT,
-    record_url  TEXT,
-    numbers     TEXT NOT NULL,
-    updated_at  TEXT NOT NULL,
-    UNIQUE (source, external_id)
-);
-CREATE INDEX IF NOT EXISTS contacts_by_name ON contacts(name COLLATE NOCASE);
-CREATE TABLE IF NOT EXISTS contact_numbers (
-    contact_id INTEGER NOT NULL,
-    e164       TEXT,
-    rdigits    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS contact_numbers_by_e164 ON contact_numbers(e164) WHERE e164 IS NOT NULL;
-CREATE INDEX IF NOT EXISTS contact_numbers_by_rdigits ON contact_numbers(rdigits);
-CREATE INDEX IF NOT EXISTS contact_numbers_by_contact ON contact_numbers(contact_id);
-CREATE TABLE IF NOT EXISTS contact_sources (
-    source     TEXT PRIMARY KEY,
-    sync_token TEXT,
-    synced_at  TEXT
-);
-CREATE INDEX IF NOT EXISTS calls_by_from ON calls(from_num);
-CREATE INDEX IF NOT EXISTS calls_by_to ON calls(to_num);
-"#;
+/// The most contacts one listing gives.
+const MAX_LISTED: usize = 5000;
 
-/// A contact from an external source, keyed by that source's id for it (a vCard UID, a
-/// CardDAV resource href, an import key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcedContact {
-    pub external_id: String,
-    pub etag: Option<String>,
-    pub input: ContactInput,
+/// The most stored contacts one number finds.
+const MAX_MATCHES: usize = 20;
+
+/// What an edit of one contact came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactEdit {
+    /// Changed: the contact as it is now.
+    Updated(Contact),
+    /// No contact has that id.
+    NotFound,
+    /// The contact is synced from `source` (CardDAV): it is edited there, not here.
+    ReadOnly { name: String, source: String },
 }
 
-impl Store {
-    pub fn set_lookup(&mut self, settings: LookupSettings) {
-        self.lookup = settings;
-    }
-
-    /// The contacts `number` finds, best first.
-    pub fn lookup(&self, number: &str) -> Result<Vec<ContactMatch>> {
-        lookup(&self.conn, number, &self.lookup)
-    }
-
-    /// Contacts whose name, company or number contains `q` (all without `q`), by name.
-    pub fn contacts(&self, q: Option<&str>, limit: usize) -> Result<Vec<Contact>> {
-        let limit = limit.clamp(1, 5000) as i64;
-        let q = q.map(str::trim).filter(|q| !q.is_empty());
-        let text = q.map(|q| format!("%{}%", escape_like(q)));
-        let rdigits = q
-            .filter(|q| {
-                q.chars()
-                    .all(|c| c.is_ascii_digit() || " +-().//".contains(c))
-            })
-            .map(|q| {
-                let d: String = q.chars().filter(char::is_ascii_digit).rev().collect();
-                format!("%{d}%")
-            })
-            .filter(|p| p.len() > 2);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, source, name, company, record_url, numbers, updated_at FROM contacts c
-             WHERE ?1 IS NULL
-                OR name LIKE ?1 ESCAPE '\\' OR company LIKE ?1 ESCAPE '\\'
-                OR (?2 IS NOT NULL AND EXISTS (SELECT 1 FROM contact_numbers n
-                        WHERE n.contact_id = c.id AND n.rdigits LIKE ?2))
-             ORDER BY name COLLATE NOCASE, id LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![text, rdigits, limit], row_to_contact)?;
-        rows.map(|r| r?).collect()
-    }
-
-    pub fn contact(&self, id: i64) -> Result<Option<Contact>> {
-        contact(&self.conn, id)
-    }
-
-    /// How many contacts each source holds.
-    pub fn contact_counts(&self) -> Result<Vec<(String, u64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT source, COUNT(*) FROM contacts GROUP BY source ORDER BY source",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
+impl Writer {
     /// Add a local contact; returns it and the calls that now show it.
     pub fn create_contact(
         &mut self,
@@ -110,59 +44,59 @@ impl Store {
     ) -> Result<(Contact, Vec<Call>)> {
         let input = input.cleaned()?;
         let tx = self.conn.transaction()?;
-        let id = insert(&tx, super::LOCAL, None, None, &input, region, now)?;
+        let id = insert(&tx, LOCAL, None, None, &input, region, now)?;
         let touched = numbers_of(&tx, id)?;
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
         let c = contact(&tx, id)?.context("the new contact vanished")?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((c, calls))
     }
 
-    /// Change local contact `id`. `None`: no such contact. Synced contacts are refused: they
-    /// are edited where they come from.
+    /// Change local contact `id`; returns what that came to and the calls that now show it
+    /// differently. Synced contacts are refused: they are edited where they come from.
     pub fn update_contact(
         &mut self,
         id: i64,
         input: ContactInput,
         region: DefaultRegion,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Contact, Vec<Call>)>> {
+    ) -> Result<(ContactEdit, Vec<Call>)> {
         let input = input.cleaned()?;
         let tx = self.conn.transaction()?;
         let Some(old) = contact(&tx, id)? else {
-            return Ok(None);
+            return Ok((ContactEdit::NotFound, Vec::new()));
         };
-        if old.source != super::LOCAL {
-            anyhow::bail!(
-                "`{}` comes from {}: edit it there, Ringside keeps it in sync",
-                old.name,
-                old.source
-            );
+        if old.source != LOCAL {
+            return Ok((
+                ContactEdit::ReadOnly {
+                    name: old.name,
+                    source: old.source,
+                },
+                Vec::new(),
+            ));
         }
         let mut touched = numbers_of(&tx, id)?;
         update(&tx, id, None, &input, region, now)?;
         touched.extend(numbers_of(&tx, id)?);
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
         let c = contact(&tx, id)?.context("the contact vanished")?;
-        flush_search(&tx)?;
-        tx.commit()?;
-        Ok(Some((c, calls)))
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
+        Ok((ContactEdit::Updated(c), calls))
     }
 
     /// Delete contact `id` (a synced one comes back with the next sync unless it is deleted
-    /// at its source too). `None`: no such contact.
-    pub fn delete_contact(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<Vec<Call>>> {
+    /// at its source too); returns it (`None`: no such contact) and the calls that showed it.
+    pub fn delete_contact(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<Contact>, Vec<Call>)> {
         let tx = self.conn.transaction()?;
-        if contact(&tx, id)?.is_none() {
-            return Ok(None);
-        }
+        let Some(old) = contact(&tx, id)? else {
+            return Ok((None, Vec::new()));
+        };
         let touched = numbers_of(&tx, id)?;
         delete(&tx, id)?;
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
-        flush_search(&tx)?;
-        tx.commit()?;
-        Ok(Some(calls))
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
+        Ok((Some(old), calls))
     }
 
     /// Add or update `items` of `source` by their external id, in one transaction.
@@ -197,7 +131,7 @@ impl Store {
             // A local contact entered by hand, or imported under another key, is the same
             // person when name and company agree: update it rather than add a twin.
             let existing = match existing {
-                None if source == super::LOCAL => adopt(&tx, &input, &item.external_id, &seen)?,
+                None if source == LOCAL => adopt(&tx, &input, &item.external_id, &seen)?,
                 e => e,
             };
             if let Some((id, _)) = &existing {
@@ -238,9 +172,7 @@ impl Store {
                 }
             }
         }
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((report, calls))
     }
 
@@ -265,29 +197,8 @@ impl Store {
                 n += 1;
             }
         }
-        let calls = relookup(&tx, &touched, &self.lookup, now)?;
-        flush_search(&tx)?;
-        tx.commit()?;
+        let calls = commit_touching(tx, &touched, &self.lookup, now)?;
         Ok((n, calls))
-    }
-
-    /// `external id -> etag` of every contact of `source` (what a sync compares against).
-    pub fn source_etags(&self, source: &str) -> Result<HashMap<String, Option<String>>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT external_id, etag FROM contacts WHERE source = ?1 AND external_id IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The sync token a source last saved (CardDAV `sync-collection`), if any.
-    pub fn sync_token(&self, source: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT sync_token FROM contact_sources WHERE source = ?1")?
-            .query_row([source], |r| r.get(0))
-            .optional()?
-            .flatten())
     }
 
     pub fn set_sync_token(
@@ -337,6 +248,52 @@ impl Store {
     }
 }
 
+/// Contacts whose name, company or number contains `q` (all without `q`), by name.
+pub(super) fn list(conn: &Connection, q: Option<&str>, limit: usize) -> Result<Vec<Contact>> {
+    let limit = limit.clamp(1, MAX_LISTED) as i64;
+    let q = q.map(str::trim).filter(|q| !q.is_empty());
+    let text = q.map(|q| format!("%{}%", escape_like(q)));
+    let rdigits = q
+        .filter(|q| is_number(q))
+        .map(|q| format!("%{}%", digits(q).chars().rev().collect::<String>()));
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, source, name, company, record_url, numbers, updated_at FROM contacts c
+         WHERE ?1 IS NULL
+            OR name LIKE ?1 ESCAPE '\\' OR company LIKE ?1 ESCAPE '\\'
+            OR (?2 IS NOT NULL AND EXISTS (SELECT 1 FROM contact_numbers n
+                    WHERE n.contact_id = c.id AND n.rdigits LIKE ?2))
+         ORDER BY name COLLATE NOCASE, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![text, rdigits, limit], row_to_contact)?;
+    rows.map(|r| r?).collect()
+}
+
+pub(super) fn counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT source, COUNT(*) FROM contacts GROUP BY source ORDER BY source")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn source_etags(
+    conn: &Connection,
+    source: &str,
+) -> Result<HashMap<String, Option<String>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT external_id, etag FROM contacts WHERE source = ?1 AND external_id IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn sync_token(conn: &Connection, source: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT sync_token FROM contact_sources WHERE source = ?1")?
+        .query_row([source], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
 /// The local contact with `input`'s name and company not yet matched in this import, if
 /// there is exactly one; it takes `external_id` from now on.
 fn adopt(
@@ -353,11 +310,7 @@ fn adopt(
     )?;
     let found: Vec<(i64, String)> = stmt
         .query_map(
-            params![
-                super::LOCAL,
-                input.name,
-                input.company.as_deref().unwrap_or("")
-            ],
+            params![LOCAL, input.name, input.company.as_deref().unwrap_or("")],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?
@@ -376,7 +329,7 @@ fn adopt(
 
 /// Fill in what a call shows about its parties after an event changed it: the numbers'
 /// display forms, and the stored contacts of the other party when that number is new.
-pub(crate) fn decorate(
+pub(super) fn decorate(
     conn: &Connection,
     prev: Option<&Call>,
     call: &mut Call,
@@ -406,13 +359,18 @@ pub(crate) fn decorate(
     Ok(())
 }
 
-fn is_stored(m: &ContactMatch) -> bool {
+/// Whether `m` is one of the stored contacts (rather than, say, the CRM's).
+pub(super) fn is_stored(m: &ContactMatch) -> bool {
     m.key.starts_with("contact:")
 }
 
 /// The stored contacts `number` finds: by E.164, else by its last `tail_digits` digits (all
 /// its digits when it has fewer).
-fn lookup(conn: &Connection, number: &str, s: &LookupSettings) -> Result<Vec<ContactMatch>> {
+pub(super) fn lookup(
+    conn: &Connection,
+    number: &str,
+    s: &LookupSettings,
+) -> Result<Vec<ContactMatch>> {
     let Some(keys) = number_keys(number, DefaultRegion::default()) else {
         return Ok(Vec::new());
     };
@@ -448,7 +406,7 @@ fn lookup(conn: &Connection, number: &str, s: &LookupSettings) -> Result<Vec<Con
         }
     }
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids.into_iter().take(20) {
+    for id in ids.into_iter().take(MAX_MATCHES) {
         if let Some(c) = contact(conn, id)? {
             out.push(ContactMatch {
                 key: format!("contact:{}", c.id),
@@ -461,6 +419,20 @@ fn lookup(conn: &Connection, number: &str, s: &LookupSettings) -> Result<Vec<Con
     }
     s.sort(&mut out);
     Ok(out)
+}
+
+/// Look up again the calls a change to the `touched` numbers may concern (see [`relookup`]),
+/// then commit; returns the calls that changed.
+fn commit_touching(
+    tx: Transaction<'_>,
+    touched: &BTreeSet<String>,
+    s: &LookupSettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<Call>> {
+    let calls = relookup(&tx, touched, s, now)?;
+    flush_search(&tx)?;
+    tx.commit()?;
+    Ok(calls)
 }
 
 /// Look the calls that a change to these numbers may concern up again: calls whose other
@@ -528,7 +500,7 @@ fn row_to_contact(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Contact>> {
     })())
 }
 
-fn contact(conn: &Connection, id: i64) -> Result<Option<Contact>> {
+pub(super) fn contact(conn: &Connection, id: i64) -> Result<Option<Contact>> {
     conn.prepare_cached(
         "SELECT id, source, name, company, record_url, numbers, updated_at FROM contacts WHERE id = ?1",
     )?
@@ -546,10 +518,7 @@ fn numbers_of(conn: &Connection, id: i64) -> Result<BTreeSet<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn numbers_json(
-    input: &ContactInput,
-    region: DefaultRegion,
-) -> Result<(String, Vec<super::NumberKeys>)> {
+fn numbers_json(input: &ContactInput, region: DefaultRegion) -> Result<(String, Vec<NumberKeys>)> {
     let mut keys = Vec::new();
     let numbers: Vec<ContactNumber> = input
         .numbers
@@ -634,7 +603,7 @@ fn delete(tx: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-fn index_numbers(tx: &Connection, id: i64, keys: &[super::NumberKeys]) -> Result<()> {
+fn index_numbers(tx: &Connection, id: i64, keys: &[NumberKeys]) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO contact_numbers (contact_id, e164, rdigits) VALUES (?1, ?2, ?3)",
     )?;

@@ -1,0 +1,397 @@
+//! Storing deliveries: each is journaled and folded into its call in the same transaction, a
+//! batch of them per transaction; an event that arrives out of order folds its call again from
+//! its journaled deliveries (see [`correlate::arrival`]). [`Writer::rebuild`] folds the whole
+//! journal again the same way. The writer keeps recent calls' histories in memory
+//! ([`Histories`]) so it need not read them back from the journal.
+
+use super::calls::{insert_timeline, load_call, save_call};
+use super::contacts::{decorate, is_stored};
+use super::search::flush_search;
+use super::{parse_ts, ts, Delivery, Stored, Writer};
+use crate::contacts::LookupSettings;
+use crate::correlate::{self, Arrival, Journaled};
+use crate::model::*;
+use anyhow::{Context, Result};
+use chrono::{DateTime, SubsecRound, Utc};
+use rusqlite::{params, Connection};
+use std::collections::HashMap;
+
+impl Writer {
+    /// Store `deliveries` in one transaction (one fsync). Each delivery is journaled and folded
+    /// into its calls; a duplicate stores nothing. A delivery that fails is rolled back alone.
+    /// Ringside's clock for each delivery is its `received_at`.
+    pub fn store_batch(&mut self, deliveries: &[Delivery]) -> Result<Vec<Result<Stored>>> {
+        let result = store_all(
+            &mut self.conn,
+            &mut self.histories,
+            &self.lookup,
+            deliveries,
+        );
+        match result {
+            Ok(_) => self.histories.batch_committed(),
+            Err(_) => self.histories.forget(),
+        }
+        result
+    }
+
+    /// Fold the whole journal again into calls and timelines, from scratch, keeping which
+    /// missed calls were marked done. Returns how many calls there are.
+    pub fn rebuild(&mut self) -> Result<usize> {
+        self.histories.forget();
+        let mut histories = Histories::default();
+        let tx = self.conn.transaction()?;
+        let done: Vec<String> = {
+            let mut s = tx.prepare("SELECT id FROM calls WHERE done = 1")?;
+            let rows = s.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        // What the CRM said about calls is not in the journal: keep it.
+        let remote: Vec<(String, Vec<ContactMatch>)> = {
+            let mut s = tx.prepare("SELECT data FROM calls WHERE data LIKE '%\"key\":\"crm:%'")?;
+            let rows = s.query_map([], |r| r.get::<_, String>(0))?;
+            let mut v = Vec::new();
+            for r in rows {
+                let c: Call = serde_json::from_str(&r?)?;
+                let kept: Vec<ContactMatch> =
+                    c.contacts.into_iter().filter(|m| !is_stored(m)).collect();
+                v.push((c.id, kept));
+            }
+            v
+        };
+        tx.execute_batch(
+            "DELETE FROM calls; DELETE FROM timeline; DELETE FROM temp.search_pending;
+             INSERT INTO calls_fts(calls_fts) VALUES ('delete-all');",
+        )?;
+        {
+            let mut s = tx.prepare("SELECT seq, received_at, events FROM journal ORDER BY seq")?;
+            let mut rows = s.query([])?;
+            while let Some(r) = rows.next()? {
+                let (seq, received_at, events) = journal_row(r)?;
+                fold(&tx, &events, seq, received_at, &mut histories, &self.lookup)?;
+                histories.delivery_stored();
+                histories.batch_committed();
+            }
+        }
+        for (id, kept) in remote {
+            if let Some(mut c) = load_call(&tx, &id)? {
+                c.contacts.extend(kept);
+                self.lookup.sort(&mut c.contacts);
+                save_call(&tx, &c)?;
+            }
+        }
+        for id in &done {
+            tx.execute("UPDATE calls SET done = 1 WHERE id = ?1", [id])?;
+            if let Some(mut c) = load_call(&tx, id)? {
+                c.done = true;
+                save_call(&tx, &c)?;
+            }
+        }
+        flush_search(&tx)?;
+        let n: i64 = tx.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(n as usize)
+    }
+}
+
+pub(super) fn len(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?)
+}
+
+/// Calls' journaled events, in arrival order, as committed; and what the batch being written
+/// adds. Only a cache: a call not in it is read from the journal. Bounded: cleared when
+/// [`Histories::MAX_CALLS`] are held.
+#[derive(Default)]
+pub(super) struct Histories {
+    committed: HashMap<String, Vec<Journaled>>,
+    /// Calls the current batch changed (their whole history), kept once the batch commits.
+    batch: HashMap<String, Vec<Journaled>>,
+    /// What the delivery being stored changed, kept once its savepoint is released.
+    delivery: Vec<(String, Vec<Journaled>)>,
+}
+
+impl Histories {
+    const MAX_CALLS: usize = 1024;
+
+    /// The history of call `id` known before the delivery being stored, if cached.
+    fn get(&self, id: &str) -> Option<&Vec<Journaled>> {
+        self.batch.get(id).or_else(|| self.committed.get(id))
+    }
+
+    /// The delivery being stored left call `id` with `history`.
+    fn stage(&mut self, id: &str, history: Vec<Journaled>) {
+        self.delivery.push((id.to_string(), history));
+    }
+
+    fn delivery_stored(&mut self) {
+        for (id, history) in self.delivery.drain(..) {
+            self.batch.insert(id, history);
+        }
+    }
+
+    fn delivery_rolled_back(&mut self) {
+        self.delivery.clear();
+    }
+
+    /// The batch being written was rolled back: nothing it staged holds.
+    fn batch_rolled_back(&mut self) {
+        self.batch.clear();
+        self.delivery.clear();
+    }
+
+    fn batch_committed(&mut self) {
+        if self.committed.len() + self.batch.len() > Self::MAX_CALLS {
+            self.committed.clear();
+        }
+        self.committed.extend(self.batch.drain());
+    }
+
+    fn forget(&mut self) {
+        *self = Histories::default();
+    }
+}
+
+fn store_all(
+    conn: &mut Connection,
+    histories: &mut Histories,
+    lookup: &LookupSettings,
+    deliveries: &[Delivery],
+) -> Result<Vec<Result<Stored>>> {
+    // Deliveries practically never fail, so first try the batch without a savepoint per
+    // delivery (a savepoint costs a sub-journal per delivery).
+    {
+        let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            match store_one(&tx, d, histories, lookup) {
+                Ok(stored) => {
+                    histories.delivery_stored();
+                    out.push(Ok(stored));
+                }
+                Err(_) => break,
+            }
+        }
+        if out.len() == deliveries.len() {
+            flush_search(&tx)?;
+            tx.commit().context("committing batch")?;
+            return Ok(out);
+        }
+    } // one failed: the transaction rolls back; again with a savepoint per delivery
+    histories.batch_rolled_back();
+    let mut tx = conn.transaction()?;
+    let mut out = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        let sp = tx.savepoint()?;
+        match store_one(&sp, d, histories, lookup) {
+            Ok(stored) => {
+                sp.commit()?;
+                histories.delivery_stored();
+                out.push(Ok(stored));
+            }
+            Err(e) => {
+                drop(sp); // rolls back this delivery only
+                histories.delivery_rolled_back();
+                out.push(Err(e));
+            }
+        }
+    }
+    flush_search(&tx)?;
+    tx.commit().context("committing batch")?;
+    Ok(out)
+}
+
+fn store_one(
+    tx: &Connection,
+    d: &Delivery,
+    histories: &mut Histories,
+    lookup: &LookupSettings,
+) -> Result<Stored> {
+    if let Some(first) = d.events.first() {
+        anyhow::ensure!(
+            d.events.iter().all(|e| same_call(e, first)),
+            "a delivery holds the events of one call; this one names several"
+        );
+    }
+    let events = serde_json::to_string(&d.events)?;
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            d.source.as_str(),
+            d.dedupe_key,
+            ts(d.received_at),
+            d.content_type,
+            d.raw,
+            events
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(Stored::Duplicate);
+    }
+    let seq = tx.last_insert_rowid();
+    // As the journal keeps it (microseconds), so `rebuild` folds with the very same clock.
+    let received_at = d.received_at.trunc_subsecs(6);
+    let calls = fold(tx, &d.events, seq, received_at, histories, lookup)?;
+    Ok(Stored::New { seq, calls })
+}
+
+/// Apply `events` (journal row `seq`, all of one call) to their call; returns the call if it
+/// changed.
+///
+/// Where they fall in the call's course is [`correlate::arrival`]'s to say: in the usual case
+/// they come after everything the call has seen and are applied to it; when they belong
+/// earlier (a hangup arrived before the answer, a retry came late) the call is the one folded
+/// again from its journaled events and its timeline is rewritten. [`Writer::rebuild`] takes the
+/// same path, so it gives the same calls.
+fn fold(
+    tx: &Connection,
+    events: &[CallEvent],
+    seq: i64,
+    now: DateTime<Utc>,
+    histories: &mut Histories,
+    lookup: &LookupSettings,
+) -> Result<Vec<Call>> {
+    let Some(first) = events.first() else {
+        return Ok(Vec::new());
+    };
+    if !events.iter().all(|e| same_call(e, first)) {
+        // Only a journal from before deliveries were checked could hold this: apply each
+        // event to its own call as it comes.
+        let mut changed: Vec<Call> = Vec::new();
+        histories.forget();
+        for ev in events {
+            let id = call_id(ev.provider, &ev.provider_call_id);
+            let prev = load_call(tx, &id)?;
+            for c in apply_in_order(tx, &id, prev, std::slice::from_ref(ev), seq, now, lookup)? {
+                changed.retain(|x| x.id != c.id);
+                changed.push(c);
+            }
+        }
+        return Ok(changed);
+    }
+    let id = call_id(first.provider, &first.provider_call_id);
+    let prev = load_call(tx, &id)?;
+    let arrived = events.iter().map(|e| Journaled {
+        seq,
+        received_at: now,
+        event: e.clone(),
+    });
+    let history: Vec<Journaled> = match (&prev, histories.get(&id)) {
+        (None, _) => arrived.collect(),
+        (Some(_), Some(known)) => known.iter().cloned().chain(arrived).collect(),
+        (Some(_), None) => call_history(tx, first, seq)?,
+    };
+    let arrival = correlate::arrival(&history, events.len(), now);
+    histories.stage(&id, history);
+    match (arrival, prev) {
+        (Arrival::OutOfOrder { call, timeline }, Some(prev)) => {
+            refold(tx, &id, prev, *call, &timeline, now, lookup)
+        }
+        // A new call has nothing to be out of order with.
+        (_, prev) => apply_in_order(tx, &id, prev, events, seq, now, lookup),
+    }
+}
+
+/// Replace call `id`, `prev` as stored, by `call` folded again from its history, and its
+/// timeline by `timeline`; returns the call if it changed.
+fn refold(
+    tx: &Connection,
+    id: &str,
+    prev: Call,
+    mut call: Call,
+    timeline: &[TimelineEntry],
+    now: DateTime<Utc>,
+    lookup: &LookupSettings,
+) -> Result<Vec<Call>> {
+    call.done = prev.done;
+    call.updated_at = prev.updated_at;
+    // Who the caller is was worked out on the call as it was; it holds unless a number changed.
+    call.from_display = prev.from_display.clone();
+    call.to_display = prev.to_display.clone();
+    call.contacts = prev.contacts.clone();
+    decorate(tx, Some(&prev), &mut call, lookup)?;
+    let changed = call != prev;
+    if changed {
+        call.updated_at = now;
+        save_call(tx, &call)?;
+    }
+    // Ringside's own records (marked done) are kept after the call's.
+    let own: Vec<(String, String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT at, what, detail FROM timeline WHERE call_id = ?1 AND event_seq IS NULL ORDER BY id",
+        )?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.execute("DELETE FROM timeline WHERE call_id = ?1", [id])?;
+    for e in timeline {
+        insert_timeline(tx, id, &ts(e.at), &e.what, e.detail.as_deref(), e.event_seq)?;
+    }
+    for (at, what, detail) in &own {
+        insert_timeline(tx, id, at, what, detail.as_deref(), None)?;
+    }
+    Ok(if changed { vec![call] } else { Vec::new() })
+}
+
+/// Apply `events` one after the other to `prev`, recording what they did.
+fn apply_in_order(
+    tx: &Connection,
+    id: &str,
+    mut call: Option<Call>,
+    events: &[CallEvent],
+    seq: i64,
+    now: DateTime<Utc>,
+    lookup: &LookupSettings,
+) -> Result<Vec<Call>> {
+    let before = call.clone();
+    let mut changed = false;
+    for ev in events {
+        let applied = correlate::apply(call, ev, Some(seq), now);
+        for e in &applied.timeline {
+            insert_timeline(tx, id, &ts(e.at), &e.what, e.detail.as_deref(), e.event_seq)?;
+        }
+        changed |= applied.changed;
+        call = Some(applied.call);
+    }
+    match call {
+        Some(mut c) if changed => {
+            decorate(tx, before.as_ref(), &mut c, lookup)?;
+            save_call(tx, &c)?;
+            Ok(vec![c])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The events of `ev`'s call journaled up to and including row `upto`, in arrival order.
+fn call_history(tx: &Connection, ev: &CallEvent, upto: i64) -> Result<Vec<Journaled>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT seq, received_at, events FROM journal
+         WHERE json_extract(events, '$[0].provider_call_id') = ?1 AND seq <= ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![ev.provider_call_id, upto])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (seq, received_at, events) = journal_row(r)?;
+        out.extend(
+            events
+                .into_iter()
+                .filter(|e| e.provider == ev.provider)
+                .map(|event| Journaled {
+                    seq,
+                    received_at,
+                    event,
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// A journal row read as `seq, received_at, events`.
+fn journal_row(r: &rusqlite::Row<'_>) -> Result<(i64, DateTime<Utc>, Vec<CallEvent>)> {
+    let received_at = parse_ts(&r.get::<_, String>(1)?)?;
+    let events = serde_json::from_str(&r.get::<_, String>(2)?)?;
+    Ok((r.get(0)?, received_at, events))
+}
+
+fn same_call(a: &CallEvent, b: &CallEvent) -> bool {
+    a.provider == b.provider && a.provider_call_id == b.provider_call_id
+}
