@@ -4,6 +4,7 @@
 //! ignored. The desktop app's settings page writes this same file.
 
 use crate::correlate::Timeouts;
+use crate::links::{Callback, Template};
 use crate::phone::DefaultRegion;
 use crate::providers::ParseContext;
 use crate::Provider;
@@ -125,7 +126,7 @@ impl Contacts {
         }
         if let Some(c) = &self.crm {
             let key = "contacts.crm";
-            crate::links::Template::parse(&c.url).map_err(|e| anyhow::anyhow!("{key}.url: {e}"))?;
+            Template::parse(&c.url).map_err(|e| anyhow::anyhow!("{key}.url: {e}"))?;
             check_remote_url(&c.url).map_err(|m| anyhow::anyhow!("{key}.url: {m}"))?;
             if !(100..=10_000).contains(&c.timeout_ms) {
                 bail!(
@@ -267,25 +268,6 @@ impl Default for ScreenPop {
             raise_window: false,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(rename_all = "lowercase")]
-pub enum CallbackScheme {
-    #[default]
-    Tel,
-    Sip,
-    Callto,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(deny_unknown_fields, default)]
-pub struct Callback {
-    pub scheme: CallbackScheme,
-    /// For `sip:` URIs: the domain after `@` (e.g. `pbx.example.com`); none gives `sip:+1555...`.
-    pub sip_domain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
@@ -664,7 +646,7 @@ impl Config {
             x.check()?;
         }
         if let Some(url) = &self.crm.url {
-            crate::links::Template::parse(url).map_err(|e| anyhow::anyhow!("crm.url: {e}"))?;
+            Template::parse(url).map_err(|e| anyhow::anyhow!("crm.url: {e}"))?;
         }
         if let Some(d) = &self.callback.sip_domain {
             if d.is_empty()
