@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use ringside_core::config::Config;
 use ringside_core::links::{self, RecordValues, Template};
 use ringside_core::phone;
+use ringside_core::providers::scenario;
 use ringside_core::spreadsheet::defuse_formula;
 use ringside_core::store::CallQuery;
 use ringside_core::{Call, CallState, CallWithTimeline, Direction};
@@ -303,7 +304,7 @@ pub async fn sync_contacts(st: &AppState) -> Vec<crate::carddav::BookSync> {
 }
 
 pub fn scenarios() -> Vec<ScenarioInfo> {
-    simulate::all()
+    scenario::all()
         .into_iter()
         .map(|s| ScenarioInfo {
             name: s.name.into(),
@@ -315,7 +316,7 @@ pub fn scenarios() -> Vec<ScenarioInfo> {
 
 /// Start scenario `name` against this very listener, in the background, at a watchable pace.
 pub fn simulate(st: &AppState, name: &str) -> Result<(), AppError> {
-    let scenario = simulate::all()
+    let scenario = scenario::all()
         .into_iter()
         .find(|s| s.name == name)
         .ok_or_else(|| AppError::not_found(format!("no scenario `{name}`")))?;

@@ -3,9 +3,9 @@
 //! Whippy calls have no ringing phase: `call.started` means connected. Like the published
 //! examples, one `request_id` is reused across a call's events.
 
-use super::{Run, Scenario, WireRequest};
+use crate::model::Provider;
+use crate::providers::scenario::{Run, Scenario, WireRequest};
 use chrono::{DateTime, Duration, Utc};
-use ringside_core::Provider;
 use serde_json::{json, Value};
 
 const CONTENT_TYPE: &str = "application/json";
@@ -168,9 +168,9 @@ fn timestamp(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{EndReason, EventKind};
+    use crate::providers::{ParseContext, Parsed};
     use chrono::TimeZone;
-    use ringside_core::providers::{ParseContext, Parsed};
-    use ringside_core::{EndReason, EventKind};
 
     fn run() -> Run {
         Run {
@@ -182,19 +182,7 @@ mod tests {
     }
 
     fn parsed(scenario: &Scenario) -> Vec<Parsed> {
-        (scenario.build)(&run())
-            .into_iter()
-            .map(|req| {
-                req.parse(scenario.provider, &ParseContext::default())
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "{}: {e}: {}",
-                            scenario.name,
-                            String::from_utf8_lossy(&req.body)
-                        )
-                    })
-            })
-            .collect()
+        scenario.parse(&run(), &ParseContext::default()).unwrap()
     }
 
     fn scenario(name: &str) -> &'static Scenario {

@@ -1,109 +1,18 @@
-//! `ringside-server simulate`: built-in call scenarios replayed in each provider's real wire
-//! format (method, content type, auth) against a running Ringside.
+//! `ringside-server simulate`: the built-in call scenarios (`providers::scenario`, built in each
+//! provider's real wire format) sent with the provider's authentication to a running Ringside.
 
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use ringside_core::config::Config;
-use ringside_core::providers::{self, Inbound, ParseContext, ParseError, Parsed};
-use ringside_core::Provider;
+use ringside_core::providers::scenario::{self, Run, Scenario};
 use std::path::PathBuf;
 use std::time::Duration;
 
-mod exotel;
-mod generic;
-mod teltel;
-mod voiceshot;
-mod whippy;
-
-/// One HTTP request of a scenario, relative to the provider's webhook URL.
-#[derive(Debug, Clone)]
-pub struct WireRequest {
-    pub method: &'static str,
-    /// Appended to the webhook URL, e.g. `?CallSid=...` for a GET; usually empty.
-    pub query: String,
-    pub content_type: Option<String>,
-    pub body: Vec<u8>,
-    /// Pause before sending this request, so a person watching sees each state.
-    pub delay_ms: u64,
-}
-
-impl WireRequest {
-    pub fn post(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
-        WireRequest {
-            method: "POST",
-            query: String::new(),
-            content_type: Some(content_type.to_string()),
-            body: body.into(),
-            delay_ms: 0,
-        }
-    }
-    pub fn get(query: String) -> Self {
-        WireRequest {
-            method: "GET",
-            query,
-            content_type: None,
-            body: Vec::new(),
-            delay_ms: 0,
-        }
-    }
-    pub fn after(mut self, delay_ms: u64) -> Self {
-        self.delay_ms = delay_ms;
-        self
-    }
-
-    /// What Ringside's adapter for `provider` makes of this request, as its webhook would
-    /// receive it.
-    pub fn parse(&self, provider: Provider, ctx: &ParseContext) -> Result<Parsed, ParseError> {
-        let method = http::Method::from_bytes(self.method.as_bytes()).unwrap_or(http::Method::POST);
-        let mut headers = http::HeaderMap::new();
-        if let Some(ct) = self.content_type.as_deref().and_then(|c| c.parse().ok()) {
-            headers.insert(http::header::CONTENT_TYPE, ct);
-        }
-        let inbound = Inbound {
-            method: &method,
-            query: self.query.strip_prefix('?').filter(|q| !q.is_empty()),
-            headers: &headers,
-            body: &self.body,
-        };
-        providers::parse(provider, &inbound, ctx)
-    }
-}
-
-/// What varies between runs of one scenario, so that every run is a new call.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// A fresh unique id, usable as (part of) the provider's call id and event ids.
-    pub id: String,
-    pub now: DateTime<Utc>,
-    /// The caller's number as the provider would send it.
-    pub caller: String,
-    /// Agents to ring: the configured identities, or demo ones.
-    pub agents: Vec<String>,
-}
-
-pub struct Scenario {
-    pub name: &'static str,
-    pub provider: Provider,
-    pub description: &'static str,
-    pub build: fn(&Run) -> Vec<WireRequest>,
-}
-
-/// Every scenario, grouped by provider.
-pub fn all() -> Vec<&'static Scenario> {
-    [
-        voiceshot::SCENARIOS,
-        whippy::SCENARIOS,
-        teltel::SCENARIOS,
-        exotel::SCENARIOS,
-        generic::SCENARIOS,
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
-}
+/// How long one request of a scenario may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn print_list() {
-    for s in all() {
+    for s in scenario::all() {
         println!("{:<26} {}", s.name, s.description);
     }
     println!("{:<26} every scenario above, one after another", "all");
@@ -114,10 +23,13 @@ pub fn print_list() {
 /// `serve` uses), printing each step.
 pub async fn run(name: &str, base: &str, config_path: Option<&PathBuf>, fast: bool) -> Result<()> {
     let scenarios: Vec<_> = match name {
-        "all" => all(),
-        _ => vec![all().into_iter().find(|s| s.name == name).ok_or_else(|| {
-            anyhow!("no scenario `{name}`; `ringside-server simulate --list` lists them")
-        })?],
+        "all" => scenario::all(),
+        _ => vec![scenario::all()
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| {
+                anyhow!("no scenario `{name}`; `ringside-server simulate --list` lists them")
+            })?],
     };
     let (config, path) = crate::serve::load_config(config_path)?;
     send(&config, &scenarios, base, fast, |line| println!("{line}"))
@@ -135,7 +47,7 @@ pub async fn send(
     report: impl Fn(String),
 ) -> Result<()> {
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
+        .timeout(REQUEST_TIMEOUT)
         .build()?;
     let base = base.trim_end_matches('/');
     let hooks = config.hooks();

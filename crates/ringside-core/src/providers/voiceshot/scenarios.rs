@@ -4,8 +4,8 @@
 //! event to simulate: answer is the screen-pop moment, hangup ends the call. Outbound campaigns
 //! send keypress events only.
 
-use super::{Run, Scenario, WireRequest};
-use ringside_core::Provider;
+use crate::model::Provider;
+use crate::providers::scenario::{Run, Scenario, WireRequest};
 
 /// VoiceShot's Content-Type is unconfirmed; the adapter parses the body regardless.
 const CONTENT_TYPE: &str = "text/xml";
@@ -106,9 +106,9 @@ fn attr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CallEvent, EndReason, EventKind};
+    use crate::providers::ParseContext;
     use chrono::{TimeZone, Utc};
-    use ringside_core::providers::ParseContext;
-    use ringside_core::{CallEvent, EventKind};
 
     fn run() -> Run {
         Run {
@@ -120,20 +120,8 @@ mod tests {
     }
 
     fn events(scenario: &Scenario) -> Vec<CallEvent> {
-        let mut out = Vec::new();
-        for req in (scenario.build)(&run()) {
-            let parsed = req
-                .parse(scenario.provider, &ParseContext::default())
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "{}: {e}: {}",
-                        scenario.name,
-                        String::from_utf8_lossy(&req.body)
-                    )
-                });
-            out.extend(parsed.events);
-        }
-        out
+        let parsed = scenario.parse(&run(), &ParseContext::default());
+        parsed.unwrap().into_iter().flat_map(|p| p.events).collect()
     }
 
     fn scenario(name: &str) -> &'static Scenario {
@@ -154,7 +142,7 @@ mod tests {
                 },
                 EventKind::Ended {
                     answered: None,
-                    reason: ringside_core::EndReason::Completed,
+                    reason: EndReason::Completed,
                     duration_s: Some(3)
                 },
             ]
