@@ -387,6 +387,10 @@ impl Providers {
     }
 }
 
+/// The agent identities of the demo configuration (and of test calls when the config names
+/// fewer than two).
+pub const DEMO_IDENTITIES: [&str; 2] = ["201", "202"];
+
 impl Config {
     /// Read and check `path`. Errors name the file and the key.
     pub fn load(path: &Path) -> Result<Config> {
@@ -459,7 +463,7 @@ impl Config {
             },
             agent: Agent {
                 region: "US".into(),
-                identities: vec!["201".into(), "202".into()],
+                identities: DEMO_IDENTITIES.map(String::from).to_vec(),
                 supervisor: false,
             },
             calls: Timeouts::default(),

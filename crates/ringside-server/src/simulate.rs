@@ -3,13 +3,16 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
-use ringside_core::config::Config;
+use ringside_core::config::{Config, DEMO_IDENTITIES};
 use ringside_core::providers::scenario::{self, Run, Scenario};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long one request of a scenario may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// The leading characters of a fresh UUID that name a run: unique enough, and short enough
+/// for every provider's call ids.
+const RUN_ID_LEN: usize = 12;
 
 pub fn print_list() {
     for s in scenario::all() {
@@ -63,13 +66,13 @@ pub async fn send(
                 )
             })?;
         let run = Run {
-            id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+            id: uuid::Uuid::new_v4().simple().to_string()[..RUN_ID_LEN].to_string(),
             now: Utc::now(),
             caller: format!("+1415555{:04}", rand_digits()),
-            agents: if config.agent.identities.len() >= 2 {
+            agents: if config.agent.identities.len() >= DEMO_IDENTITIES.len() {
                 config.agent.identities.clone()
             } else {
-                vec!["201".into(), "202".into()]
+                DEMO_IDENTITIES.map(String::from).to_vec()
             },
         };
         report(format!("{}: {}", s.name, s.description));
