@@ -316,9 +316,7 @@ pub fn scenarios() -> Vec<ScenarioInfo> {
 
 /// Start scenario `name` against this very listener, in the background, at a watchable pace.
 pub fn simulate(st: &AppState, name: &str) -> Result<(), AppError> {
-    let scenario = scenario::all()
-        .into_iter()
-        .find(|s| s.name == name)
+    let scenario = scenario::named(name)
         .ok_or_else(|| AppError::not_found(format!("no scenario `{name}`")))?;
     let config = st.settings().config.clone();
     let base = st.listen_url.clone();

@@ -27,12 +27,9 @@ pub fn print_list() {
 pub async fn run(name: &str, base: &str, config_path: Option<&PathBuf>, fast: bool) -> Result<()> {
     let scenarios: Vec<_> = match name {
         "all" => scenario::all(),
-        _ => vec![scenario::all()
-            .into_iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| {
-                anyhow!("no scenario `{name}`; `ringside-server simulate --list` lists them")
-            })?],
+        _ => vec![scenario::named(name).ok_or_else(|| {
+            anyhow!("no scenario `{name}`; `ringside-server simulate --list` lists them")
+        })?],
     };
     let (config, path) = crate::serve::load_config(config_path)?;
     send(&config, &scenarios, base, fast, |line| println!("{line}"))

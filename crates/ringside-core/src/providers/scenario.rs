@@ -98,11 +98,45 @@ pub fn all() -> Vec<&'static Scenario> {
         .collect()
 }
 
+/// The scenario called `name`.
+pub fn named(name: &str) -> Option<&'static Scenario> {
+    all().into_iter().find(|s| s.name == name)
+}
+
 /// `application/x-www-form-urlencoded` serialization of `pairs`, in order.
 pub fn form<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
         .finish()
+}
+
+/// What the scenarios' tests share.
+#[cfg(test)]
+pub(crate) mod check {
+    use super::{Run, Scenario};
+    use crate::model::{CallEvent, EventKind};
+    use crate::providers::ParseContext;
+
+    /// The scenario called `name`, which must exist.
+    pub fn scenario(name: &str) -> &'static Scenario {
+        super::named(name).unwrap_or_else(|| panic!("no scenario {name}"))
+    }
+
+    /// Every event of `run`, read as the provider's default settings read it.
+    pub fn events(scenario: &Scenario, run: &Run) -> Vec<CallEvent> {
+        let parsed = scenario.parse(run, &ParseContext::default()).unwrap();
+        parsed.into_iter().flat_map(|p| p.events).collect()
+    }
+
+    pub fn kinds(events: &[CallEvent]) -> Vec<EventKind> {
+        events.iter().map(|e| e.kind.clone()).collect()
+    }
+
+    pub fn ringing(agent: &str) -> EventKind {
+        EventKind::Ringing {
+            agent: Some(agent.into()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -181,6 +181,7 @@ fn multipart(fields: &[(&str, String)], run_id: &str) -> WireRequest {
 mod tests {
     use super::*;
     use crate::model::{CallEvent, Direction, EndReason, EventKind, LegOutcome};
+    use crate::providers::scenario::check::{kinds, ringing, scenario};
     use crate::providers::ParseContext;
     use chrono::{TimeZone, Utc};
 
@@ -199,20 +200,6 @@ mod tests {
         };
         let parsed = scenario.parse(run, &ctx).unwrap();
         parsed.into_iter().flat_map(|p| p.events).collect()
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
-    fn kinds(events: &[CallEvent]) -> Vec<EventKind> {
-        events.iter().map(|e| e.kind.clone()).collect()
-    }
-
-    fn ringing(agent: &str) -> EventKind {
-        EventKind::Ringing {
-            agent: Some(agent.into()),
-        }
     }
 
     fn stopped(agent: &str) -> EventKind {

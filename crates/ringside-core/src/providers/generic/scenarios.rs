@@ -101,8 +101,8 @@ fn call_id(run: &Run) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CallEvent, EndReason, EventKind};
-    use crate::providers::ParseContext;
+    use crate::model::{EndReason, EventKind};
+    use crate::providers::scenario::check::{events, kinds, ringing, scenario};
     use chrono::{TimeZone, Utc};
 
     fn run() -> Run {
@@ -114,27 +114,11 @@ mod tests {
         }
     }
 
-    fn events(scenario: &Scenario, run: &Run) -> Vec<CallEvent> {
-        let parsed = scenario.parse(run, &ParseContext::default()).unwrap();
-        parsed.into_iter().flat_map(|p| p.events).collect()
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
-    fn ringing(agent: &str) -> EventKind {
-        EventKind::Ringing {
-            agent: Some(agent.into()),
-        }
-    }
-
     #[test]
     fn answered_rings_everyone_then_answers_then_ends() {
         let events = events(scenario("generic-answered"), &run());
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 ringing("Alice Smith"),
                 ringing("Bob & Co"),
@@ -158,9 +142,8 @@ mod tests {
     #[test]
     fn missed_rings_two_agents_then_no_answer() {
         let events = events(scenario("generic-missed"), &run());
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 ringing("Alice Smith"),
                 ringing("Bob & Co"),

@@ -143,6 +143,7 @@ impl<'a> Call<'a> {
 mod tests {
     use super::*;
     use crate::model::{CallEvent, EndReason, EventKind, LegOutcome};
+    use crate::providers::scenario::check::{kinds, ringing, scenario};
     use crate::providers::ParseContext;
     use chrono::{TimeZone, Utc};
 
@@ -162,20 +163,6 @@ mod tests {
             "TelTel events carry an id"
         );
         parsed.into_iter().flat_map(|p| p.events).collect()
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
-    fn kinds(events: &[CallEvent]) -> Vec<EventKind> {
-        events.iter().map(|e| e.kind.clone()).collect()
-    }
-
-    fn ringing(agent: &str) -> EventKind {
-        EventKind::Ringing {
-            agent: Some(agent.into()),
-        }
     }
 
     fn stopped(agent: &str, outcome: LegOutcome) -> EventKind {

@@ -106,8 +106,8 @@ fn attr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CallEvent, EndReason, EventKind};
-    use crate::providers::ParseContext;
+    use crate::model::{EndReason, EventKind};
+    use crate::providers::scenario::check::{events, kinds, scenario};
     use chrono::{TimeZone, Utc};
 
     fn run() -> Run {
@@ -119,21 +119,11 @@ mod tests {
         }
     }
 
-    fn events(scenario: &Scenario) -> Vec<CallEvent> {
-        let parsed = scenario.parse(&run(), &ParseContext::default());
-        parsed.unwrap().into_iter().flat_map(|p| p.events).collect()
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
     #[test]
     fn answered_is_answer_keypress_hangup_on_one_call() {
-        let events = events(scenario("voiceshot-answered"));
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
+        let events = events(scenario("voiceshot-answered"), &run());
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 EventKind::Answered { by: None },
                 EventKind::Keypress {
@@ -155,10 +145,9 @@ mod tests {
 
     #[test]
     fn keypress_only_is_one_keypress() {
-        let events = events(scenario("voiceshot-keypress-only"));
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
+        let events = events(scenario("voiceshot-keypress-only"), &run());
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![EventKind::Keypress {
                 prompt: Some("1".into()),
                 digits: "1".into()

@@ -169,6 +169,7 @@ fn timestamp(t: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use crate::model::{EndReason, EventKind};
+    use crate::providers::scenario::check::{kinds, scenario};
     use crate::providers::{ParseContext, Parsed};
     use chrono::TimeZone;
 
@@ -185,17 +186,12 @@ mod tests {
         scenario.parse(&run(), &ParseContext::default()).unwrap()
     }
 
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
     #[test]
     fn answered_is_started_ended_analyzed_with_distinct_delivery_ids() {
         let parsed = parsed(scenario("whippy-answered"));
         let events: Vec<_> = parsed.iter().flat_map(|p| p.events.clone()).collect();
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 EventKind::Answered {
                     by: Some("42".into())
