@@ -4,8 +4,8 @@
 
 use crate::retries::{comparable, run};
 use crate::support::*;
+use ringside_core::providers::scenario::{self, Scenario, WireRequest};
 use ringside_core::store::{Queries, Writer};
-use ringside_server::simulate::{self, Scenario, WireRequest};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -100,7 +100,7 @@ async fn sigkill_during_concurrent_ingest_loses_nothing_and_corrupts_nothing() {
     let mut rng = Rng::from_env("crash");
     let mut s = Server::start().await;
     let tmp = s.take_dir().unwrap();
-    let scenarios = simulate::all();
+    let scenarios = scenario::all();
 
     // What each scenario looks like delivered without a crash.
     let mut reference = Vec::new();

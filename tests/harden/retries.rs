@@ -16,9 +16,9 @@ use futures_util::StreamExt;
 use ringside_core::config::{Config, CrmOpen, PopWhen, ScreenPop};
 use ringside_core::me::Me;
 use ringside_core::phone::DefaultRegion;
+use ringside_core::providers::scenario::{self, Run, Scenario, WireRequest};
 use ringside_core::screenpop::{decide, Pop, PopAction, PopSettings, Shown};
 use ringside_core::{Call, CallState, EventKind, Provider};
-use ringside_server::simulate::{self, Run, Scenario, WireRequest};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -257,7 +257,7 @@ async fn redelivered_and_shuffled_events_make_one_call_one_timeline_one_pop() {
     let config = Config::load(&s.dir.join("config.toml")).unwrap();
     let frames = record_frames(&s).await;
     let (mut journal, mut calls) = (0, 0);
-    for (n, scenario) in simulate::all().into_iter().enumerate() {
+    for (n, scenario) in scenario::all().into_iter().enumerate() {
         let settings = pop_settings(scenario.provider);
         let reference_id = format!("ref{n}x");
         let reqs = (scenario.build)(&run(&reference_id));

@@ -390,12 +390,12 @@ pub fn raw_post(addr: &str, path: &str, content_type: &str, extra: &str, body: &
     req
 }
 
-/// Send one request of a built-in scenario (`ringside_server::simulate`) to `provider`'s
+/// Send one request of a built-in scenario (`ringside_core::providers::scenario`) to `provider`'s
 /// webhook; returns the status and the body.
 pub async fn send_wire(
     http: &reqwest::Client,
     hook_url: &str,
-    req: &ringside_server::simulate::WireRequest,
+    req: &ringside_core::providers::scenario::WireRequest,
 ) -> Result<(u16, String), reqwest::Error> {
     let method: reqwest::Method = req.method.parse().unwrap();
     let mut r = http

@@ -3,8 +3,9 @@
 //! tasks' way of following them.
 
 use anyhow::{Context, Result};
-use ringside_core::config::{Config, HookSettings, Paths};
+use ringside_core::config::{Config, Paths};
 use ringside_core::me::Me;
+use ringside_core::providers::HookSettings;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

@@ -6,11 +6,12 @@
 //! extension and are written in a fixed alphabet; CRM placeholders may only appear after the
 //! host, and every value is percent-encoded.
 
-use crate::config::{Callback, CallbackScheme};
 use crate::model::{Call, ContactMatch, Direction};
 use crate::phone::{self, DefaultRegion};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use phonenumber::Mode;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Why a link could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +24,27 @@ pub fn other_party(call: &Call) -> Option<&str> {
         Direction::Inbound => call.from.as_deref(),
         Direction::Outbound => call.to.as_deref(),
     }
+}
+
+// How "Call back" dials: the `[callback]` section of the config (doc comments here would
+// change the UI's generated types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "lowercase")]
+pub enum CallbackScheme {
+    #[default]
+    Tel,
+    Sip,
+    Callto,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct Callback {
+    pub scheme: CallbackScheme,
+    /// For `sip:` URIs: the domain after `@` (e.g. `pbx.example.com`); none gives `sip:+1555...`.
+    pub sip_domain: Option<String>,
 }
 
 /// The URI that calls `number` back with the configured scheme.

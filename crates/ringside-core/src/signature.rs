@@ -1,5 +1,6 @@
-//! Webhook authentication in one place: constant-time secret comparison and the signature
-//! schemes providers use, each with known-answer tests.
+//! Webhook authentication primitives: constant-time secret comparison, HMAC-SHA256 and
+//! Standard Webhooks, each with known-answer tests. A provider's own scheme is built on these
+//! in its folder (Whippy: `providers/whippy/signature.rs`).
 //!
 //! Every comparison of a secret or a MAC is constant-time: `subtle`'s `ct_eq` in
 //! [`secrets_equal`], `hmac`'s `verify_slice` (which uses it too) for the MACs. Errors say
@@ -34,17 +35,24 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// Hex HMAC-SHA256 of the body (optionally `sha256=`-prefixed), as Whippy is reported to send
-/// in `X-Whippy-Signature`.
+/// The HMAC key a signing secret stands for: base64 after `whsec_` (Standard Webhooks' form);
+/// any other secret is used as its bytes.
+pub fn signing_key(secret: &str) -> Result<Vec<u8>, SignatureError> {
+    match secret.strip_prefix("whsec_") {
+        Some(b64) => B64.decode(b64).map_err(|_| SignatureError::BadFormat),
+        None => Ok(secret.as_bytes().to_vec()),
+    }
+}
+
+/// `signature` is the hex HMAC-SHA256 of `body` under `key`, optionally `sha256=`-prefixed.
 pub fn verify_hex_hmac_sha256(
-    secret: &[u8],
+    key: &[u8],
     body: &[u8],
-    header: Option<&str>,
+    signature: &str,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::MissingHeader("x-whippy-signature"))?;
-    let hex = header.trim().trim_start_matches("sha256=");
+    let hex = signature.trim().trim_start_matches("sha256=");
     let given = hex::decode(hex).map_err(|_| SignatureError::BadFormat)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(body);
     // verify_slice compares in constant time.
     mac.verify_slice(&given)
@@ -75,10 +83,7 @@ pub fn verify_standard_webhooks(
     if (now_unix - ts).abs() > tolerance_s {
         return Err(SignatureError::StaleTimestamp);
     }
-    let key = match secret.strip_prefix("whsec_") {
-        Some(b64) => B64.decode(b64).map_err(|_| SignatureError::BadFormat)?,
-        None => secret.as_bytes().to_vec(),
-    };
+    let key = signing_key(secret)?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
     mac.update(id.as_bytes());
     mac.update(b".");
@@ -103,59 +108,6 @@ pub fn verify_standard_webhooks(
     } else {
         SignatureError::BadFormat
     })
-}
-
-/// A Whippy delivery's signature. Whippy's format is unconfirmed, so both plausible ones are
-/// read: Standard Webhooks headers when a `webhook-signature` is present (with replay
-/// protection: a timestamp more than [`TOLERANCE_S`] from `now_unix` is refused), else
-/// `X-Whippy-Signature`, a hex HMAC-SHA256 of the body. A `whsec_` secret is base64 after
-/// the prefix (Standard Webhooks' form); any other secret is used as its bytes.
-pub fn verify_whippy(
-    secret: &str,
-    header: impl Fn(&str) -> Option<String>,
-    body: &[u8],
-    now_unix: i64,
-) -> Result<(), SignatureError> {
-    if let Some(signatures) = header("webhook-signature") {
-        return verify_standard_webhooks(
-            secret,
-            header("webhook-id").as_deref(),
-            header("webhook-timestamp").as_deref(),
-            Some(&signatures),
-            body,
-            now_unix,
-            TOLERANCE_S,
-        );
-    }
-    let key = match secret.strip_prefix("whsec_") {
-        Some(b64) => B64.decode(b64).map_err(|_| SignatureError::BadFormat)?,
-        None => secret.as_bytes().to_vec(),
-    };
-    verify_hex_hmac_sha256(&key, body, header("x-whippy-signature").as_deref())
-}
-
-/// Twilio's `X-Twilio-Signature`: Base64(HMAC-SHA1(auth token, full URL followed by each POST
-/// parameter's name and value, sorted by name)).
-pub fn verify_twilio(
-    auth_token: &str,
-    url: &str,
-    params: &[(String, String)],
-    header: Option<&str>,
-) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::MissingHeader("x-twilio-signature"))?;
-    let given = B64
-        .decode(header.trim())
-        .map_err(|_| SignatureError::BadFormat)?;
-    let mut sorted: Vec<_> = params.iter().collect();
-    sorted.sort();
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("any key");
-    mac.update(url.as_bytes());
-    for (k, v) in sorted {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
-    mac.verify_slice(&given)
-        .map_err(|_| SignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -194,59 +146,6 @@ mod tests {
             300,
         );
         assert_eq!(tampered, Err(SignatureError::Mismatch));
-    }
-
-    #[test]
-    fn twilio_known_answer() {
-        let params: Vec<(String, String)> = [
-            ("CallSid", "CA1234567890ABCDE"),
-            ("Caller", "+12349013030"),
-            ("Digits", "1234"),
-            ("From", "+12349013030"),
-            ("To", "+18005551212"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
-        assert_eq!(
-            verify_twilio("12345", url, &params, Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ=")),
-            Ok(())
-        );
-        assert_eq!(
-            verify_twilio("12346", url, &params, Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ=")),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify_twilio("12345", url, &params, None),
-            Err(SignatureError::MissingHeader("x-twilio-signature"))
-        );
-        // The parameters are sorted before signing: any order verifies; the header's
-        // surrounding blanks do not matter.
-        let mut shuffled = params.clone();
-        shuffled.reverse();
-        let sig = Some(" 0/KCTR6DLpKmkAf8muzZqo1nDgQ= ");
-        assert_eq!(verify_twilio("12345", url, &shuffled, sig), Ok(()));
-        shuffled[1].1 = "1235".into();
-        assert_eq!(
-            verify_twilio("12345", url, &shuffled, sig),
-            Err(SignatureError::Mismatch),
-            "a changed parameter"
-        );
-        assert_eq!(
-            verify_twilio(
-                "12345",
-                "https://mycompany.com/myapp.php?foo=1",
-                &params,
-                sig
-            ),
-            Err(SignatureError::Mismatch),
-            "another URL"
-        );
-        assert_eq!(
-            verify_twilio("12345", url, &params, Some("not base64!")),
-            Err(SignatureError::BadFormat)
-        );
     }
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -319,61 +218,26 @@ mod tests {
     }
 
     #[test]
-    fn whippy_takes_either_scheme() {
-        let h = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        // Standard Webhooks, known answer.
-        let std_headers: &'static [(&str, &str)] = &[
-            ("webhook-id", ID),
-            ("webhook-timestamp", "1614265330"),
-            ("webhook-signature", SIG),
-        ];
-        assert_eq!(verify_whippy(SECRET, h(std_headers), BODY, TS), Ok(()));
-        assert_eq!(
-            verify_whippy(SECRET, h(std_headers), BODY, TS + 3600),
-            Err(SignatureError::StaleTimestamp)
-        );
-        // Hex HMAC-SHA256 with a plain secret: HMAC("key", "The quick brown fox ...").
-        let fox = b"The quick brown fox jumps over the lazy dog";
-        let hex: &'static [(&str, &str)] = &[(
-            "x-whippy-signature",
-            "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
-        )];
-        assert_eq!(verify_whippy("key", h(hex), fox, 0), Ok(()));
-        assert_eq!(
-            verify_whippy("key", h(&[]), fox, 0),
-            Err(SignatureError::MissingHeader("x-whippy-signature"))
-        );
-        assert_eq!(
-            verify_whippy("kez", h(hex), fox, 0),
-            Err(SignatureError::Mismatch)
-        );
-    }
-
-    #[test]
     fn hex_hmac_and_secret_compare() {
         // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog")
         let sig = "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8";
         let body = b"The quick brown fox jumps over the lazy dog";
-        assert_eq!(verify_hex_hmac_sha256(b"key", body, Some(sig)), Ok(()));
+        assert_eq!(verify_hex_hmac_sha256(b"key", body, sig), Ok(()));
         assert_eq!(
-            verify_hex_hmac_sha256(b"key", body, Some(&format!("sha256={sig}"))),
+            verify_hex_hmac_sha256(b"key", body, &format!(" sha256={sig} ")),
             Ok(())
         );
         assert_eq!(
-            verify_hex_hmac_sha256(b"kez", body, Some(sig)),
+            verify_hex_hmac_sha256(b"kez", body, sig),
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
-            verify_hex_hmac_sha256(b"key", body, Some("zz")),
+            verify_hex_hmac_sha256(b"key", body, "zz"),
             Err(SignatureError::BadFormat)
         );
+        assert_eq!(signing_key("key"), Ok(b"key".to_vec()));
+        assert_eq!(signing_key("whsec_a2V5"), Ok(b"key".to_vec()));
+        assert_eq!(signing_key("whsec_!"), Err(SignatureError::BadFormat));
         assert!(secrets_equal(b"abc", b"abc"));
         assert!(!secrets_equal(b"abc", b"abd"));
         assert!(!secrets_equal(b"abc", b"abcd"));

@@ -1,5 +1,7 @@
-//! Webhook intake: `/hooks/<provider>/<token>` (and `/hooks/voiceshot` with Basic auth).
-//! Authenticate on the raw request, parse, store durably, and only then answer 2xx.
+//! Webhook intake: `/hooks/<provider>/<token>`, or `/hooks/<provider>` with HTTP Basic auth
+//! where the provider's settings have credentials. Authenticate on the raw request, check its
+//! signature where the settings ask for one, parse, store durably, and only then answer 2xx
+//! as the settings say ([`Reply`]).
 
 use crate::error::HttpError;
 use axum::body::Bytes;
@@ -10,10 +12,9 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ringside_app::Ringside;
-use ringside_core::config::HookSettings;
 use ringside_core::engine::Receipt;
-use ringside_core::providers::Inbound;
-use ringside_core::signature::{secrets_equal, verify_whippy};
+use ringside_core::providers::{HookSettings, Inbound, Reply};
+use ringside_core::signature::secrets_equal;
 use ringside_core::Provider;
 use serde_json::json;
 
@@ -35,7 +36,7 @@ pub async fn with_token(
     intake(&st, hook, method, uri, headers, body).await
 }
 
-/// `/hooks/{provider}`: only VoiceShot, with HTTP Basic auth as its console configures it.
+/// `/hooks/{provider}`: for providers whose settings have HTTP Basic credentials.
 pub async fn with_basic_auth(
     State(st): State<Ringside>,
     Path(name): Path<String>,
@@ -72,16 +73,8 @@ async fn intake(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    if let Some(secret) = &hook.signing_secret {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        verify_whippy(secret, header, &body, (st.clock)().timestamp())
-            .map_err(|e| HttpError::unauthorized(e.to_string()))?;
-    }
+    hook.verify(&headers, &body, (st.clock)().timestamp())
+        .map_err(|e| HttpError::unauthorized(e.to_string()))?;
     let req = Inbound {
         method: &method,
         query: uri.query(),
@@ -93,28 +86,31 @@ async fn intake(
         .engine
         .receive(hook.provider, &req, &hook.parse, hook.region, now)
         .await?;
-    if hook.provider == Provider::Voiceshot {
-        // VoiceShot reads the body as a Call Command; empty means "carry on".
-        let reply = hook.reply.clone().unwrap_or_default();
-        return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], reply).into_response());
-    }
-    Ok(match receipt {
-        Receipt::Stored { seq, calls } => Json(json!({
-            "status": "stored",
-            "seq": seq,
-            "calls": calls.iter().map(|c| &c.id).collect::<Vec<_>>(),
-        })),
-        Receipt::Duplicate => Json(json!({"status": "duplicate"})),
-    }
-    .into_response())
+    Ok(match &hook.reply {
+        Reply::Text { content_type, body } => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, *content_type)],
+            body.clone(),
+        )
+            .into_response(),
+        Reply::Receipt => match receipt {
+            Receipt::Stored { seq, calls } => Json(json!({
+                "status": "stored",
+                "seq": seq,
+                "calls": calls.iter().map(|c| &c.id).collect::<Vec<_>>(),
+            })),
+            Receipt::Duplicate => Json(json!({"status": "duplicate"})),
+        }
+        .into_response(),
+    })
 }
 
 /// The settings of enabled provider `name`.
-fn hook(st: &Ringside, name: &str) -> Result<HookSettings, HttpError> {
+fn hook(r: &Ringside, name: &str) -> Result<HookSettings, HttpError> {
     let provider: Provider = name
         .parse()
         .map_err(|_| HttpError::not_found(format!("no provider called `{name}`")))?;
-    st.settings()
+    r.settings()
         .hooks
         .iter()
         .find(|h| h.provider == provider && h.enabled)

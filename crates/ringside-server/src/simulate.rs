@@ -3,11 +3,12 @@
 
 use anyhow::{anyhow, Context, Result};
 use ringside_app::settings::load_config;
-pub use ringside_app::simulate::{all, send, Run, Scenario, WireRequest};
+use ringside_app::simulate::send;
+use ringside_core::providers::scenario;
 use std::path::Path;
 
 pub fn print_list() {
-    for s in all() {
+    for s in scenario::all() {
         println!("{:<26} {}", s.name, s.description);
     }
     println!("{:<26} every scenario above, one after another", "all");
@@ -18,8 +19,8 @@ pub fn print_list() {
 /// step.
 pub async fn run(name: &str, base: &str, config_path: Option<&Path>, fast: bool) -> Result<()> {
     let scenarios: Vec<_> = match name {
-        "all" => all(),
-        _ => vec![all().into_iter().find(|s| s.name == name).ok_or_else(|| {
+        "all" => scenario::all(),
+        _ => vec![scenario::named(name).ok_or_else(|| {
             anyhow!("no scenario `{name}`; `ringside-server simulate --list` lists them")
         })?],
     };

@@ -1,21 +1,29 @@
-//! Provider adapters: one module per provider, wire types private to it.
+//! Provider adapters: a folder per provider, wire types private to it.
 //!
-//! Each module exposes `parse(&Inbound, &ParseContext) -> Result<Parsed, ParseError>` and maps
-//! its wire states into [`crate::model`] with an exhaustive `match`. Unknown values become a
-//! [`ParseError`], never a panic. [`parse`] is the one explicit registry.
+//! A provider's `mod.rs` parses a delivery and maps its wire states into [`crate::model`] with
+//! an exhaustive `match`; unknown values become a [`ParseError`], never a panic. Its folder
+//! also holds its config section and checks (a [`hook::Section`], which yields the listener's
+//! [`HookSettings`]), its signature check where it signs, and its built-in test calls
+//! ([`scenario`]). Each exposes an [`Adapter`]; [`adapter`] is the one explicit registry.
 
 use crate::model::{CallEvent, Provider};
+use crate::phone::DefaultRegion;
+use crate::signature::SignatureError;
 use chrono::FixedOffset;
 use http::{HeaderMap, Method};
 
 pub mod exotel;
 pub mod generic;
+pub mod hook;
+pub mod scenario;
 pub mod teltel;
 pub mod voiceshot;
 pub mod whippy;
 pub mod xelion;
 
 mod wire;
+
+use scenario::Scenario;
 
 /// A webhook request as the listener received it, after authentication and before parsing.
 #[derive(Debug, Clone, Copy)]
@@ -96,25 +104,114 @@ impl ParseError {
     }
 }
 
+/// One provider as the engine and the simulator see it.
+pub struct Adapter {
+    pub provider: Provider,
+    /// Read one delivery.
+    pub parse: fn(&Inbound<'_>, &ParseContext) -> Result<Parsed, ParseError>,
+    /// Built-in test calls in the provider's wire format.
+    pub scenarios: &'static [Scenario],
+}
+
+/// What the listener needs to take one provider's webhooks, as its config section
+/// ([`hook::Section`]) says: how a delivery authenticates, the signature it must carry, how it
+/// is parsed and how it is answered.
+#[derive(Debug, Clone)]
+pub struct HookSettings {
+    pub provider: Provider,
+    pub enabled: bool,
+    /// Opens `/hooks/<provider>/<token>`.
+    pub token: Option<String>,
+    /// HTTP Basic credentials that open `/hooks/<provider>` (VoiceShot, when configured).
+    pub basic_auth: Option<(String, String)>,
+    /// The signature every delivery must carry (Whippy, when configured).
+    pub signature: Option<Signature>,
+    /// Where numbers without a country code are.
+    pub region: DefaultRegion,
+    pub parse: ParseContext,
+    /// How to answer a delivery once it is stored.
+    pub reply: Reply,
+}
+
+impl HookSettings {
+    /// Check a delivery's signature, if the settings ask for one; `now_unix` for replay
+    /// protection.
+    pub fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<(), SignatureError> {
+        match &self.signature {
+            Some(s) => (s.verify)(&s.secret, headers, body, now_unix),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A provider's signature check and the secret it checks with.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub secret: String,
+    pub verify: fn(
+        secret: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<(), SignatureError>,
+}
+
+/// What the listener answers a stored delivery with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// JSON: `{"status": "stored", "seq", "calls"}` or `{"status": "duplicate"}`.
+    Receipt,
+    /// A fixed body the provider reads (VoiceShot: a Call Command; empty means "carry on").
+    Text {
+        content_type: &'static str,
+        body: String,
+    },
+}
+
+/// The registry: `provider`'s adapter; `None` for Ringside's own events.
+pub fn adapter(provider: Provider) -> Option<&'static Adapter> {
+    match provider {
+        Provider::Voiceshot => Some(&voiceshot::ADAPTER),
+        Provider::Whippy => Some(&whippy::ADAPTER),
+        Provider::Teltel => Some(&teltel::ADAPTER),
+        Provider::Exotel => Some(&exotel::ADAPTER),
+        Provider::Generic => Some(&generic::ADAPTER),
+        Provider::Xelion => Some(&xelion::ADAPTER),
+        Provider::Ringside => None,
+    }
+}
+
 /// Parse one webhook delivery for `provider`.
 pub fn parse(
     provider: Provider,
     req: &Inbound<'_>,
     ctx: &ParseContext,
 ) -> Result<Parsed, ParseError> {
-    match provider {
-        Provider::Voiceshot => voiceshot::parse(req, ctx),
-        Provider::Whippy => whippy::parse(req, ctx),
-        Provider::Teltel => teltel::parse(req, ctx),
-        Provider::Exotel => exotel::parse(req, ctx),
-        Provider::Generic => generic::parse(req, ctx),
-        Provider::Xelion => xelion::parse_frame(req.body, ctx).map(|events| Parsed {
-            events,
-            delivery_id: None,
-        }),
-        Provider::Ringside => Err(ParseError::unsupported(
+    match adapter(provider) {
+        Some(a) => (a.parse)(req, ctx),
+        None => Err(ParseError::unsupported(
             provider,
             "Ringside's own events do not arrive over HTTP",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_adapter_is_registered_under_its_own_provider() {
+        for p in Provider::ALL {
+            if let Some(a) = adapter(p) {
+                assert_eq!(a.provider, p);
+                assert!(a.scenarios.iter().all(|s| s.provider == p), "{p}");
+            }
+        }
     }
 }

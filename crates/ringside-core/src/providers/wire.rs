@@ -1,5 +1,5 @@
 //! Decoding shared by the adapters: JSON, urlencoded and multipart bodies and query strings
-//! into one case-insensitive field map, and timestamp helpers. Wire *types* stay in each
+//! into one case-insensitive field map, timestamps and durations. Wire *types* stay in each
 //! provider's module; this is only the envelope.
 
 use super::{Inbound, ParseError};
@@ -191,6 +191,36 @@ pub fn timestamp(s: &str, local: FixedOffset) -> Option<DateTime<Utc>> {
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
 }
 
+/// A fraction of a second beyond this (some 31 million years) is no duration: the bound keeps
+/// the cast to whole seconds exact.
+const LONGEST_FRACTIONAL_S: f64 = 1e15;
+
+/// Whole seconds from a duration field, for every provider: `"42"`; `"42.5"` rounded to the
+/// nearest second (halves up); `"01:02"` or `"1:00:05"` (minutes or hours first). Blanks around
+/// it are ignored. Anything else (negative, not a number, too large) is no duration.
+pub fn seconds(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if let Ok(s) = v.parse::<u64>() {
+        return Some(s);
+    }
+    if let Ok(s) = v.parse::<f64>() {
+        return (s.is_finite() && (0.0..LONGEST_FRACTIONAL_S).contains(&s))
+            .then(|| s.round() as u64);
+    }
+    let parts: Vec<u64> = v
+        .split(':')
+        .map(|p| p.parse::<u64>().ok())
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [m, s] => m.checked_mul(60)?.checked_add(*s),
+        [h, m, s] => h
+            .checked_mul(3600)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(*s),
+        _ => None,
+    }
+}
+
 pub fn utc() -> FixedOffset {
     FixedOffset::east_opt(0).expect("zero offset")
 }
@@ -295,5 +325,32 @@ mod tests {
             1692871518
         );
         assert_eq!(timestamp("garbage", utc()), None);
+    }
+
+    #[test]
+    fn durations_read_one_way_for_every_provider() {
+        for (text, want) in [
+            ("31", Some(31)),
+            (" 42 ", Some(42)),
+            ("3.6", Some(4)),
+            ("61.4", Some(61)),
+            ("95.6", Some(96)),
+            ("31.9", Some(32)),
+            ("0.5", Some(1)),
+            ("01:02", Some(62)),
+            ("1:00:05", Some(3605)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("-4", None),
+            ("-0.6", None),
+            ("NaN", None),
+            ("inf", None),
+            ("1e300", None),
+            ("abc", None),
+            ("", None),
+            ("1:2:3:4", None),
+            ("99999999999999999999:0", None),
+        ] {
+            assert_eq!(seconds(text), want, "{text:?}");
+        }
     }
 }

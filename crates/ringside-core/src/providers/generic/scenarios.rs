@@ -3,8 +3,8 @@
 //! The answered call is sent as JSON, the missed one form-encoded with a repeated `user[]`
 //! field, so both encodings the format allows are exercised.
 
-use super::{Run, Scenario, WireRequest};
-use ringside_core::Provider;
+use crate::model::Provider;
+use crate::providers::scenario::{form, Run, Scenario, WireRequest};
 use serde_json::json;
 
 /// The number the simulated calls are made to.
@@ -98,35 +98,12 @@ fn call_id(run: &Run) -> String {
     format!("sim-{}", run.id)
 }
 
-/// `application/x-www-form-urlencoded` serialization.
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{EndReason, EventKind};
+    use crate::providers::scenario::check::{events, kinds, ringing, scenario};
     use chrono::{TimeZone, Utc};
-    use ringside_core::providers::ParseContext;
-    use ringside_core::{CallEvent, EndReason, EventKind};
 
     fn run() -> Run {
         Run {
@@ -137,39 +114,11 @@ mod tests {
         }
     }
 
-    fn events(scenario: &Scenario, run: &Run) -> Vec<CallEvent> {
-        let mut out = Vec::new();
-        for req in (scenario.build)(run) {
-            let parsed = req
-                .parse(scenario.provider, &ParseContext::default())
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "{}: {e}: {}",
-                        scenario.name,
-                        String::from_utf8_lossy(&req.body)
-                    )
-                });
-            out.extend(parsed.events);
-        }
-        out
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
-    fn ringing(agent: &str) -> EventKind {
-        EventKind::Ringing {
-            agent: Some(agent.into()),
-        }
-    }
-
     #[test]
     fn answered_rings_everyone_then_answers_then_ends() {
         let events = events(scenario("generic-answered"), &run());
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 ringing("Alice Smith"),
                 ringing("Bob & Co"),
@@ -193,9 +142,8 @@ mod tests {
     #[test]
     fn missed_rings_two_agents_then_no_answer() {
         let events = events(scenario("generic-missed"), &run());
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 ringing("Alice Smith"),
                 ringing("Bob & Co"),

@@ -3,9 +3,9 @@
 //! Whippy calls have no ringing phase: `call.started` means connected. Like the published
 //! examples, one `request_id` is reused across a call's events.
 
-use super::{Run, Scenario, WireRequest};
+use crate::model::Provider;
+use crate::providers::scenario::{Run, Scenario, WireRequest};
 use chrono::{DateTime, Duration, Utc};
-use ringside_core::Provider;
 use serde_json::{json, Value};
 
 const CONTENT_TYPE: &str = "application/json";
@@ -168,9 +168,10 @@ fn timestamp(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{EndReason, EventKind};
+    use crate::providers::scenario::check::{kinds, scenario};
+    use crate::providers::{ParseContext, Parsed};
     use chrono::TimeZone;
-    use ringside_core::providers::{ParseContext, Parsed};
-    use ringside_core::{EndReason, EventKind};
 
     fn run() -> Run {
         Run {
@@ -182,32 +183,15 @@ mod tests {
     }
 
     fn parsed(scenario: &Scenario) -> Vec<Parsed> {
-        (scenario.build)(&run())
-            .into_iter()
-            .map(|req| {
-                req.parse(scenario.provider, &ParseContext::default())
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "{}: {e}: {}",
-                            scenario.name,
-                            String::from_utf8_lossy(&req.body)
-                        )
-                    })
-            })
-            .collect()
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
+        scenario.parse(&run(), &ParseContext::default()).unwrap()
     }
 
     #[test]
     fn answered_is_started_ended_analyzed_with_distinct_delivery_ids() {
         let parsed = parsed(scenario("whippy-answered"));
         let events: Vec<_> = parsed.iter().flat_map(|p| p.events.clone()).collect();
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 EventKind::Answered {
                     by: Some("42".into())

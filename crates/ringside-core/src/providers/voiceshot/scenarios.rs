@@ -4,8 +4,8 @@
 //! event to simulate: answer is the screen-pop moment, hangup ends the call. Outbound campaigns
 //! send keypress events only.
 
-use super::{Run, Scenario, WireRequest};
-use ringside_core::Provider;
+use crate::model::Provider;
+use crate::providers::scenario::{Run, Scenario, WireRequest};
 
 /// VoiceShot's Content-Type is unconfirmed; the adapter parses the body regardless.
 const CONTENT_TYPE: &str = "text/xml";
@@ -106,9 +106,9 @@ fn attr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{EndReason, EventKind};
+    use crate::providers::scenario::check::{events, kinds, scenario};
     use chrono::{TimeZone, Utc};
-    use ringside_core::providers::ParseContext;
-    use ringside_core::{CallEvent, EventKind};
 
     fn run() -> Run {
         Run {
@@ -119,33 +119,11 @@ mod tests {
         }
     }
 
-    fn events(scenario: &Scenario) -> Vec<CallEvent> {
-        let mut out = Vec::new();
-        for req in (scenario.build)(&run()) {
-            let parsed = req
-                .parse(scenario.provider, &ParseContext::default())
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "{}: {e}: {}",
-                        scenario.name,
-                        String::from_utf8_lossy(&req.body)
-                    )
-                });
-            out.extend(parsed.events);
-        }
-        out
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
     #[test]
     fn answered_is_answer_keypress_hangup_on_one_call() {
-        let events = events(scenario("voiceshot-answered"));
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
+        let events = events(scenario("voiceshot-answered"), &run());
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![
                 EventKind::Answered { by: None },
                 EventKind::Keypress {
@@ -154,7 +132,7 @@ mod tests {
                 },
                 EventKind::Ended {
                     answered: None,
-                    reason: ringside_core::EndReason::Completed,
+                    reason: EndReason::Completed,
                     duration_s: Some(3)
                 },
             ]
@@ -167,10 +145,9 @@ mod tests {
 
     #[test]
     fn keypress_only_is_one_keypress() {
-        let events = events(scenario("voiceshot-keypress-only"));
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
+        let events = events(scenario("voiceshot-keypress-only"), &run());
         assert_eq!(
-            kinds,
+            kinds(&events),
             vec![EventKind::Keypress {
                 prompt: Some("1".into()),
                 digits: "1".into()

@@ -43,15 +43,8 @@
 //! end the customer's call.
 //!
 //! The hangup of C -> A at the moment of transfer carries fC too, and that one frame does not say
-//! that a transfer is under way: on its own it would end C's call. [`Transfers`] tells the two
-//! apart with state across frames (the websocket client keeps one per account): a hangup of an
-//! answered C -> A leg while A has a connected call of its own to B (the consult) is read as
-//! A handing C to B, and becomes `Transferred { to: B }` on C's call. The seed's signature of an
-//! attended transfer, the consult's hangup arriving twice, or any later notification on C's
-//! flow from another leg (C -> B) confirms it. If neither comes within the grace period, C
-//! hung up while A was consulting B, and the C -> A hangup is stored after all. After a restart
-//! of Ringside the tracker starts empty and a transfer in flight ends C's call (the old
-//! behaviour).
+//! that a transfer is under way: on its own it would end C's call. [`Transfers`]
+//! (`transfers.rs`) tells the two apart with state across frames.
 //!
 //! Times: `date` is when the call was initiated, so only `newCallEvent` and `missedCallEvent`
 //! (the one event a non-admin account gets, which then opens the call) take their `at` from it;
@@ -69,24 +62,33 @@
 //! the notification names) and yields no events. A frame with a CallEvent but none of the five
 //! names is unsupported. A top-level JSON array is read as several notifications.
 //!
-//! # The subscription's answer
-//! Xelion's answer to `multiNotificationRequest` is not documented either. [`subscription_answer`]
-//! reads any frame without a CallEvent that names notification types in objects (an entry per
-//! type, like the request's `{"notificationType", "toggle", "oid"}`): an entry with `toggle`,
-//! `success`, `allowed` or `subscribed` false, or with an `error`/`errorMessage`/`reason`, or a
-//! failing `status`/`code`, is refused; any other entry is granted. An error frame that merely
-//! lists names refuses them. This is an assumption: it is how Ringside learns that an account
-//! lacks admin rights (its admin-only subscriptions are refused).
+//! The answer to the subscription request is read by [`subscription_answer`]
+//! (`subscription.rs`); the `[providers.xelion]` section is [`Xelion`] (`config.rs`).
 
-use super::wire;
-use super::{ParseContext, ParseError};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+mod config;
+mod subscription;
+mod transfers;
+
+pub use config::Xelion;
+pub use subscription::{subscription_answer, Subscription};
+pub use transfers::{Transfers, TRANSFER_GRACE_S};
 
 const PROVIDER: Provider = Provider::Xelion;
+
+/// Not a webhook: the websocket client (in the server) feeds frames to [`notices`]. Over
+/// HTTP a body is read as one frame (tests, fuzzing).
+pub const ADAPTER: Adapter = Adapter {
+    provider: PROVIDER,
+    parse,
+    scenarios: &[],
+};
 
 /// Every notification Ringside can subscribe to, as Xelion names them.
 pub const NOTIFICATIONS: [&str; 5] = [
@@ -235,6 +237,14 @@ struct LegFacts {
     agent: Option<String>,
 }
 
+/// A request's body as one frame.
+fn parse(req: &Inbound<'_>, ctx: &ParseContext) -> Result<Parsed, ParseError> {
+    parse_frame(req.body, ctx).map(|events| Parsed {
+        events,
+        delivery_id: None,
+    })
+}
+
 /// Parse one websocket text frame into call events (none for frames that are not call events).
 pub fn parse_frame(frame: &[u8], _ctx: &ParseContext) -> Result<Vec<CallEvent>, ParseError> {
     Ok(notices(frame)?.into_iter().flat_map(|n| n.events).collect())
@@ -313,7 +323,7 @@ fn notice(frame: &Value) -> Result<Option<Notice>, ParseError> {
         Notification::CallHungUp => EventKind::Ended {
             answered: None,
             reason: EndReason::Completed,
-            duration_s: call.duration.as_deref().and_then(seconds),
+            duration_s: call.duration.as_deref().and_then(wire::seconds),
         },
         Notification::ChannelHungUp => match call.callee().or_else(|| call.caller()) {
             Some(agent) => EventKind::LegStopped {
@@ -409,278 +419,6 @@ fn dedupe_key(kind: Notification, obj: &Map<String, Value>) -> String {
     format!("{PROVIDER}:sha256:{hex}")
 }
 
-/// What Xelion answered to a subscription request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Subscription {
-    /// Notification types the server accepted.
-    pub granted: Vec<Notification>,
-    /// Notification types the server refused (a non-admin account: all but missed calls).
-    pub refused: Vec<Notification>,
-    /// The server's words about a refusal, if it gave any.
-    pub reason: Option<String>,
-}
-
-impl Subscription {
-    /// Whether the refusals are those of an account without admin rights.
-    pub fn lacks_admin_rights(&self) -> bool {
-        self.refused.iter().any(|n| ADMIN_ONLY.contains(&n.wire()))
-    }
-}
-
-/// Read `frame` as the answer to a `multiNotificationRequest`, if it is one (see the module
-/// docs for what is assumed). `None` for call events, echoes and anything naming no
-/// notification type.
-pub fn subscription_answer(frame: &[u8]) -> Option<Subscription> {
-    let value: Value = serde_json::from_slice(frame).ok()?;
-    let has_call_event = shallowest(&value, |v| match v {
-        Value::Object(o) => o
-            .keys()
-            .any(|k| k.eq_ignore_ascii_case("callId"))
-            .then_some(()),
-        _ => None,
-    })
-    .is_some();
-    if has_call_event {
-        return None;
-    }
-    let mut answer = Subscription::default();
-    let frame_error = error_text(&value);
-    let mut queue = VecDeque::from([&value]);
-    while let Some(v) = queue.pop_front() {
-        match v {
-            Value::Object(o) => {
-                let named = o
-                    .values()
-                    .find_map(|v| v.as_str().and_then(|s| Notification::from_wire(s.trim())));
-                match named {
-                    Some(n) => {
-                        let refusal = refusal(o);
-                        let refused = refusal.is_some();
-                        if let Some(Some(reason)) = refusal {
-                            answer.reason.get_or_insert(reason);
-                        }
-                        record(&mut answer, n, refused);
-                    }
-                    None => queue.extend(o.values()),
-                }
-            }
-            Value::Array(a) => queue.extend(a.iter()),
-            // A bare name in a list: refused if the frame is an error, else granted.
-            Value::String(s) => {
-                if let Some(n) = Notification::from_wire(s.trim()) {
-                    record(&mut answer, n, frame_error.is_some());
-                }
-            }
-            _ => {}
-        }
-    }
-    if answer.granted.is_empty() && answer.refused.is_empty() {
-        return None;
-    }
-    if !answer.refused.is_empty() && answer.reason.is_none() {
-        answer.reason = frame_error;
-    }
-    Some(answer)
-}
-
-fn record(answer: &mut Subscription, n: Notification, refused: bool) {
-    answer.granted.retain(|g| *g != n);
-    answer.refused.retain(|r| *r != n);
-    if refused {
-        answer.refused.push(n);
-    } else {
-        answer.granted.push(n);
-    }
-}
-
-/// `Some(reason)` when a subscription entry says it was refused.
-fn refusal(entry: &Map<String, Value>) -> Option<Option<String>> {
-    let field = |name: &str| {
-        entry
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
-    for flag in ["toggle", "success", "allowed", "subscribed", "granted"] {
-        if let Some(Value::Bool(false)) = field(flag) {
-            return Some(error_text(&Value::Object(entry.clone())));
-        }
-    }
-    if let Some(reason) = error_text(&Value::Object(entry.clone())) {
-        return Some(Some(reason));
-    }
-    for key in ["status", "code"] {
-        match field(key) {
-            Some(Value::Number(n)) if n.as_u64().is_some_and(|c| c >= 400) => return Some(None),
-            Some(Value::String(s))
-                if [
-                    "error",
-                    "failed",
-                    "failure",
-                    "denied",
-                    "forbidden",
-                    "refused",
-                    "unauthorized",
-                ]
-                .contains(&s.to_ascii_lowercase().as_str()) =>
-            {
-                return Some(None)
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The text of an `error`, `errorMessage` or `reason` field at the top of `v`, if not empty.
-fn error_text(v: &Value) -> Option<String> {
-    let Value::Object(o) = v else { return None };
-    ["error", "errorMessage", "reason"].iter().find_map(|name| {
-        o.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| match v {
-                Value::Null | Value::Bool(false) => None,
-                Value::String(s) if s.trim().is_empty() => None,
-                Value::String(s) => Some(s.trim().to_string()),
-                Value::Object(inner) => inner
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .or_else(|| Some(v.to_string())),
-                other => Some(other.to_string()),
-            })
-    })
-}
-
-/// How long a suspected attended transfer waits for its confirmation.
-pub const TRANSFER_GRACE_S: i64 = 10;
-/// Legs not heard of for this long are forgotten (their hangup was missed).
-const LEG_MEMORY_H: i64 = 24;
-
-/// Attended transfers across frames (see the module docs). One per connection to an account;
-/// it outlives reconnects. Time is a parameter.
-#[derive(Debug, Clone, Default)]
-pub struct Transfers {
-    /// Legs that are ringing or connected, by `callId`.
-    legs: HashMap<String, TrackedLeg>,
-    pending: Vec<Pending>,
-}
-
-#[derive(Debug, Clone)]
-struct TrackedLeg {
-    facts: LegFacts,
-    connected: bool,
-    seen: DateTime<Utc>,
-}
-
-/// A C -> A hangup read as a transfer, waiting for its confirmation.
-#[derive(Debug, Clone)]
-struct Pending {
-    /// C's flow and the C -> A leg.
-    flow: String,
-    leg: String,
-    /// The consult leg A -> B and how many hangups of it arrived.
-    consult: String,
-    consult_hangups: u32,
-    /// The C -> A hangup, stored after all if the transfer is not confirmed by `due`.
-    held: Notice,
-    due: DateTime<Utc>,
-}
-
-impl Transfers {
-    pub fn new() -> Transfers {
-        Transfers::default()
-    }
-
-    /// Pass one notice through at `now`; returns what to store for it (the notice itself, or
-    /// a `Transferred` in place of a hangup that hands the customer to another agent).
-    pub fn track(&mut self, notice: Notice, now: DateTime<Utc>) -> Notice {
-        self.legs
-            .retain(|_, l| now - l.seen < Duration::hours(LEG_MEMORY_H));
-        let Some(call_id) = notice.leg.call_id.clone() else {
-            return notice;
-        };
-        let flow = notice.leg.flow.clone();
-        // C's flow goes on in another leg (C -> B): the transfer happened.
-        self.pending
-            .retain(|p| !(p.flow == flow && !flow.is_empty() && p.leg != call_id));
-        match notice.notification {
-            Notification::NewCall | Notification::CallConnected => {
-                let connected = notice.notification == Notification::CallConnected;
-                let leg = self.legs.entry(call_id).or_insert_with(|| TrackedLeg {
-                    facts: notice.leg.clone(),
-                    connected,
-                    seen: now,
-                });
-                leg.connected |= connected;
-                leg.seen = now;
-                notice
-            }
-            Notification::MissedCall => {
-                self.legs.remove(&call_id);
-                notice
-            }
-            Notification::ChannelHungUp => notice,
-            Notification::CallHungUp => self.hung_up(call_id, notice, now),
-        }
-    }
-
-    fn hung_up(&mut self, call_id: String, notice: Notice, now: DateTime<Utc>) -> Notice {
-        // The consult's hangup: the second copy is the attended transfer's signature.
-        for p in self.pending.iter_mut().filter(|p| p.consult == call_id) {
-            p.consult_hangups += 1;
-        }
-        self.pending.retain(|p| p.consult_hangups < 2);
-        let Some(leg) = self.legs.remove(&call_id) else {
-            return notice;
-        };
-        let Some(agent) = leg.facts.agent.as_ref().filter(|_| leg.connected) else {
-            return notice;
-        };
-        let consult = self.legs.iter().find(|(_, k)| {
-            k.connected && k.facts.caller.as_ref() == Some(agent) && k.facts.flow != leg.facts.flow
-        });
-        let Some((consult_id, consult)) = consult else {
-            return notice;
-        };
-        let to = consult.facts.callee.clone();
-        let mut held = notice.clone();
-        held.dedupe_key = format!("{}:after-transfer", notice.dedupe_key);
-        self.pending.push(Pending {
-            flow: leg.facts.flow.clone(),
-            leg: call_id,
-            consult: consult_id.clone(),
-            consult_hangups: 0,
-            held,
-            due: now + Duration::seconds(TRANSFER_GRACE_S),
-        });
-        Notice {
-            events: notice
-                .events
-                .iter()
-                .map(|e| CallEvent {
-                    kind: EventKind::Transferred { to: to.clone() },
-                    ..e.clone()
-                })
-                .collect(),
-            ..notice
-        }
-    }
-
-    /// Hangups held for a transfer that was never confirmed, due by `now`: C hung up while A
-    /// was consulting B. Store them as they are.
-    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Notice> {
-        let (due, wait): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| p.due <= now);
-        self.pending = wait;
-        due.into_iter().map(|p| p.held).collect()
-    }
-
-    /// When [`Transfers::due`] has something next.
-    pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.pending.iter().map(|p| p.due).min()
-    }
-}
-
 /// Breadth-first search of `root` for the first value `pick` accepts.
 fn shallowest<'a, T>(root: &'a Value, pick: impl Fn(&'a Value) -> Option<T>) -> Option<T> {
     let mut queue = VecDeque::from([root]);
@@ -754,36 +492,13 @@ fn timestamp(s: &str) -> Option<DateTime<Utc>> {
         .map(|n| Utc.from_utc_datetime(&n))
 }
 
-/// Whole seconds from `"42"`, `"42.8"` or `"00:00:42"`.
-fn seconds(v: &str) -> Option<u64> {
-    let v = v.trim();
-    if let Ok(s) = v.parse::<u64>() {
-        return Some(s);
-    }
-    if let Ok(s) = v.parse::<f64>() {
-        return (s.is_finite() && s >= 0.0).then_some(s as u64);
-    }
-    let parts: Vec<u64> = v
-        .split(':')
-        .map(|p| p.parse::<u64>().ok())
-        .collect::<Option<_>>()?;
-    match parts.as_slice() {
-        [m, s] => Some(m.checked_mul(60)?.checked_add(*s)?),
-        [h, m, s] => h
-            .checked_mul(3600)?
-            .checked_add(m.checked_mul(60)?)?
-            .checked_add(*s),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
 
     /// The frames of one fixture: `tests/fixtures/xelion/NAME.jsonl`, one frame per line.
-    fn frames(name: &str) -> Vec<String> {
+    pub(super) fn frames(name: &str) -> Vec<String> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures/xelion")
             .join(format!("{name}.jsonl"));
@@ -796,7 +511,7 @@ mod tests {
     }
 
     /// Every event of every frame, as (provider_call_id, kind).
-    fn events(name: &str) -> Vec<(String, EventKind)> {
+    pub(super) fn events(name: &str) -> Vec<(String, EventKind)> {
         frames(name)
             .iter()
             .flat_map(|f| {
@@ -807,19 +522,19 @@ mod tests {
             .collect()
     }
 
-    fn ringing(agent: &str) -> EventKind {
+    pub(super) fn ringing(agent: &str) -> EventKind {
         EventKind::Ringing {
             agent: Some(agent.to_string()),
         }
     }
 
-    fn answered(by: &str) -> EventKind {
+    pub(super) fn answered(by: &str) -> EventKind {
         EventKind::Answered {
             by: Some(by.to_string()),
         }
     }
 
-    fn hung_up(duration: u64) -> EventKind {
+    pub(super) fn hung_up(duration: u64) -> EventKind {
         EventKind::Ended {
             answered: None,
             reason: EndReason::Completed,
@@ -827,7 +542,7 @@ mod tests {
         }
     }
 
-    fn id(s: &str) -> String {
+    pub(super) fn id(s: &str) -> String {
         s.to_string()
     }
 
@@ -982,7 +697,7 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_durations_parse_tolerantly() {
+    fn dates_parse_tolerantly() {
         let t = |s| timestamp(s).map(|t| t.to_rfc3339());
         let utc = Some("2024-03-05T09:30:00+00:00".to_string());
         assert_eq!(t("2024-03-05 09:30:00"), utc);
@@ -993,99 +708,6 @@ mod tests {
         assert_eq!(t("1709631000000"), utc);
         assert_eq!(t("05-03-2024 09:30:00"), utc);
         assert_eq!(t("yesterday"), None);
-        assert_eq!(seconds("42"), Some(42));
-        assert_eq!(seconds("42.9"), Some(42));
-        assert_eq!(seconds("01:02"), Some(62));
-        assert_eq!(seconds("1:00:05"), Some(3605));
-        assert_eq!(seconds("-1"), None);
-        assert_eq!(seconds("99999999999999999999:0"), None);
-        assert_eq!(seconds(""), None);
-    }
-
-    fn at(s: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_709_629_200 + s, 0).unwrap()
-    }
-
-    /// Feed every frame of a fixture through `Transfers` one second apart; the stored events.
-    fn tracked(frames: &[String], t: &mut Transfers) -> Vec<(String, EventKind)> {
-        let mut out = Vec::new();
-        for (i, f) in frames.iter().enumerate() {
-            for n in notices(f.as_bytes()).unwrap() {
-                let n = t.track(n, at(i as i64));
-                out.extend(n.events.into_iter().map(|e| (e.provider_call_id, e.kind)));
-            }
-        }
-        out
-    }
-
-    fn transferred(to: &str) -> EventKind {
-        EventKind::Transferred {
-            to: Some(to.to_string()),
-        }
-    }
-
-    #[test]
-    fn an_attended_transfer_moves_the_customer_call_to_the_new_agent() {
-        let mut t = Transfers::new();
-        let got = tracked(&frames("attended_transfer"), &mut t);
-        assert_eq!(
-            got,
-            vec![
-                (id("flow-c-3001"), ringing("user-a")),
-                (id("flow-c-3001"), answered("user-a")),
-                (id("flow-a-3002"), ringing("user-b")),
-                (id("flow-a-3002"), answered("user-b")),
-                // C -> A hangs up while A has B on the line: A hands C to B.
-                (id("flow-c-3001"), transferred("user-b")),
-                (id("flow-a-3002"), hung_up(20)),
-                (id("flow-a-3002"), hung_up(20)),
-                (id("flow-c-3001"), hung_up(140)),
-            ]
-        );
-        assert_eq!(t.next_due(), None, "the duplicate hangup confirmed it");
-        assert!(t.due(at(3600)).is_empty());
-    }
-
-    #[test]
-    fn a_later_leg_on_the_customer_flow_also_confirms_a_transfer() {
-        let f = frames("attended_transfer");
-        // Without the duplicate consult hangup: C -> A ends, consult ends once, C -> B ends.
-        let frames = [&f[0..6], &f[7..8]].concat();
-        let mut t = Transfers::new();
-        let got = tracked(&frames, &mut t);
-        assert_eq!(got[4], (id("flow-c-3001"), transferred("user-b")));
-        assert_eq!(got.last().unwrap(), &(id("flow-c-3001"), hung_up(140)));
-        assert_eq!(t.next_due(), None);
-    }
-
-    #[test]
-    fn a_customer_who_hangs_up_during_a_consult_call_ends_the_call_after_the_grace() {
-        let f = frames("attended_transfer");
-        let mut t = Transfers::new();
-        // C -> A answered, A -> B consult answered, then C -> A hangs up; the consult goes on.
-        let got = tracked(&f[0..5], &mut t);
-        assert_eq!(got[4], (id("flow-c-3001"), transferred("user-b")));
-        let due = t.next_due().unwrap();
-        assert_eq!(due, at(4) + Duration::seconds(TRANSFER_GRACE_S));
-        assert!(t.due(due - Duration::seconds(1)).is_empty());
-        let held = t.due(due);
-        assert_eq!(held.len(), 1);
-        assert_eq!(held[0].events[0].provider_call_id, "flow-c-3001");
-        assert_eq!(held[0].events[0].kind, hung_up(62));
-        assert!(held[0].dedupe_key.ends_with(":after-transfer"));
-        assert!(t.due(due + Duration::hours(1)).is_empty());
-        // The consult's single hangup later ends only the consult.
-        let rest = tracked(&f[5..6], &mut t);
-        assert_eq!(rest, vec![(id("flow-a-3002"), hung_up(20))]);
-    }
-
-    #[test]
-    fn plain_calls_and_hunt_groups_pass_the_tracker_unchanged() {
-        for name in ["answered", "missed", "hunt_group", "outgoing"] {
-            let mut t = Transfers::new();
-            assert_eq!(tracked(&frames(name), &mut t), events(name), "{name}");
-            assert_eq!(t.next_due(), None, "{name}");
-        }
     }
 
     #[test]
@@ -1119,55 +741,6 @@ mod tests {
         assert_ne!(a, c);
         assert_ne!(a, d);
         assert!(a.starts_with("xelion:sha256:"));
-    }
-
-    #[test]
-    fn subscription_answers_tell_granted_from_refused() {
-        let admin = frames("wrappers")[5].clone();
-        let a = subscription_answer(admin.as_bytes()).unwrap();
-        assert_eq!(a.granted.len(), 5);
-        assert!(a.refused.is_empty() && !a.lacks_admin_rights());
-
-        let user = r#"{"messageType":"multiNotificationResponse","notifications":[
-            {"notificationType":"newCallEvent","toggle":false,"error":"Only administrators may subscribe"},
-            {"notificationType":"callConnectedEvent","toggle":false},
-            {"notificationType":"missedCallEvent","toggle":true,"oid":null}]}"#;
-        let a = subscription_answer(user.as_bytes()).unwrap();
-        assert_eq!(a.granted, vec![Notification::MissedCall]);
-        assert_eq!(
-            a.refused,
-            vec![Notification::NewCall, Notification::CallConnected]
-        );
-        assert_eq!(
-            a.reason.as_deref(),
-            Some("Only administrators may subscribe")
-        );
-        assert!(a.lacks_admin_rights());
-
-        let statuses = r#"{"result":[{"type":"callHungUpEvent","status":403},
-            {"type":"missedCallEvent","status":"ok"}]}"#;
-        let a = subscription_answer(statuses.as_bytes()).unwrap();
-        assert_eq!(a.refused, vec![Notification::CallHungUp]);
-        assert_eq!(a.granted, vec![Notification::MissedCall]);
-
-        let error = r#"{"messageType":"error","errorMessage":"no rights",
-            "notifications":["newCallEvent","channelHungUpEvent"]}"#;
-        let a = subscription_answer(error.as_bytes()).unwrap();
-        assert_eq!(a.refused.len(), 2);
-        assert_eq!(a.reason.as_deref(), Some("no rights"));
-
-        for not_an_answer in [
-            r#"{"messageType":"test"}"#,
-            "{}",
-            "pong",
-            r#"{"notificationType":"newCallEvent","object":{"callId":"1"}}"#,
-        ] {
-            assert_eq!(
-                subscription_answer(not_an_answer.as_bytes()),
-                None,
-                "{not_an_answer}"
-            );
-        }
     }
 
     #[test]

@@ -6,12 +6,24 @@
 //! and analysis. A missed call is not documented; a `call.ended` whose `delivery_status` is not
 //! `call_completed.*` is the best signal there is.
 
-use super::{wire, Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
 use crate::model::{Attachment, CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use serde::Deserialize;
 use serde_json::Value;
 
+mod config;
+mod scenarios;
+mod signature;
+
+pub use config::Whippy;
+
 const PROVIDER: Provider = Provider::Whippy;
+
+pub const ADAPTER: Adapter = Adapter {
+    provider: PROVIDER,
+    parse,
+    scenarios: scenarios::SCENARIOS,
+};
 
 /// The envelope. `data` stays raw until the event name is known, so that a well-formed event
 /// of another kind (`message.created`, ...) is reported as unsupported rather than malformed.
@@ -217,18 +229,13 @@ fn id_text(v: &Value) -> Option<String> {
     }
 }
 
+/// `metadata.duration`, a JSON number or numeric string.
 fn seconds(v: &Value) -> Option<u64> {
-    let f = match v {
-        Value::Number(n) => return n.as_u64().or_else(|| n.as_f64().and_then(round_secs)),
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    round_secs(f)
-}
-
-fn round_secs(f: f64) -> Option<u64> {
-    // Bounds checked, so the cast cannot saturate.
-    (f.is_finite() && (0.0..1e15).contains(&f)).then(|| f.round() as u64)
+    match v {
+        Value::Number(n) => wire::seconds(&n.to_string()),
+        Value::String(s) => wire::seconds(s),
+        _ => None,
+    }
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {

@@ -58,11 +58,20 @@
 //!   dialled (`to`).
 
 use super::wire::{self, Fields};
-use super::{Inbound, ParseContext, ParseError, Parsed};
+use super::{Adapter, Inbound, ParseContext, ParseError, Parsed};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
 use serde_json::Value;
 
+mod scenarios;
+
 const PROVIDER: Provider = Provider::Teltel;
+
+/// Its config section is a plain [`super::hook::Hook`].
+pub const ADAPTER: Adapter = Adapter {
+    provider: PROVIDER,
+    parse,
+    scenarios: scenarios::SCENARIOS,
+};
 
 /// The event names TelTel sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,7 +264,7 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
                 },
                 duration_s: f
                     .first_text(&["duration", "billsec"])
-                    .and_then(|d| seconds(&d)),
+                    .and_then(|d| wire::seconds(&d)),
             }
         }
     };
@@ -319,16 +328,6 @@ fn flag(v: &str) -> Option<bool> {
     }
 }
 
-/// Whole seconds from `"12"`, `12` or `"12.7"`; anything else is no duration.
-fn seconds(v: &str) -> Option<u64> {
-    v.parse::<u64>().ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| s as u64)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,15 +352,6 @@ mod tests {
         for end in 0..body.len() {
             let _ = parse_json(&body[..end]);
         }
-    }
-
-    #[test]
-    fn seconds_accept_integers_and_fractions_only() {
-        assert_eq!(seconds("31"), Some(31));
-        assert_eq!(seconds("31.9"), Some(31));
-        assert_eq!(seconds("-4"), None);
-        assert_eq!(seconds("NaN"), None);
-        assert_eq!(seconds("abc"), None);
     }
 
     #[test]

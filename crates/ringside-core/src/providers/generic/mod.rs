@@ -10,11 +10,20 @@
 //! The format has no timestamps and no event ids: `at` is left to the receive time and
 //! deliveries are deduplicated on the body's hash.
 
-use super::{wire, Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use serde_json::Value;
 
+mod scenarios;
+
 const PROVIDER: Provider = Provider::Generic;
+
+/// Its config section is a plain [`super::hook::Hook`].
+pub const ADAPTER: Adapter = Adapter {
+    provider: PROVIDER,
+    parse,
+    scenarios: scenarios::SCENARIOS,
+};
 
 enum CtiEvent {
     NewCall,

@@ -4,17 +4,16 @@
 //! Times are IST wall-clock strings (`YYYY-MM-DD HH:MM:SS`), as an Indian account sends them;
 //! Ringside reads them with the configured local offset.
 
-use super::{Run, Scenario, WireRequest};
+use super::config::{parse_offset, IST};
+use crate::model::Provider;
+use crate::providers::scenario::{form, Run, Scenario, WireRequest};
 use chrono::{Duration, FixedOffset};
-use ringside_core::Provider;
 
 /// The Exotel virtual number (ExoPhone) the simulated customer calls.
 const VIRTUAL_NUMBER: &str = "08044556678";
 const STEP_MS: u64 = 1500;
 /// How long an agent's phone rings before they answer or the attempt ends.
 const RING_MS: u64 = 3000;
-/// India Standard Time, the offset of the simulated account.
-const IST_SECONDS: i32 = 5 * 3600 + 1800;
 
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -89,9 +88,8 @@ impl<'a> Call<'a> {
 
     /// IST wall-clock time `ms` after the call started.
     fn ist(&self, ms: u64) -> String {
-        let ist = FixedOffset::east_opt(IST_SECONDS).expect("IST is a valid offset");
         (self.run.now + Duration::milliseconds(ms as i64))
-            .with_timezone(&ist)
+            .with_timezone(&ist())
             .format("%Y-%m-%d %H:%M:%S")
             .to_string()
     }
@@ -161,6 +159,11 @@ impl<'a> Call<'a> {
     }
 }
 
+/// India Standard Time, the offset of the simulated account.
+fn ist() -> FixedOffset {
+    parse_offset(IST).expect("IST is an offset")
+}
+
 /// `multipart/form-data`, Exotel's default StatusCallback encoding.
 fn multipart(fields: &[(&str, String)], run_id: &str) -> WireRequest {
     let boundary = format!("----RingsideSimulate{run_id}");
@@ -174,35 +177,13 @@ fn multipart(fields: &[(&str, String)], run_id: &str) -> WireRequest {
     WireRequest::post(&format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// `application/x-www-form-urlencoded` serialization.
-fn form<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k.as_ref()), encode(v.as_ref())))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CallEvent, Direction, EndReason, EventKind, LegOutcome};
+    use crate::providers::scenario::check::{kinds, ringing, scenario};
+    use crate::providers::ParseContext;
     use chrono::{TimeZone, Utc};
-    use ringside_core::providers::ParseContext;
-    use ringside_core::{CallEvent, Direction, EndReason, EventKind, LegOutcome};
 
     fn run() -> Run {
         Run {
@@ -215,35 +196,10 @@ mod tests {
 
     fn events(scenario: &Scenario, run: &Run) -> Vec<CallEvent> {
         let ctx = ParseContext {
-            local_offset: FixedOffset::east_opt(IST_SECONDS).unwrap(),
+            local_offset: ist(),
         };
-        let mut out = Vec::new();
-        for req in (scenario.build)(run) {
-            let parsed = req.parse(scenario.provider, &ctx).unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e}: {}{}",
-                    scenario.name,
-                    req.query,
-                    String::from_utf8_lossy(&req.body)
-                )
-            });
-            out.extend(parsed.events);
-        }
-        out
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
-    fn kinds(events: &[CallEvent]) -> Vec<EventKind> {
-        events.iter().map(|e| e.kind.clone()).collect()
-    }
-
-    fn ringing(agent: &str) -> EventKind {
-        EventKind::Ringing {
-            agent: Some(agent.into()),
-        }
+        let parsed = scenario.parse(run, &ctx).unwrap();
+        parsed.into_iter().flat_map(|p| p.events).collect()
     }
 
     fn stopped(agent: &str) -> EventKind {

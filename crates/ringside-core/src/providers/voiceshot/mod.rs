@@ -12,13 +12,24 @@
 //! whatever the header says. A document type declaration is refused outright: entities are
 //! never declared, let alone expanded.
 
-use super::{Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use std::collections::BTreeMap;
 
+mod config;
+mod scenarios;
+
+pub use config::Voiceshot;
+
 const PROVIDER: Provider = Provider::Voiceshot;
+
+pub const ADAPTER: Adapter = Adapter {
+    provider: PROVIDER,
+    parse,
+    scenarios: scenarios::SCENARIOS,
+};
 
 /// The root element of a Call Event: its name and attributes (names lower-cased, values
 /// unescaped but otherwise as sent).
@@ -110,7 +121,8 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
                 // The IVR answered the call; whether a person did is not said.
                 answered: None,
                 reason: EndReason::Completed,
-                duration_s: root.attr("duration").as_deref().and_then(seconds),
+                // A duration that does not read is dropped, not the hangup.
+                duration_s: root.attr("duration").as_deref().and_then(wire::seconds),
             }
         }
         // Inbound or outbound campaign: the keypress does not say which.
@@ -207,17 +219,6 @@ fn element(e: &BytesStart<'_>) -> Result<Element, ParseError> {
         attrs.insert(key, value.into_owned());
     }
     Ok(Element { name, attrs })
-}
-
-/// Whole seconds from `duration`; a fractional value is rounded, anything else is dropped
-/// (losing the hangup over a duration would be worse than not knowing it).
-fn seconds(s: &str) -> Option<u64> {
-    if let Ok(n) = s.parse::<u64>() {
-        return Some(n);
-    }
-    let f = s.parse::<f64>().ok()?;
-    // Bounds checked, so the cast neither saturates nor truncates surprisingly.
-    (f.is_finite() && (0.0..1e15).contains(&f)).then(|| f.round() as u64)
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! extensions rung in parallel (several `RING`s in a row).
 //!
 //! The event name goes in `event` and the numbers in `from`/`to`, the names the adapter looks
-//! for first (TelTel's own names for them are unconfirmed; see `providers::teltel`).
+//! for first (TelTel's own names for them are unconfirmed; see the adapter, `mod.rs`).
 
-use super::{Run, Scenario, WireRequest};
+use crate::model::Provider;
+use crate::providers::scenario::{Run, Scenario, WireRequest};
 use chrono::Duration;
-use ringside_core::Provider;
 use serde_json::{json, Value};
 
 /// The DID the simulated customer calls.
@@ -142,9 +142,10 @@ impl<'a> Call<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CallEvent, EndReason, EventKind, LegOutcome};
+    use crate::providers::scenario::check::{kinds, ringing, scenario};
+    use crate::providers::ParseContext;
     use chrono::{TimeZone, Utc};
-    use ringside_core::providers::ParseContext;
-    use ringside_core::{CallEvent, EndReason, EventKind, LegOutcome};
 
     fn run() -> Run {
         Run {
@@ -156,35 +157,12 @@ mod tests {
     }
 
     fn events(scenario: &Scenario, run: &Run) -> Vec<CallEvent> {
-        let mut out = Vec::new();
-        for req in (scenario.build)(run) {
-            let parsed = req
-                .parse(scenario.provider, &ParseContext::default())
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "{}: {e}: {}",
-                        scenario.name,
-                        String::from_utf8_lossy(&req.body)
-                    )
-                });
-            assert!(parsed.delivery_id.is_some(), "TelTel events carry an id");
-            out.extend(parsed.events);
-        }
-        out
-    }
-
-    fn scenario(name: &str) -> &'static Scenario {
-        SCENARIOS.iter().find(|s| s.name == name).unwrap()
-    }
-
-    fn kinds(events: &[CallEvent]) -> Vec<EventKind> {
-        events.iter().map(|e| e.kind.clone()).collect()
-    }
-
-    fn ringing(agent: &str) -> EventKind {
-        EventKind::Ringing {
-            agent: Some(agent.into()),
-        }
+        let parsed = scenario.parse(run, &ParseContext::default()).unwrap();
+        assert!(
+            parsed.iter().all(|p| p.delivery_id.is_some()),
+            "TelTel events carry an id"
+        );
+        parsed.into_iter().flat_map(|p| p.events).collect()
     }
 
     fn stopped(agent: &str, outcome: LegOutcome) -> EventKind {

@@ -57,13 +57,24 @@
 //! is over) is treated like completed.
 
 use super::wire::{self, Fields};
-use super::{Inbound, ParseContext, ParseError, Parsed};
+use super::{Adapter, Inbound, ParseContext, ParseError, Parsed};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
 use chrono::{DateTime, FixedOffset, Utc};
 use http::Method;
 use serde_json::Value;
 
+mod config;
+mod scenarios;
+
+pub use config::Exotel;
+
 const PROVIDER: Provider = Provider::Exotel;
+
+pub const ADAPTER: Adapter = Adapter {
+    provider: PROVIDER,
+    parse,
+    scenarios: scenarios::SCENARIOS,
+};
 
 /// Form bodies may spell `Legs` out as `Legs[i][Field]`; more legs than this are not looked for.
 const MAX_FORM_LEGS: usize = 32;
@@ -321,20 +332,13 @@ fn local_time(f: &Fields, names: &[&str], offset: FixedOffset) -> Option<DateTim
         .find_map(|n| f.text(n).and_then(|t| wire::timestamp(&t, offset)))
 }
 
-/// A whole number of seconds; absent or `"null"` is `None`, anything else non-numeric is malformed.
+/// A duration ([`wire::seconds`]); absent or `"null"` is `None`, anything else is malformed.
 fn number(f: &Fields, name: &str) -> Result<Option<u64>, ParseError> {
     f.text(name)
-        .map(|t| seconds(&t).ok_or_else(|| malformed(format!("{name} is `{t}`, not seconds"))))
+        .map(|t| {
+            wire::seconds(&t).ok_or_else(|| malformed(format!("{name} is `{t}`, not seconds")))
+        })
         .transpose()
-}
-
-fn seconds(v: &str) -> Option<u64> {
-    v.parse::<u64>().ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| s as u64)
-    })
 }
 
 /// `Legs` as a JSON array, as JSON text (urlencoded bodies), or as `Legs[i][Field]` form fields.
@@ -370,7 +374,7 @@ fn legs(f: &Fields) -> Result<Option<Vec<WireLeg>>, ParseError> {
             };
             let on_call_duration = match get("OnCallDuration") {
                 None => None,
-                Some(t) => Some(seconds(&t).ok_or_else(|| {
+                Some(t) => Some(wire::seconds(&t).ok_or_else(|| {
                     malformed(format!("Legs OnCallDuration is `{t}`, not seconds"))
                 })?),
             };
@@ -391,7 +395,7 @@ fn form_legs(f: &Fields) -> Option<Vec<WireLeg>> {
             let duration = f.text(&format!("Legs[{i}][OnCallDuration]"));
             (status.is_some() || duration.is_some()).then(|| WireLeg {
                 status,
-                on_call_duration: duration.as_deref().and_then(seconds),
+                on_call_duration: duration.as_deref().and_then(wire::seconds),
             })
         })
         .collect();
