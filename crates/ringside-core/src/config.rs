@@ -15,6 +15,7 @@ use crate::providers::voiceshot::Voiceshot;
 use crate::providers::whippy::Whippy;
 use crate::providers::xelion::Xelion;
 use crate::providers::HookSettings;
+use crate::team::{Hub, TeamLink};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -47,6 +48,12 @@ pub struct Config {
     /// Where callers' names come from.
     #[serde(default)]
     pub contacts: Contacts,
+    /// This Ringside is a team's hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<Hub>,
+    /// This desktop app is an agent's app of a team's hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamLink>,
 }
 
 /// Caller lookup: contacts kept in Ringside (entered, imported, synced from CardDAV) and an
@@ -233,7 +240,7 @@ fn crm_name() -> String {
 }
 
 /// An http(s) URL of a server Ringside talks to; plain http only to this machine.
-fn check_remote_url(url: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_remote_url(url: &str) -> std::result::Result<(), String> {
     let u = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
     let host = u.host_str().unwrap_or("");
     match u.scheme() {
@@ -432,6 +439,12 @@ impl Config {
             }
         }
         self.contacts.check()?;
+        if let Some(h) = &self.hub {
+            h.check()?;
+        }
+        if let Some(t) = &self.team {
+            t.check()?;
+        }
         if self.calls.ringing_s == 0 || self.calls.answered_s == 0 {
             bail!("calls: timeouts must be at least 1 second");
         }
@@ -488,6 +501,8 @@ impl Config {
             crm: Crm::default(),
             app: App::default(),
             contacts: Contacts::default(),
+            hub: None,
+            team: None,
         }
     }
 

@@ -373,7 +373,9 @@ fn new_call(ev: &CallEvent, at: DateTime<Utc>, t: &mut Timeline) -> Call {
         to_display: None,
         contacts: Vec::new(),
         done: false,
+        follow_up: FollowUp::default(),
         updated_at: at,
+        seq: 0,
     };
     // A call first seen answered or ended skips "ringing" on its timeline.
     if matches!(

@@ -135,20 +135,33 @@ impl Engine {
         }
     }
 
-    /// Mark a missed call done (`done = false` brings it back). `None`: no such call.
-    pub async fn set_done(&self, id: &str, done: bool, now: DateTime<Utc>) -> Result<Option<Call>> {
+    /// Mark a missed call done (`done = false` brings it back) by agent `by` (None: an admin
+    /// or the local app). `None`: no such call.
+    pub async fn set_done(
+        &self,
+        id: &str,
+        done: bool,
+        by: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Call>> {
         let id = id.to_string();
         self.write(move |s| {
-            let call = s.set_done(&id, done, now)?;
+            let call = s.set_done(&id, done, by.as_deref(), now)?;
             let changed = call.iter().cloned().collect();
             Ok((call, changed))
         })
         .await
     }
 
-    /// End every call that has been silent longer than `limits` allow; returns how many.
+    /// End every call that has been silent longer than `limits` allow, and clear the claims
+    /// that lapsed; returns how many calls ended.
     pub async fn expire(&self, now: DateTime<Utc>, limits: Timeouts) -> Result<usize> {
-        self.write(move |s| expire(s, now, &limits)).await
+        self.write(move |s| {
+            let (n, mut changed) = expire(s, now, &limits)?;
+            changed.extend(s.clear_lapsed_claims(now)?);
+            Ok((n, changed))
+        })
+        .await
     }
 
     /// Run `f` on the writer thread (the only connection that writes); once what it wrote is

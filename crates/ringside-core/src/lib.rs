@@ -1,11 +1,13 @@
 //! Ringside's call engine, free of any UI toolkit: the call model, provider adapters, call
 //! correlation and the durable store. `ringside-server` and the desktop shell both embed it.
 
+pub mod agents;
 pub mod config;
 pub mod contacts;
 pub mod correlate;
 pub mod engine;
 pub mod files;
+pub mod inbox;
 pub mod ingest;
 pub mod links;
 pub mod me;
@@ -16,5 +18,6 @@ pub mod screenpop;
 pub mod signature;
 pub mod spreadsheet;
 pub mod store;
+pub mod team;
 
 pub use model::*;

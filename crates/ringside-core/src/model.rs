@@ -243,8 +243,36 @@ pub struct Call {
     pub contacts: Vec<ContactMatch>,
     /// Missed calls the agent has dealt with.
     pub done: bool,
+    /// Who deals with a missed call, and how it was dealt with (the team's shared inbox).
+    #[serde(flatten, default)]
+    pub follow_up: FollowUp,
     /// When Ringside last changed this call (its own clock, used for timeouts and ordering).
     pub updated_at: DateTime<Utc>,
+    /// This version's change number: every stored change of any call gets the next one, so a
+    /// client that saw changes up to N asks for what came after N.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub seq: u64,
+}
+
+/// A missed call's way out of the inbox: someone claims it ("I am calling back"), marks it
+/// done, or the customer is reached by another call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct FollowUp {
+    /// Who marked it done (an agent's name; null for an admin or the local app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<DateTime<Utc>>,
+    /// Who is calling back, until when (a claim lapses then, unless the call is done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<DateTime<Utc>>,
+    /// The later call that reached the same customer and so resolved this missed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
 }
 
 /// What happened, as one provider event says it. A provider message can carry several

@@ -311,7 +311,9 @@ mod tests {
             to_display: None,
             contacts: Vec::new(),
             done: false,
+            follow_up: FollowUp::default(),
             updated_at: t,
+            seq: 0,
         }
     }
 

@@ -83,14 +83,7 @@ pub fn verify_standard_webhooks(
     if (now_unix - ts).abs() > tolerance_s {
         return Err(SignatureError::StaleTimestamp);
     }
-    let key = signing_key(secret)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(ts_text.trim().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let expected = mac.finalize().into_bytes();
+    let expected = standard_mac(&signing_key(secret)?, id, ts_text.trim(), body);
     let mut any = false;
     for sig in sigs.split_whitespace() {
         let Some(b64) = sig.strip_prefix("v1,") else {
@@ -110,9 +103,48 @@ pub fn verify_standard_webhooks(
     })
 }
 
+/// The Standard Webhooks MAC of `id.timestamp.body` under `key`.
+fn standard_mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The `webhook-signature` header for a message Ringside sends (Standard Webhooks): `v1,` and
+/// the base64 MAC of `id.timestamp.body` under the key of `secret` (`whsec_` and base64).
+pub fn sign_standard_webhooks(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, SignatureError> {
+    let key = signing_key(secret)?;
+    let mac = standard_mac(&key, id, &timestamp.to_string(), body);
+    Ok(format!("v1,{}", B64.encode(mac)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_ringside_signs_is_the_standard_known_answer_and_verifies() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"test": 2432232314}"#;
+        let sig = sign_standard_webhooks(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+            .unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let id = Some("msg_p5jXN8AQM9LWM0D4loKWxJek");
+        let ts = Some("1614265330");
+        assert_eq!(
+            verify_standard_webhooks(secret, id, ts, Some(&sig), body, 1614265330, 300),
+            Ok(())
+        );
+    }
 
     #[test]
     fn standard_webhooks_known_answer() {

@@ -241,7 +241,7 @@ impl Writer {
         }
         call.contacts = contacts;
         call.updated_at = call.updated_at.max(now);
-        save_call(&tx, &call)?;
+        save_call(&tx, &mut call)?;
         flush_search(&tx)?;
         tx.commit()?;
         Ok(Some(call))
@@ -477,7 +477,7 @@ fn relookup(
         if found != call.contacts {
             call.contacts = found;
             call.updated_at = call.updated_at.max(now);
-            save_call(tx, &call)?;
+            save_call(tx, &mut call)?;
             changed.push(call);
         }
     }

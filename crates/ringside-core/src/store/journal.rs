@@ -4,12 +4,14 @@
 //! journal again the same way. The writer keeps recent calls' histories in memory
 //! ([`Histories`]) so it need not read them back from the journal.
 
-use super::calls::{insert_timeline, load_call, save_call};
+use super::calls::{insert_timeline, load_call, resolve_missed, save_call};
 use super::contacts::{decorate, is_stored};
+use super::outbox::{self, OutboxTarget};
 use super::search::flush_search;
 use super::{parse_ts, ts, Delivery, Stored, Writer};
 use crate::contacts::LookupSettings;
 use crate::correlate::{self, Arrival, Journaled};
+use crate::inbox;
 use crate::model::*;
 use anyhow::{Context, Result};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -21,12 +23,11 @@ impl Writer {
     /// into its calls; a duplicate stores nothing. A delivery that fails is rolled back alone.
     /// Ringside's clock for each delivery is its `received_at`.
     pub fn store_batch(&mut self, deliveries: &[Delivery]) -> Result<Vec<Result<Stored>>> {
-        let result = store_all(
-            &mut self.conn,
-            &mut self.histories,
-            &self.lookup,
-            deliveries,
-        );
+        let with = With {
+            lookup: &self.lookup,
+            outbox: &self.outbox,
+        };
+        let result = store_all(&mut self.conn, &mut self.histories, &with, deliveries);
         match result {
             Ok(_) => self.histories.batch_committed(),
             Err(_) => self.histories.forget(),
@@ -34,16 +35,23 @@ impl Writer {
         result
     }
 
-    /// Fold the whole journal again into calls and timelines, from scratch, keeping which
-    /// missed calls were marked done. Returns how many calls there are.
+    /// Fold the whole journal again into calls and timelines, from scratch, keeping what the
+    /// team did with missed calls (done, claims). Posts no webhook again. Returns how many
+    /// calls there are.
     pub fn rebuild(&mut self) -> Result<usize> {
         self.histories.forget();
         let mut histories = Histories::default();
         let tx = self.conn.transaction()?;
-        let done: Vec<String> = {
-            let mut s = tx.prepare("SELECT id FROM calls WHERE done = 1")?;
-            let rows = s.query_map([], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
+        let kept: Vec<(String, bool, FollowUp)> = {
+            let mut s = tx
+                .prepare("SELECT data FROM calls WHERE done = 1 OR data LIKE '%\"claimed_by\"%'")?;
+            let rows = s.query_map([], |r| r.get::<_, String>(0))?;
+            let mut v = Vec::new();
+            for r in rows {
+                let c: Call = serde_json::from_str(&r?)?;
+                v.push((c.id, c.done, c.follow_up));
+            }
+            v
         };
         // What the CRM said about calls is not in the journal: keep it.
         let remote: Vec<(String, Vec<ContactMatch>)> = {
@@ -65,9 +73,13 @@ impl Writer {
         {
             let mut s = tx.prepare("SELECT seq, received_at, events FROM journal ORDER BY seq")?;
             let mut rows = s.query([])?;
+            let with = With {
+                lookup: &self.lookup,
+                outbox: &[],
+            };
             while let Some(r) = rows.next()? {
                 let (seq, received_at, events) = journal_row(r)?;
-                fold(&tx, &events, seq, received_at, &mut histories, &self.lookup)?;
+                fold(&tx, &events, seq, received_at, &mut histories, &with)?;
                 histories.delivery_stored();
                 histories.batch_committed();
             }
@@ -76,14 +88,14 @@ impl Writer {
             if let Some(mut c) = load_call(&tx, &id)? {
                 c.contacts.extend(kept);
                 self.lookup.sort(&mut c.contacts);
-                save_call(&tx, &c)?;
+                save_call(&tx, &mut c)?;
             }
         }
-        for id in &done {
-            tx.execute("UPDATE calls SET done = 1 WHERE id = ?1", [id])?;
-            if let Some(mut c) = load_call(&tx, id)? {
-                c.done = true;
-                save_call(&tx, &c)?;
+        for (id, done, follow_up) in kept {
+            if let Some(mut c) = load_call(&tx, &id)? {
+                c.done |= done;
+                c.follow_up = follow_up;
+                save_call(&tx, &mut c)?;
             }
         }
         flush_search(&tx)?;
@@ -91,6 +103,12 @@ impl Writer {
         tx.commit()?;
         Ok(n as usize)
     }
+}
+
+/// What the writer folds with: how calls find contacts, where finished calls are posted.
+struct With<'a> {
+    lookup: &'a LookupSettings,
+    outbox: &'a [OutboxTarget],
 }
 
 pub(super) fn len(conn: &Connection) -> Result<i64> {
@@ -153,7 +171,7 @@ impl Histories {
 fn store_all(
     conn: &mut Connection,
     histories: &mut Histories,
-    lookup: &LookupSettings,
+    with: &With,
     deliveries: &[Delivery],
 ) -> Result<Vec<Result<Stored>>> {
     // Deliveries practically never fail, so first try the batch without a savepoint per
@@ -162,7 +180,7 @@ fn store_all(
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(deliveries.len());
         for d in deliveries {
-            match store_one(&tx, d, histories, lookup) {
+            match store_one(&tx, d, histories, with) {
                 Ok(stored) => {
                     histories.delivery_stored();
                     out.push(Ok(stored));
@@ -181,7 +199,7 @@ fn store_all(
     let mut out = Vec::with_capacity(deliveries.len());
     for d in deliveries {
         let sp = tx.savepoint()?;
-        match store_one(&sp, d, histories, lookup) {
+        match store_one(&sp, d, histories, with) {
             Ok(stored) => {
                 sp.commit()?;
                 histories.delivery_stored();
@@ -203,7 +221,7 @@ fn store_one(
     tx: &Connection,
     d: &Delivery,
     histories: &mut Histories,
-    lookup: &LookupSettings,
+    with: &With,
 ) -> Result<Stored> {
     if let Some(first) = d.events.first() {
         anyhow::ensure!(
@@ -230,7 +248,7 @@ fn store_one(
     let seq = tx.last_insert_rowid();
     // As the journal keeps it (microseconds), so `rebuild` folds with the very same clock.
     let received_at = d.received_at.trunc_subsecs(6);
-    let calls = fold(tx, &d.events, seq, received_at, histories, lookup)?;
+    let calls = fold(tx, &d.events, seq, received_at, histories, with)?;
     Ok(Stored::New { seq, calls })
 }
 
@@ -248,8 +266,9 @@ fn fold(
     seq: i64,
     now: DateTime<Utc>,
     histories: &mut Histories,
-    lookup: &LookupSettings,
+    with: &With,
 ) -> Result<Vec<Call>> {
+    let lookup = with.lookup;
     let Some(first) = events.first() else {
         return Ok(Vec::new());
     };
@@ -282,13 +301,34 @@ fn fold(
     };
     let arrival = correlate::arrival(&history, events.len(), now);
     histories.stage(&id, history);
-    match (arrival, prev) {
+    let was = prev
+        .as_ref()
+        .map(|p| (p.answered_at.is_some(), p.state.is_terminal()));
+    let mut changed = match (arrival, prev) {
         (Arrival::OutOfOrder { call, timeline }, Some(prev)) => {
-            refold(tx, &id, prev, *call, &timeline, now, lookup)
+            refold(tx, &id, prev, *call, &timeline, now, lookup)?
         }
         // A new call has nothing to be out of order with.
-        (_, prev) => apply_in_order(tx, &id, prev, events, seq, now, lookup),
+        (_, prev) => apply_in_order(tx, &id, prev, events, seq, now, lookup)?,
+    };
+    let (was_answered, was_over) = was.unwrap_or((false, false));
+    if let Some(call) = changed.first().cloned() {
+        if let Some(number) = inbox::reached(was_answered, &call) {
+            let resolved = resolve_missed(tx, number, &call, now)?;
+            for m in &resolved {
+                outbox::enqueue(tx, with.outbox, "missed.resolved", m, now)?;
+            }
+            changed.extend(resolved);
+        }
+        if call.state.is_terminal() && !was_over {
+            let event = match call.state {
+                CallState::Missed => "call.missed",
+                _ => "call.ended",
+            };
+            outbox::enqueue(tx, with.outbox, event, &call, now)?;
+        }
     }
+    Ok(changed)
 }
 
 /// Replace call `id`, `prev` as stored, by `call` folded again from its history, and its
@@ -303,6 +343,8 @@ fn refold(
     lookup: &LookupSettings,
 ) -> Result<Vec<Call>> {
     call.done = prev.done;
+    call.follow_up = prev.follow_up.clone();
+    call.seq = prev.seq;
     call.updated_at = prev.updated_at;
     // Who the caller is was worked out on the call as it was; it holds unless a number changed.
     call.from_display = prev.from_display.clone();
@@ -312,7 +354,7 @@ fn refold(
     let changed = call != prev;
     if changed {
         call.updated_at = now;
-        save_call(tx, &call)?;
+        save_call(tx, &mut call)?;
     }
     // Ringside's own records (marked done) are kept after the call's.
     let own: Vec<(String, String, Option<String>)> = tx
@@ -354,7 +396,7 @@ fn apply_in_order(
     match call {
         Some(mut c) if changed => {
             decorate(tx, before.as_ref(), &mut c, lookup)?;
-            save_call(tx, &c)?;
+            save_call(tx, &mut c)?;
             Ok(vec![c])
         }
         _ => Ok(Vec::new()),

@@ -16,16 +16,21 @@
 //! timeline, the short lists), `search` (the history listing and its trigram search),
 //! `contacts` (the contact tables, the lookup, keeping calls' contacts in step).
 
+mod agents;
 mod calls;
 mod contacts;
 mod journal;
+mod outbox;
 mod schema;
 mod search;
 #[cfg(test)]
 mod tests;
 
+pub use agents::Added;
 pub use contacts::ContactEdit;
+pub use outbox::{Due, OutboxDelivery, OutboxMessage, OutboxTarget};
 
+use crate::agents::Agent;
 use crate::contacts::{Contact, LookupSettings};
 use crate::model::*;
 use anyhow::{Context, Result};
@@ -83,6 +88,8 @@ pub struct CallQuery {
     /// Text to find in the numbers, who answered or the caller's contact names (any case); a
     /// number matches whatever its punctuation.
     pub q: Option<String>,
+    /// Only calls one of these keys may see ([`crate::me::Me::keys`]); `None`: every call.
+    pub seen_by: Option<Vec<String>>,
 }
 
 /// The store's one writing connection: stores deliveries, marks calls done, keeps contacts,
@@ -94,6 +101,8 @@ pub struct Writer {
     /// The journaled events of recently seen calls, so the writer can tell whether an event
     /// comes in order without reading the journal back.
     histories: journal::Histories,
+    /// Where finished calls are posted (the hub's outbound webhooks).
+    outbox: Vec<OutboxTarget>,
 }
 
 /// A query-only connection, for reading while the writer writes (WAL). It sorts contact
@@ -130,14 +139,26 @@ pub trait Queries: connected::Connected {
         search::calls(self.conn(), q, None)
     }
 
-    /// Every missed call not yet done (for "mark all done").
-    fn missed_ids(&self) -> Result<Vec<String>> {
-        calls::missed_ids(self.conn())
+    /// Every missed call not yet done that `seen_by` may see (for "mark all done").
+    fn missed_ids(&self, seen_by: Option<&[String]>) -> Result<Vec<String>> {
+        calls::missed_ids(self.conn(), seen_by)
     }
 
-    /// Missed calls not yet marked done, newest first.
-    fn missed(&self) -> Result<Vec<Call>> {
-        calls::missed(self.conn())
+    /// Missed calls not yet marked done that `seen_by` may see (`None`: every one), newest
+    /// first.
+    fn missed(&self, seen_by: Option<&[String]>) -> Result<Vec<Call>> {
+        calls::missed(self.conn(), seen_by)
+    }
+
+    /// The calls changed after change `seq`, oldest change first, at most `limit` (each once,
+    /// as it is now).
+    fn changed_after(&self, seq: u64, limit: usize) -> Result<Vec<Call>> {
+        calls::changed_after(self.conn(), seq, limit)
+    }
+
+    /// The last change number given out (0 for none).
+    fn last_seq(&self) -> Result<u64> {
+        calls::last_seq(self.conn())
     }
 
     /// Calls still ringing or answered.
@@ -177,6 +198,35 @@ pub trait Queries: connected::Connected {
     /// The sync token a source last saved (CardDAV `sync-collection`), if any.
     fn sync_token(&self, source: &str) -> Result<Option<String>> {
         contacts::sync_token(self.conn(), source)
+    }
+
+    /// The hub's agents, by name.
+    fn agents(&self) -> Result<Vec<Agent>> {
+        agents::list(self.conn())
+    }
+
+    /// Agent `id` and the hash of their token.
+    fn agent_with_hash(&self, id: i64) -> Result<Option<(Agent, Vec<u8>)>> {
+        agents::with_hash(self.conn(), id)
+    }
+
+    fn agent_by_name(&self, name: &str) -> Result<Option<Agent>> {
+        agents::by_name(self.conn(), name)
+    }
+
+    /// Outbound webhook deliveries due by `now`, at most `limit`.
+    fn outbox_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Due>> {
+        outbox::due(self.conn(), now, limit)
+    }
+
+    /// When the next outbound webhook delivery falls due.
+    fn outbox_next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        outbox::next_due(self.conn())
+    }
+
+    /// The newest outbound webhook messages and how their deliveries went.
+    fn outbox(&self, limit: usize) -> Result<Vec<OutboxMessage>> {
+        outbox::list(self.conn(), limit)
     }
 }
 
@@ -229,6 +279,7 @@ impl Writer {
             conn,
             lookup: LookupSettings::default(),
             histories: journal::Histories::default(),
+            outbox: Vec::new(),
         })
     }
 

@@ -75,6 +75,53 @@ CREATE VIRTUAL TABLE calls_fts USING fts5(
 INSERT INTO calls_fts(rowid, search)
     SELECT ringside_search_key(started_at, rowid), search FROM calls;
 "#,
+    // 3: the team hub. `seq` numbers every stored change of a call (the live stream's frames,
+    // and what a client that reconnects asks to replay), kept in the call's `data` too.
+    // `call_keys` holds who may see each call (`me::call_keys`: its owners and its lines), so
+    // an agent's view is an index lookup. `agents`: the hub's agents, their tokens hashed.
+    // `outbox`: the outbound webhooks' messages, journaled with the change that made them, and
+    // their deliveries to each URL.
+    r#"
+ALTER TABLE calls ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE calls SET seq = rowid, data = json_set(data, '$.seq', rowid);
+CREATE INDEX calls_by_seq ON calls(seq);
+CREATE TABLE call_keys (
+    key        TEXT NOT NULL,
+    call_rowid INTEGER NOT NULL,
+    PRIMARY KEY (key, call_rowid)
+) WITHOUT ROWID;
+CREATE INDEX call_keys_by_call ON call_keys(call_rowid);
+INSERT OR IGNORE INTO call_keys (key, call_rowid)
+    SELECT k.value, calls.rowid FROM calls, json_each(ringside_call_keys(calls.data)) AS k;
+CREATE TABLE agents (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    token_hash  BLOB NOT NULL,
+    identities  TEXT NOT NULL,
+    groups      TEXT NOT NULL,
+    supervisor  INTEGER NOT NULL DEFAULT 0,
+    dnd         INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    token_at    TEXT NOT NULL
+);
+CREATE TABLE outbox (
+    id         INTEGER PRIMARY KEY,
+    msg_id     TEXT NOT NULL UNIQUE,
+    event      TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE outbox_deliveries (
+    msg        INTEGER NOT NULL,
+    url        TEXT NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    TEXT,
+    sent_at    TEXT,
+    last_error TEXT,
+    PRIMARY KEY (msg, url)
+);
+CREATE INDEX outbox_due ON outbox_deliveries(next_at) WHERE sent_at IS NULL;
+"#,
 ];
 
 /// The contact tables (also version 1).
@@ -122,8 +169,9 @@ CREATE TEMP TABLE IF NOT EXISTS search_pending (
 );
 ";
 
-/// SQL functions the schema uses: `ringside_search(from, to, answered_by, names)` and
-/// `ringside_search_key(started_at, rowid)`.
+/// SQL functions the schema uses: `ringside_search(from, to, answered_by, names)`,
+/// `ringside_search_key(started_at, rowid)` and `ringside_call_keys(data)` (a stored call's
+/// [`crate::me::call_keys`], as a JSON array).
 pub(super) fn add_functions(conn: &Connection) -> Result<()> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
@@ -148,6 +196,17 @@ pub(super) fn add_functions(conn: &Connection) -> Result<()> {
                 .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?
                 .timestamp();
             Ok(search_key(second, ctx.get(1)?))
+        },
+    )?;
+    conn.create_scalar_function(
+        "ringside_call_keys",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let data: String = ctx.get(0)?;
+            let call: crate::model::Call = serde_json::from_str(&data)
+                .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+            Ok(serde_json::to_string(&crate::me::call_keys(&call)).unwrap_or_default())
         },
     )?;
     Ok(())

@@ -20,8 +20,24 @@ const END_OF_TIME: &str = "9999";
 /// The shortest text the trigram index can find.
 const TRIGRAM: usize = 3;
 
+/// The condition "one of the keys in the JSON array `?N` (or no array: anyone) may see the
+/// call" on a query of `calls` (see [`crate::me::call_keys`]).
+macro_rules! seen_by {
+    ($n:literal) => {
+        concat!(
+            "(?",
+            $n,
+            " IS NULL OR EXISTS (SELECT 1 FROM call_keys k WHERE k.call_rowid = calls.rowid
+                AND k.key IN (SELECT value FROM json_each(?",
+            $n,
+            "))))"
+        )
+    };
+}
+pub(super) use seen_by;
+
 /// The newest-first listing of [`calls`] from `$from` (the table, with an index hint if
-/// any), with `$text` as the search condition on `?8`.
+/// any), with `$text` as the search condition on `?8`, seen by the keys in `?9`.
 macro_rules! calls_sql {
     ($from:literal, $text:literal) => {
         concat!(
@@ -37,9 +53,17 @@ macro_rules! calls_sql {
                AND ",
             $text,
             "
+               AND ",
+            seen_by!("9"),
+            "
              ORDER BY started_at DESC, id DESC LIMIT ?3"
         )
     };
+}
+
+/// Keys as the `seen_by!` condition takes them: a JSON array, or NULL for anyone.
+pub(super) fn keys_param(keys: Option<&[String]>) -> Option<String> {
+    keys.map(|k| serde_json::to_string(k).expect("strings serialize"))
 }
 
 /// The calls `q` asks for, newest first (see [`super::Queries::calls`]), looking for its text
@@ -71,7 +95,8 @@ pub(super) fn calls(conn: &Connection, q: &CallQuery, force: Option<Search>) -> 
             f.direction,
             f.since,
             f.until,
-            needle
+            needle,
+            keys_param(q.seen_by.as_deref()),
         ],
         |r| r.get::<_, String>(0),
     )?;
@@ -95,9 +120,11 @@ fn calls_by_trigrams(conn: &Connection, q: &CallQuery, needle: &str) -> Result<V
         "SELECT rowid FROM calls_fts WHERE calls_fts MATCH ?1 AND rowid >= ?2 AND rowid < ?3
          ORDER BY rowid DESC",
     )?;
-    let mut call = conn.prepare_cached(
-        "SELECT started_at, id, state, direction, search FROM calls WHERE rowid = ?1",
-    )?;
+    let mut call = conn.prepare_cached(concat!(
+        "SELECT started_at, id, state, direction, search FROM calls WHERE rowid = ?1 AND ",
+        seen_by!("2")
+    ))?;
+    let seen_by = keys_param(q.seen_by.as_deref());
     let mut hits: Vec<(String, String, i64)> = Vec::new();
     let mut last_second = None;
     let mut keys = matches.query(params![fts_phrase(needle), lower, upper])?;
@@ -108,7 +135,7 @@ fn calls_by_trigrams(conn: &Connection, q: &CallQuery, needle: &str) -> Result<V
             break;
         }
         let Some((started_at, id, state, direction, search)) = call
-            .query_row([rowid], |r| {
+            .query_row(params![rowid, seen_by], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,

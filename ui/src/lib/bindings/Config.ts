@@ -5,8 +5,10 @@ import type { App } from "./App";
 import type { Callback } from "./Callback";
 import type { Contacts } from "./Contacts";
 import type { Crm } from "./Crm";
+import type { Hub } from "./Hub";
 import type { Providers } from "./Providers";
 import type { ScreenPop } from "./ScreenPop";
+import type { TeamLink } from "./TeamLink";
 import type { Timeouts } from "./Timeouts";
 
 export type Config = { api: Api, agent: Agent, 
@@ -29,4 +31,12 @@ crm: Crm, app: App,
 /**
  * Where callers' names come from.
  */
-contacts: Contacts, };
+contacts: Contacts, 
+/**
+ * This Ringside is a team's hub.
+ */
+hub?: Hub | null, 
+/**
+ * This desktop app is an agent's app of a team's hub.
+ */
+team?: TeamLink | null, };

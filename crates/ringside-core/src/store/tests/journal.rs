@@ -85,11 +85,17 @@ fn missed_list_and_done() {
         ),
     ])
     .unwrap();
-    assert_eq!(s.missed().unwrap().len(), 1);
-    let c = s.set_done("generic:x1", true, t(40)).unwrap().unwrap();
+    assert_eq!(s.missed(None).unwrap().len(), 1);
+    let c = s
+        .set_done("generic:x1", true, None, t(40))
+        .unwrap()
+        .unwrap();
     assert!(c.done);
-    assert!(s.missed().unwrap().is_empty());
-    assert!(s.set_done("generic:nope", true, t(40)).unwrap().is_none());
+    assert!(s.missed(None).unwrap().is_empty());
+    assert!(s
+        .set_done("generic:nope", true, None, t(40))
+        .unwrap()
+        .is_none());
     let search = |q: &str| {
         s.calls(&CallQuery {
             q: Some(q.into()),
@@ -101,7 +107,10 @@ fn missed_list_and_done() {
     assert_eq!(search("201"), 0, "nobody answered");
     assert_eq!(search("%"), 0, "wildcards are literal");
     s.rebuild().unwrap();
-    assert!(s.missed().unwrap().is_empty(), "done survives a rebuild");
+    assert!(
+        s.missed(None).unwrap().is_empty(),
+        "done survives a rebuild"
+    );
 }
 
 /// A timed call delivered in every order: each gives the call and timeline the in-order

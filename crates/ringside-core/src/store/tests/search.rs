@@ -26,7 +26,7 @@ fn set_names(s: &mut Writer, names: &[(&str, Who)]) {
                 source: "crm".into(),
             })
             .collect();
-        save_call(&tx, &c).unwrap();
+        save_call(&tx, &mut c).unwrap();
     }
     flush_search(&tx).unwrap();
     tx.commit().unwrap();
@@ -222,7 +222,7 @@ fn search_follows_name_changes_filters_and_pages() {
     assert_eq!(page(Some((1, "generic:b")), None), ["a"]);
     assert_eq!(page(None, Some(CallState::Answered)), ["b", "a"]);
     assert_index_in_step(&s);
-    s.set_done("generic:c", true, t(8)).unwrap();
+    s.set_done("generic:c", true, None, t(8)).unwrap();
     assert_index_in_step(&s);
     // The CRM's names survive a rebuild from the journal.
     s.rebuild().unwrap();
