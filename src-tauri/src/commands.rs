@@ -10,6 +10,7 @@ use ringside_app::error::Error;
 use ringside_app::setup::{self, SettingsView};
 use ringside_app::simulate::{self, ScenarioInfo};
 use ringside_app::status::Status;
+use ringside_app::viewer::Viewer;
 use ringside_app::Ringside;
 use ringside_core::contacts::{Contact, ContactInput};
 use ringside_core::{CallWithTimeline, ContactMatch};
@@ -22,33 +23,33 @@ type Shared<'a> = tauri::State<'a, Ringside>;
 
 #[tauri::command]
 pub async fn list_calls(r: Shared<'_>, query: CallFilter) -> Result<Vec<CallView>> {
-    calls::list(&r, query).await
+    calls::list(&r, &Viewer::admin(&r), query).await
 }
 
 #[tauri::command]
 pub async fn get_call(r: Shared<'_>, id: String) -> Result<CallWithTimeline> {
-    calls::get(&r, &id).await
+    calls::get(&r, &Viewer::admin(&r), &id).await
 }
 
 #[tauri::command]
 pub async fn list_missed(r: Shared<'_>) -> Result<Vec<CallView>> {
-    calls::missed(&r).await
+    calls::missed(&r, &Viewer::admin(&r)).await
 }
 
 #[tauri::command]
 pub async fn mark_done(r: Shared<'_>, id: String) -> Result<CallView> {
-    calls::mark_done(&r, &id).await
+    calls::mark_done(&r, &Viewer::admin(&r), &id).await
 }
 
 #[tauri::command]
 pub async fn mark_all_done(r: Shared<'_>) -> Result<usize> {
-    calls::mark_all_done(&r).await
+    calls::mark_all_done(&r, &Viewer::admin(&r)).await
 }
 
 /// Build the call-back URI and hand it to the OS; returns the URI.
 #[tauri::command]
 pub async fn call_back(app: AppHandle, r: Shared<'_>, id: String) -> Result<String> {
-    let uri = calls::callback_uri(&r, &id).await?;
+    let uri = calls::callback_uri(&r, &Viewer::admin(&r), &id).await?;
     open(&app, &uri)?;
     Ok(uri)
 }
@@ -62,7 +63,7 @@ pub async fn open_record(
     id: String,
     contact: Option<String>,
 ) -> Result<Option<String>> {
-    let url = calls::record_url(&r, &id, contact.as_deref()).await?;
+    let url = calls::record_url(&r, &Viewer::admin(&r), &id, contact.as_deref()).await?;
     if let Some(url) = &url {
         open(&app, url)?;
     }
@@ -98,7 +99,7 @@ pub fn simulate(r: Shared<'_>, name: String) -> Result<()> {
 /// Save the calls as CSV in the Downloads folder; returns the file's path.
 #[tauri::command]
 pub async fn export_csv(app: AppHandle, r: Shared<'_>, query: CallFilter) -> Result<String> {
-    let csv = calls::csv(&r, query).await?;
+    let csv = calls::csv(&r, &Viewer::admin(&r), query).await?;
     save_download(&app, &r, "ringside-calls", "csv", &csv)
 }
 

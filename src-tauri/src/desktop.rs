@@ -31,7 +31,9 @@ pub fn run(opts: ServeOptions) -> Result<()> {
     let running = tauri::async_runtime::block_on(ringside_server::start(opts))?;
     let ringside = running.ringside.clone();
     // Subscribed before anything is served, so no change slips by.
-    let mut frames = ringside.live.subscribe();
+    let mut frames = ringside
+        .live
+        .subscribe(ringside_app::viewer::Viewer::admin(&ringside));
     tauri::async_runtime::spawn(async move {
         if let Err(e) = running.serve(std::future::pending()).await {
             tracing::error!("the listener stopped: {e}");

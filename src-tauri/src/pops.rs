@@ -6,6 +6,7 @@
 use crate::window::{open, show_main_window};
 use notify_rust::{Notification, NotificationHandle, NotificationResponse, Timeout};
 use ringside_app::calls;
+use ringside_app::viewer::Viewer;
 use ringside_app::Ringside;
 use ringside_core::screenpop::{self, Pop, PopAction, PopButton, PopSettings, Shown};
 use ringside_core::store::Queries;
@@ -105,7 +106,7 @@ impl Pops {
             .iter()
             .filter(|id| !open.iter().any(|c| &c.id == *id))
         {
-            if let Ok(c) = calls::get(&self.ringside, id).await {
+            if let Ok(c) = calls::get(&self.ringside, &Viewer::admin(&self.ringside), id).await {
                 self.on_change(&c.call).await;
             }
         }
@@ -180,7 +181,7 @@ impl Pops {
 
     /// Bring the window forward on the new-contact form, the caller's number filled in.
     async fn add_contact(&self, call_id: &str) {
-        match calls::other_party(&self.ringside, call_id).await {
+        match calls::other_party(&self.ringside, &Viewer::admin(&self.ringside), call_id).await {
             Ok(number) => {
                 show_main_window(&self.app);
                 let _ = self.app.emit("add-contact", number.unwrap_or_default());
@@ -190,7 +191,14 @@ impl Pops {
     }
 
     async fn open_record(&self, call_id: &str, contact: Option<&str>) {
-        match calls::record_url(&self.ringside, call_id, contact).await {
+        match calls::record_url(
+            &self.ringside,
+            &Viewer::admin(&self.ringside),
+            call_id,
+            contact,
+        )
+        .await
+        {
             Ok(Some(url)) => {
                 if let Err(e) = open(&self.app, &url) {
                     tracing::warn!("{e}");

@@ -48,7 +48,10 @@ pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
 impl Tray {
     /// Show the missed-call count in the tray and the window title.
     pub async fn refresh(&self, r: &Ringside) {
-        let count = r.read(|s| s.missed().map(|m| m.len())).await.unwrap_or(0);
+        let count = r
+            .read(|s| s.missed(None).map(|m| m.len()))
+            .await
+            .unwrap_or(0);
         let text = match count {
             0 => "No missed calls".to_string(),
             1 => "1 missed call".to_string(),

@@ -14,6 +14,7 @@ use ringside_app::clock::ManualClock;
 use ringside_app::live::LiveFrame;
 use ringside_app::lock::DataLock;
 use ringside_app::settings::Settings;
+use ringside_app::viewer::Viewer;
 use ringside_app::Ringside;
 use ringside_core::config::Config;
 use ringside_server::app;
@@ -174,8 +175,8 @@ async fn the_crm_lookup_caches_answers_for_cache_s_in_fake_time() {
 async fn a_subscriber_that_falls_behind_gets_a_resync_frame_not_silence() {
     let (r, _clock, _tmp) = ringside(&default_config()).await;
     let router = app(r.clone());
-    let mut slow = r.live.subscribe();
-    let mut fast = r.live.subscribe();
+    let mut slow = r.live.subscribe(Viewer::admin(&r));
+    let mut fast = r.live.subscribe(Viewer::admin(&r));
     // More changes than a subscriber may fall behind by, with `slow` not reading: concurrent
     // webhooks, so they commit in groups.
     let calls = 4200;

@@ -1,11 +1,14 @@
 //! What an agent can do with calls: list and search them, open one, the missed calls, mark
-//! them done, call back, open the caller's record, export as CSV. The HTTP API and the
-//! desktop's commands are thin wrappers over these.
+//! them done, claim one to call back, call back, open the caller's record, export as CSV. The
+//! HTTP API and the desktop's commands are thin wrappers over these. Each takes the
+//! [`Viewer`], who sees only what they may.
 
 use crate::call_view::{views, CallView};
 use crate::error::{Error, Result};
 use crate::ringside::Ringside;
+use crate::viewer::Viewer;
 use chrono::{DateTime, Utc};
+use ringside_core::inbox::Refused;
 use ringside_core::links::{self, RecordValues, Template};
 use ringside_core::spreadsheet::defuse_formula;
 use ringside_core::store::{CallQuery, Queries};
@@ -48,6 +51,7 @@ impl From<CallFilter> for CallQuery {
             since: f.since,
             until: f.until,
             q: f.q.filter(|q| !q.trim().is_empty()),
+            seen_by: None,
         }
     }
 }
@@ -56,48 +60,115 @@ fn no_call(id: &str) -> Error {
     Error::not_found(format!("no call `{id}`"))
 }
 
-/// Calls, newest first, as the agent sees them.
-pub async fn list(r: &Ringside, filter: CallFilter) -> Result<Vec<CallView>> {
-    let q: CallQuery = filter.into();
+/// Calls the viewer sees, newest first.
+pub async fn list(r: &Ringside, v: &Viewer, filter: CallFilter) -> Result<Vec<CallView>> {
+    let q = CallQuery {
+        seen_by: v.keys(),
+        ..filter.into()
+    };
     let calls = r.read(move |s| s.calls(&q)).await?;
-    Ok(views(calls, &r.settings().me))
+    Ok(views(calls, &v.me))
 }
 
-pub async fn get(r: &Ringside, id: &str) -> Result<CallWithTimeline> {
+/// Call `id` with its timeline; not found unless the viewer sees it.
+pub async fn get(r: &Ringside, v: &Viewer, id: &str) -> Result<CallWithTimeline> {
     let key = id.to_string();
     r.read(move |s| s.call(&key))
         .await?
+        .filter(|c| v.sees(&c.call))
         .ok_or_else(|| no_call(id))
 }
 
-/// Missed calls not yet done, newest first.
-pub async fn missed(r: &Ringside) -> Result<Vec<CallView>> {
-    let calls = r.read(|s| s.missed()).await?;
-    Ok(views(calls, &r.settings().me))
+/// Missed calls not yet done that the viewer sees, newest first.
+pub async fn missed(r: &Ringside, v: &Viewer) -> Result<Vec<CallView>> {
+    let keys = v.keys();
+    let calls = r.read(move |s| s.missed(keys.as_deref())).await?;
+    Ok(views(calls, &v.me))
 }
 
-pub async fn mark_done(r: &Ringside, id: &str) -> Result<CallView> {
+pub async fn mark_done(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
+    get(r, v, id).await?;
+    let by = v.name().map(str::to_string);
     let call = r
         .engine
-        .set_done(id, true, r.now())
+        .set_done(id, true, by, r.now())
         .await?
         .ok_or_else(|| no_call(id))?;
-    Ok(CallView::new(call, &r.settings().me))
+    Ok(CallView::new(call, &v.me))
 }
 
-/// Mark every missed call done; returns how many.
-pub async fn mark_all_done(r: &Ringside) -> Result<usize> {
-    let ids = r.read(|s| s.missed_ids()).await?;
+/// Mark every missed call the viewer sees done; returns how many.
+pub async fn mark_all_done(r: &Ringside, v: &Viewer) -> Result<usize> {
+    let keys = v.keys();
+    let ids = r.read(move |s| s.missed_ids(keys.as_deref())).await?;
     let now = r.now();
     for id in &ids {
-        r.engine.set_done(id, true, now).await?;
+        let by = v.name().map(str::to_string);
+        r.engine.set_done(id, true, by, now).await?;
     }
     Ok(ids.len())
 }
 
+/// The viewer claims missed call `id` ("I am calling back") for `[hub] claim_minutes`: one
+/// agent at a time; another's claim is refused naming its holder.
+pub async fn claim(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
+    let Some(who) = v.name().map(str::to_string) else {
+        return Err(Error::Forbidden(
+            "claims are made by agents (with their own token)".into(),
+        ));
+    };
+    get(r, v, id).await?;
+    let minutes = r
+        .settings()
+        .config
+        .hub
+        .as_ref()
+        .map_or(ringside_core::team::Hub::default().claim_minutes, |h| {
+            h.claim_minutes
+        });
+    let hold = chrono::Duration::minutes(i64::from(minutes));
+    let (key, now) = (id.to_string(), r.now());
+    let claimed = r
+        .engine
+        .write(move |s| {
+            let out = s.claim(&key, &who, hold, now)?;
+            let changed = out.iter().flatten().cloned().collect();
+            Ok((out, changed))
+        })
+        .await?
+        .ok_or_else(|| no_call(id))?;
+    claimed.map(|c| CallView::new(c, &v.me)).map_err(refused)
+}
+
+/// The viewer lets go of their claim on `id` (an admin or supervisor: of anyone's).
+pub async fn release(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
+    get(r, v, id).await?;
+    let who = (!v.oversees()).then(|| v.name().unwrap_or_default().to_string());
+    let (key, now) = (id.to_string(), r.now());
+    let released = r
+        .engine
+        .write(move |s| {
+            let out = s.release(&key, who.as_deref(), now)?;
+            let changed = out.iter().flatten().cloned().collect();
+            Ok((out, changed))
+        })
+        .await?
+        .ok_or_else(|| no_call(id))?;
+    released.map(|c| CallView::new(c, &v.me)).map_err(refused)
+}
+
+fn refused(r: Refused) -> Error {
+    match r {
+        Refused::Held { .. } | Refused::NotYours(_) | Refused::Done => {
+            Error::Conflict(r.to_string())
+        }
+        Refused::NotMissed(_) => Error::invalid(crate::error::Invalid::Request, r.to_string()),
+    }
+}
+
 /// The URI that calls the other party of call `id` back.
-pub async fn callback_uri(r: &Ringside, id: &str) -> Result<String> {
-    let call = get(r, id).await?.call;
+pub async fn callback_uri(r: &Ringside, v: &Viewer, id: &str) -> Result<String> {
+    let call = get(r, v, id).await?.call;
     let settings = r.settings();
     let number = links::other_party(&call)
         .ok_or_else(|| Error::NotCallable("the call has no number".into()))?;
@@ -108,8 +179,13 @@ pub async fn callback_uri(r: &Ringside, id: &str) -> Result<String> {
 /// The record URL for call `id`'s other party as contact `key` (one of the call's matches;
 /// default the best one): that contact's own record URL when it has one, else the `[crm] url`
 /// template filled in; `None` when there is neither.
-pub async fn record_url(r: &Ringside, id: &str, key: Option<&str>) -> Result<Option<String>> {
-    let call = get(r, id).await?.call;
+pub async fn record_url(
+    r: &Ringside,
+    v: &Viewer,
+    id: &str,
+    key: Option<&str>,
+) -> Result<Option<String>> {
+    let call = get(r, v, id).await?.call;
     let chosen = match key {
         Some(k) => Some(
             call.contacts
@@ -139,16 +215,17 @@ pub async fn record_url(r: &Ringside, id: &str, key: Option<&str>) -> Result<Opt
 }
 
 /// The number of call `id`'s other party, for the new-contact form.
-pub async fn other_party(r: &Ringside, id: &str) -> Result<Option<String>> {
-    let call = get(r, id).await?.call;
+pub async fn other_party(r: &Ringside, v: &Viewer, id: &str) -> Result<Option<String>> {
+    let call = get(r, v, id).await?.call;
     Ok(links::other_party(&call).map(str::to_string))
 }
 
 /// Calls as CSV, for a spreadsheet. Cells that a spreadsheet would run as a formula are
 /// prefixed with `'`.
-pub async fn csv(r: &Ringside, filter: CallFilter) -> Result<String> {
+pub async fn csv(r: &Ringside, v: &Viewer, filter: CallFilter) -> Result<String> {
     let q = CallQuery {
         limit: Some(filter.limit.unwrap_or(CSV_ROWS)),
+        seen_by: v.keys(),
         ..filter.into()
     };
     let calls: Vec<Call> = r.read(move |s| s.calls(&q)).await?;

@@ -28,6 +28,10 @@ pub enum ErrorCode {
     ReadOnly,
     /// There is no number to call.
     NotCallable,
+    /// Someone else holds it: another agent is calling the customer back.
+    Conflict,
+    /// Not for this caller to do (an agent asking for what only an admin or supervisor may).
+    Forbidden,
     /// Ringside itself failed (storing, reading); its log says more.
     Internal,
 }
@@ -57,6 +61,10 @@ pub enum Error {
     ReadOnly(String),
     #[error("{0}")]
     NotCallable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
     /// Logged where it is turned into an answer; the answer says little.
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
@@ -125,6 +133,8 @@ impl Error {
             },
             Error::ReadOnly(_) => ErrorCode::ReadOnly,
             Error::NotCallable(_) => ErrorCode::NotCallable,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

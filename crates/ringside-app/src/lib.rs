@@ -3,6 +3,7 @@
 //! to itself. The HTTP server (`ringside-server`) and the desktop shell (`src-tauri`) are thin
 //! adapters over it.
 
+pub mod agents;
 pub mod backoff;
 pub mod call_view;
 pub mod calls;
@@ -13,6 +14,7 @@ pub mod crm;
 pub mod error;
 pub mod live;
 pub mod lock;
+pub mod presence;
 pub mod ringside;
 pub mod secrets;
 pub mod settings;
@@ -21,6 +23,8 @@ pub mod simulate;
 pub mod start;
 pub mod status;
 pub mod sweeper;
+pub mod viewer;
+pub mod webhooks;
 pub mod xelion;
 
 pub use error::{Error, ErrorCode, Result};

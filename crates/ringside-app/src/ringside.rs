@@ -5,13 +5,15 @@ use crate::carddav::books::Books;
 use crate::clock::Clock;
 use crate::live::Live;
 use crate::lock::DataLock;
+use crate::presence::Presence;
 use crate::settings::{Settings, SharedSettings};
 use crate::status::{Sources, Status};
 use chrono::{DateTime, Utc};
 use ringside_core::engine::Engine;
-use ringside_core::store::Reader;
+use ringside_core::store::{OutboxTarget, Queries, Reader};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 #[derive(Clone)]
 pub struct Ringside {
@@ -28,6 +30,10 @@ pub struct Ringside {
     pub listen_url: String,
     /// Where the store and the Xelion session live.
     pub data_dir: PathBuf,
+    /// The hub's agents online (their live connections).
+    pub presence: Presence,
+    /// Agents whose token was just replaced or who were removed: their connections close.
+    revoked: broadcast::Sender<i64>,
     /// Held for as long as this Ringside runs: no other one serves the data directory.
     _lock: Arc<DataLock>,
 }
@@ -46,9 +52,22 @@ impl Ringside {
         engine
             .set_lookup(settings.config.contacts.lookup_settings())
             .await?;
+        let outbox = outbox_targets(&settings);
+        engine
+            .write(move |w| {
+                w.set_outbox(outbox);
+                Ok(((), Vec::new()))
+            })
+            .await?;
+        let last_seq = {
+            let engine = engine.clone();
+            tokio::task::spawn_blocking(move || engine.read(|s| s.last_seq())).await??
+        };
         let settings = SharedSettings::new(settings);
         Ok(Ringside {
-            live: Live::start(&engine, settings.clone()),
+            live: Live::start(&engine, last_seq),
+            presence: Presence::default(),
+            revoked: broadcast::channel(REVOCATIONS).0,
             engine,
             settings,
             clock,
@@ -83,6 +102,16 @@ impl Ringside {
         tokio::task::spawn_blocking(move || engine.read(f)).await?
     }
 
+    /// Close every connection of agent `id` (their token was replaced, or they were removed).
+    pub fn revoke(&self, id: i64) {
+        let _ = self.revoked.send(id);
+    }
+
+    /// Revocations from now on.
+    pub fn revocations(&self) -> broadcast::Receiver<i64> {
+        self.revoked.subscribe()
+    }
+
     /// Ringside's version and the state of every source it connects to.
     pub fn status(&self) -> Status {
         Status {
@@ -90,4 +119,21 @@ impl Ringside {
             sources: self.sources.list(),
         }
     }
+}
+
+/// Revocations a connection may miss before it is closed anyway (it checks again).
+const REVOCATIONS: usize = 64;
+
+/// Where the hub posts finished calls, by `[[hub.webhooks]]`.
+pub fn outbox_targets(settings: &Settings) -> Vec<OutboxTarget> {
+    settings
+        .config
+        .hub
+        .iter()
+        .flat_map(|h| &h.webhooks)
+        .map(|w| OutboxTarget {
+            url: w.url.clone(),
+            events: w.events.clone(),
+        })
+        .collect()
 }

@@ -110,6 +110,16 @@ fn secrets(c: &mut Config) -> Vec<(String, &mut String)> {
             v.push((format!("contacts.crm.headers.{k}"), val));
         }
     }
+    // A webhook's secret is named by its URL, so it never goes to another receiver.
+    for w in c.hub.iter_mut().flat_map(|h| h.webhooks.iter_mut()) {
+        v.push((format!("hub.webhooks secret for {}", w.url), &mut w.secret));
+    }
+    if let Some(t) = c.team.as_mut() {
+        let hub = t.hub_url.clone();
+        if let Some(s) = t.token.as_mut() {
+            v.push((format!("team.token for {hub}"), s));
+        }
+    }
     v
 }
 
@@ -155,8 +165,16 @@ pub async fn save(r: &Ringside, mut config: Config) -> Result<SettingsView> {
         .save(&path)
         .map_err(|e| Error::Internal(e.context(format!("saving {}", path.display()))))?;
     let lookup = config.contacts.lookup_settings();
-    r.shared_settings().replace(Settings::new(config, path));
+    let settings = Settings::new(config, path);
+    let outbox = crate::ringside::outbox_targets(&settings);
+    r.shared_settings().replace(settings);
     r.engine.set_lookup(lookup).await?;
+    r.engine
+        .write(move |w| {
+            w.set_outbox(outbox);
+            Ok(((), Vec::new()))
+        })
+        .await?;
     tracing::info!("settings saved");
     Ok(view(r))
 }

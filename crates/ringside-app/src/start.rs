@@ -1,5 +1,5 @@
-//! Start what runs beside the requests: the sweeper, the CRM lookup, the Xelion client and the
-//! CardDAV syncs, each following the settings in force.
+//! Start what runs beside the requests: the sweeper, the CRM lookup, the Xelion client, the
+//! CardDAV syncs and the hub's outbound webhooks, each following the settings in force.
 
 use crate::ringside::Ringside;
 
@@ -9,4 +9,5 @@ pub fn spawn_tasks(r: &Ringside) {
     crate::crm::spawn(r);
     crate::xelion::spawn(r, &r.data_dir);
     crate::carddav::spawn(r);
+    crate::webhooks::spawn(r);
 }

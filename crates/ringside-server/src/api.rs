@@ -1,15 +1,16 @@
 //! `/api/*`: the application's operations over HTTP, each a few lines that take the request
-//! apart, call [`ringside_app`] and answer JSON; and `/api/live`, the live stream as a
-//! websocket. Authentication is [`crate::auth`]'s.
+//! apart, call [`ringside_app`] with the [`Viewer`] the token named and answer JSON; and
+//! `/api/live`, the live stream as a websocket. Authentication is [`crate::auth`]'s.
 
 use crate::error::HttpError;
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use ringside_app::agents::{self, IssuedToken, MeView, TeamMember};
 use ringside_app::call_view::CallView;
 use ringside_app::calls::{self, CallFilter};
 use ringside_app::carddav::BookSync;
@@ -18,9 +19,13 @@ use ringside_app::error::{Error, Invalid};
 use ringside_app::setup::{self, SettingsView};
 use ringside_app::simulate::{self, ScenarioInfo};
 use ringside_app::status::Status;
+use ringside_app::viewer::Viewer;
+use ringside_app::webhooks;
 use ringside_app::Ringside;
+use ringside_core::agents::NewAgent;
 use ringside_core::config::Config;
 use ringside_core::contacts::{Contact, ContactInput};
+use ringside_core::store::OutboxMessage;
 use ringside_core::{CallWithTimeline, ContactMatch};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -36,46 +41,84 @@ fn refused(what: Invalid, message: String) -> HttpError {
 /// `GET /api/calls`
 pub async fn calls(
     State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
     Query(f): Query<CallFilter>,
 ) -> Answer<Vec<CallView>> {
-    Ok(Json(calls::list(&r, f).await?))
+    Ok(Json(calls::list(&r, &v, f).await?))
 }
 
 /// `GET /api/calls.csv`
 pub async fn calls_csv(
     State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
     Query(f): Query<CallFilter>,
 ) -> Result<Response, HttpError> {
     Ok(download(
         "text/csv; charset=utf-8",
         "ringside-calls.csv",
-        calls::csv(&r, f).await?,
+        calls::csv(&r, &v, f).await?,
     ))
 }
 
 /// `GET /api/calls/{id}`
-pub async fn call(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<CallWithTimeline> {
-    Ok(Json(calls::get(&r, &id).await?))
+pub async fn call(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Answer<CallWithTimeline> {
+    Ok(Json(calls::get(&r, &v, &id).await?))
 }
 
 /// `GET /api/missed`
-pub async fn missed(State(r): State<Ringside>) -> Answer<Vec<CallView>> {
-    Ok(Json(calls::missed(&r).await?))
+pub async fn missed(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+) -> Answer<Vec<CallView>> {
+    Ok(Json(calls::missed(&r, &v).await?))
 }
 
 /// `POST /api/calls/{id}/done`
-pub async fn done(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<CallView> {
-    Ok(Json(calls::mark_done(&r, &id).await?))
+pub async fn done(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Answer<CallView> {
+    Ok(Json(calls::mark_done(&r, &v, &id).await?))
+}
+
+/// `POST /api/calls/{id}/claim`: "I am calling back"; 409 naming the holder when someone else
+/// is.
+pub async fn claim(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Answer<CallView> {
+    Ok(Json(calls::claim(&r, &v, &id).await?))
+}
+
+/// `DELETE /api/calls/{id}/claim`: let go of one's claim.
+pub async fn release(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Answer<CallView> {
+    Ok(Json(calls::release(&r, &v, &id).await?))
 }
 
 /// `POST /api/missed/done`
-pub async fn all_done(State(r): State<Ringside>) -> Answer<Value> {
-    Ok(Json(json!({"marked": calls::mark_all_done(&r).await?})))
+pub async fn all_done(State(r): State<Ringside>, Extension(v): Extension<Viewer>) -> Answer<Value> {
+    Ok(Json(json!({"marked": calls::mark_all_done(&r, &v).await?})))
 }
 
 /// `POST /api/calls/{id}/callback`: the URI to hand to the OS; the browser opens it itself.
-pub async fn callback(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<Value> {
-    Ok(Json(json!({"uri": calls::callback_uri(&r, &id).await?})))
+pub async fn callback(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Answer<Value> {
+    Ok(Json(
+        json!({"uri": calls::callback_uri(&r, &v, &id).await?}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -91,10 +134,11 @@ pub struct RecordQuery {
 /// (one of the call's matches; default the best one), or null when there is none.
 pub async fn record(
     State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
     Path(id): Path<String>,
     Query(q): Query<RecordQuery>,
 ) -> Answer<Value> {
-    let url = calls::record_url(&r, &id, q.contact.as_deref()).await?;
+    let url = calls::record_url(&r, &v, &id, q.contact.as_deref()).await?;
     Ok(Json(json!({ "url": url })))
 }
 
@@ -148,8 +192,10 @@ pub async fn update_contact(
 /// `DELETE /api/contacts/{id}`: 204.
 pub async fn delete_contact(
     State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
+    oversee(&v, "deleting a contact")?;
     contacts::delete(&r, contact_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -157,9 +203,11 @@ pub async fn delete_contact(
 /// `POST /api/contacts/import?format=csv|vcard&column=field=Header...`: the file is the body.
 pub async fn import_contacts(
     State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
     uri: Uri,
     body: Bytes,
 ) -> Answer<ImportResult> {
+    oversee(&v, "importing contacts")?;
     let mut format = None;
     let mut mapping = Vec::new();
     for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -248,24 +296,34 @@ pub async fn lookup(
 }
 
 /// `GET /api/settings`
-pub async fn settings(State(r): State<Ringside>) -> Json<SettingsView> {
-    Json(setup::view(&r))
+pub async fn settings(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+) -> Answer<SettingsView> {
+    admin(&v, "the settings")?;
+    Ok(Json(setup::view(&r)))
 }
 
 /// `PUT /api/settings`
 pub async fn save_settings(
     State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
     body: Result<Json<Config>, JsonRejection>,
 ) -> Answer<SettingsView> {
+    admin(&v, "the settings")?;
     let Json(config) = body.map_err(|e| refused(Invalid::Settings, e.body_text()))?;
     Ok(Json(setup::save(&r, config).await?))
 }
 
 /// `POST /api/contacts/sync`: sync the CardDAV address books now; `{"books": [...]}`, each
 /// with its state, message and what the sync did.
-pub async fn sync_contacts(State(r): State<Ringside>) -> Json<Value> {
+pub async fn sync_contacts(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+) -> Answer<Value> {
+    oversee(&v, "syncing the address books")?;
     let books: Vec<BookSync> = ringside_app::carddav::sync_now(&r).await;
-    Json(json!({ "books": books }))
+    Ok(Json(json!({ "books": books })))
 }
 
 /// `GET /api/status`: `{"version": "...", "sources": [...]}`.
@@ -287,8 +345,10 @@ pub struct SimulateBody {
 /// `POST /api/simulate`: start a test call; 202 at once, the call follows on `/api/live`.
 pub async fn simulate(
     State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
     body: Result<Json<SimulateBody>, JsonRejection>,
 ) -> Result<Response, HttpError> {
+    admin(&v, "a test call")?;
     let Json(body) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
     simulate::test_call(&r, &body.scenario)?;
     Ok((
@@ -298,18 +358,138 @@ pub async fn simulate(
         .into_response())
 }
 
+/// The admin's alone (on a hub, the API token's; an agent gets 403).
+fn admin(v: &Viewer, what: &str) -> Result<(), HttpError> {
+    match v.who {
+        ringside_app::viewer::Who::Admin => Ok(()),
+        _ => Err(Error::Forbidden(format!("{what}: the admin's (the API token)")).into()),
+    }
+}
+
+/// The admin's and supervisors'.
+fn oversee(v: &Viewer, what: &str) -> Result<(), HttpError> {
+    if v.oversees() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("{what}: a supervisor's or the admin's")).into())
+    }
+}
+
+/// `GET /api/me`: who the token is.
+pub async fn me(State(r): State<Ringside>, Extension(v): Extension<Viewer>) -> Answer<MeView> {
+    Ok(Json(agents::me(&r, &v).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeChange {
+    dnd: bool,
+}
+
+/// `PUT /api/me {"dnd": true}`: an agent's do-not-disturb.
+pub async fn set_me(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    body: Result<Json<MeChange>, JsonRejection>,
+) -> Answer<MeView> {
+    let Json(change) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    Ok(Json(agents::set_dnd(&r, &v, change.dnd).await?))
+}
+
+/// `GET /api/agents`: every agent and whether they are online (supervisors, the admin).
+pub async fn agents(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+) -> Answer<Vec<TeamMember>> {
+    Ok(Json(agents::list(&r, &v).await?))
+}
+
+/// `POST /api/agents {name, identities, groups, supervisor}`: 201 with the agent and their
+/// token, shown this once (the admin).
+pub async fn add_agent(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    body: Result<Json<NewAgent>, JsonRejection>,
+) -> Result<Response, HttpError> {
+    let Json(new) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    let issued: IssuedToken = agents::add(&r, &v, new).await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+/// `DELETE /api/agents/{name}`: their token stops working, their connections close.
+pub async fn remove_agent(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    agents::remove(&r, &v, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/agents/{name}/token`: a new token; the old one and its connections end at once.
+pub async fn new_token(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(name): Path<String>,
+) -> Answer<IssuedToken> {
+    Ok(Json(agents::new_token(&r, &v, &name).await?))
+}
+
+/// `GET /api/webhooks`: the outbound webhooks' newest messages and their deliveries.
+pub async fn webhooks(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+) -> Answer<Vec<OutboxMessage>> {
+    Ok(Json(webhooks::list(&r, &v).await?))
+}
+
+/// `POST /api/webhooks/{id}/replay`: send message `id` again.
+pub async fn replay_webhook(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, HttpError> {
+    webhooks::replay(&r, &v, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// How often the live websocket is pinged, so proxies and NATs keep it open.
 const LIVE_PING: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// `GET /api/live`: one text frame per [`ringside_app::live::LiveFrame`]: `{"type":"call",
-/// "seq":N,"call":{...}}` for each stored call change, `{"type":"resync","seq":N}` when this
-/// client fell behind (it reloads from the API).
-pub async fn live(State(r): State<Ringside>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| stream(socket, r))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveQuery {
+    /// Replay every change after this one first.
+    after: Option<u64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    token: Option<String>,
 }
 
-async fn stream(mut socket: WebSocket, r: Ringside) {
-    let mut frames = r.live.subscribe();
+/// `GET /api/live[?after=SEQ]`: one text frame per [`ringside_app::live::LiveFrame`] the
+/// token's viewer may see: `{"type":"call","seq":N,"call":{...}}` for each stored call change,
+/// `{"type":"resync","seq":N}` when this client fell behind (it reloads from the API). With
+/// `after`, every change since SEQ comes first (each call once, as it is now), or a resync
+/// when there are too many. An agent's connection counts as them online, and closes when
+/// their token is replaced.
+pub async fn live(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    q: Result<Query<LiveQuery>, QueryRejection>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, HttpError> {
+    let Query(q) = q.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    let frames = match q.after {
+        Some(after) => r.live.subscribe_after(&r, v, after).await?,
+        None => r.live.subscribe(v),
+    };
+    Ok(ws.on_upgrade(move |socket| stream(socket, r, frames)))
+}
+
+async fn stream(mut socket: WebSocket, r: Ringside, mut frames: ringside_app::live::Subscriber) {
+    let agent = frames.viewer().agent_id();
+    let _online = agent.map(|id| r.presence.connect(id));
+    let mut revoked = r.revocations();
     let mut ping = tokio::time::interval(LIVE_PING);
     ping.tick().await;
     loop {
@@ -325,6 +505,21 @@ async fn stream(mut socket: WebSocket, r: Ringside) {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
+            },
+            gone = revoked.recv() => match gone {
+                Ok(id) if Some(id) != agent => {}
+                // Their token was replaced or they were removed (or revocations were missed:
+                // close to be safe; the app reconnects with a token that still works).
+                _ if agent.is_some() => {
+                    let _ = socket
+                        .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                            code: 4001,
+                            reason: "token revoked".into(),
+                        })))
+                        .await;
+                    return;
+                }
+                _ => {}
             },
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {

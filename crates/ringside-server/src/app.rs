@@ -46,8 +46,21 @@ pub fn app(ringside: Ringside) -> Router {
         .route("/api/contacts.vcf", get(api::contacts_vcf))
         .route("/api/lookup", get(api::lookup))
         .route("/api/contacts/sync", post(api::sync_contacts))
+        .route(
+            "/api/calls/{id}/claim",
+            post(api::claim).delete(api::release),
+        )
+        .route("/api/me", get(api::me).put(api::set_me))
+        .route("/api/agents", get(api::agents).post(api::add_agent))
+        .route(
+            "/api/agents/{name}",
+            axum::routing::delete(api::remove_agent),
+        )
+        .route("/api/agents/{name}/token", post(api::new_token))
+        .route("/api/webhooks", get(api::webhooks))
+        .route("/api/webhooks/{id}/replay", post(api::replay_webhook))
         .route_layer(axum::middleware::from_fn_with_state(
-            ringside.clone(),
+            auth::Guard::new(ringside.clone()),
             auth::guard,
         ));
     // Every method reaches the hook: the adapter says which its provider uses, so another one

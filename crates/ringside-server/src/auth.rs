@@ -1,53 +1,153 @@
-//! Who may use the API: every request carries the API token (Bearer header; `?token=` too
-//! for the websocket, which browsers cannot give headers) and a loopback Host header (no DNS
-//! rebinding from a web page), unless `[api] allowed_hosts` names the host.
+//! Who may use the API, and who they are. Every request carries a token (Bearer header;
+//! `?token=` too for the websocket, which browsers cannot give headers): the API token (the
+//! admin) or, on a hub, an agent's; the handlers get the [`Viewer`] it names. The Host header
+//! must be a loopback name, one of `[api] allowed_hosts`, or the host of `[hub] public_url` (no
+//! DNS rebinding from a web page). Failed authentication is logged and limited per client:
+//! after [`FAILURES_PER_MINUTE`] a client gets 429 until the minute is over.
 
 use crate::error::{HttpError, HttpErrorCode};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ringside_app::agents;
 use ringside_app::Ringside;
-use ringside_core::signature::secrets_equal;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// Refuse requests without the token or naming a host that is not ours.
-pub async fn guard(State(st): State<Ringside>, req: Request, next: Next) -> Response {
-    if let Err(e) = check(&st, req.headers(), req.uri().query()) {
-        return e.into_response();
-    }
-    next.run(req).await
+/// Failed authentications a client may make per minute.
+pub const FAILURES_PER_MINUTE: u32 = 20;
+const WINDOW: Duration = Duration::from_secs(60);
+/// Clients remembered at most (the oldest windows are dropped beyond).
+const CLIENTS: usize = 10_000;
+
+/// What the guard keeps between requests.
+#[derive(Clone)]
+pub struct Guard {
+    pub ringside: Ringside,
+    failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
-fn check(st: &Ringside, headers: &HeaderMap, query: Option<&str>) -> Result<(), HttpError> {
+impl Guard {
+    pub fn new(ringside: Ringside) -> Guard {
+        Guard {
+            ringside,
+            failures: Arc::default(),
+        }
+    }
+
+    /// Whether `client` used up its failures this minute.
+    fn limited(&self, client: IpAddr) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&client)
+            .is_some_and(|(since, n)| since.elapsed() < WINDOW && *n >= FAILURES_PER_MINUTE)
+    }
+
+    /// `client` failed once more; whether it is now limited.
+    fn failed(&self, client: IpAddr) -> bool {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CLIENTS {
+            map.retain(|_, (since, _)| since.elapsed() < WINDOW);
+        }
+        let entry = map.entry(client).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+        entry.1 == FAILURES_PER_MINUTE
+    }
+}
+
+/// Refuse requests without a valid token or naming a host that is not ours; hand the
+/// handlers the [`Viewer`] the token names.
+pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Response {
+    let client = client_of(&req);
+    if g.limited(client) {
+        return HttpError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            HttpErrorCode::TooManyFailures,
+            "too many failed attempts; wait a minute",
+        )
+        .into_response();
+    }
+    match check(&g.ringside, req.headers(), req.uri().query()).await {
+        Ok(viewer) => {
+            req.extensions_mut().insert(viewer);
+            next.run(req).await
+        }
+        Err(e) => {
+            if e.status == StatusCode::UNAUTHORIZED {
+                tracing::warn!("refused a request from {client}: {}", e.message());
+                if g.failed(client) {
+                    tracing::warn!(
+                        "{client} failed to authenticate {FAILURES_PER_MINUTE} times within a                          minute: refused until the minute is over"
+                    );
+                }
+            }
+            e.into_response()
+        }
+    }
+}
+
+/// Who sent `req`: the peer, or behind a proxy on this machine, the client the proxy names
+/// last in `X-Forwarded-For`.
+fn client_of(req: &Request) -> IpAddr {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    if !peer.is_loopback() {
+        return peer;
+    }
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
+async fn check(
+    r: &Ringside,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<ringside_app::viewer::Viewer, HttpError> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    let settings = st.settings();
-    if !host_allowed(host, &settings.config.api.allowed_hosts) {
+    let settings = r.settings();
+    let mut allowed = settings.config.api.allowed_hosts.clone();
+    allowed.extend(public_host(&settings.config));
+    if !host_allowed(host, &allowed) {
         return Err(HttpError::new(
             StatusCode::FORBIDDEN,
             HttpErrorCode::HostNotAllowed,
             format!("Host `{host}` is not allowed; the API answers on loopback names only"),
         ));
     }
-    let expected = settings.config.api.token.as_deref().unwrap_or("");
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let from_query = query.and_then(form_urlencoded_token);
-    let given = bearer.map(str::to_string).or(from_query);
-    match given {
-        Some(t) if !expected.is_empty() && secrets_equal(t.as_bytes(), expected.as_bytes()) => {
-            Ok(())
-        }
-        Some(_) => Err(HttpError::unauthorized("wrong API token")),
-        None => Err(HttpError::unauthorized(
+    let Some(given) = bearer.map(str::to_string).or(from_query) else {
+        return Err(HttpError::unauthorized(
             "missing API token: send `Authorization: Bearer <token>`",
-        )),
-    }
+        ));
+    };
+    agents::viewer(r, &given)
+        .await?
+        .ok_or_else(|| HttpError::unauthorized("wrong API token"))
+}
+
+/// The host of `[hub] public_url`, which the API answers besides loopback names.
+pub fn public_host(config: &ringside_core::config::Config) -> Option<String> {
+    let url = config.hub.as_ref()?.public_url.as_deref()?;
+    url::Url::parse(url).ok()?.host_str().map(str::to_string)
 }
 
 fn form_urlencoded_token(q: &str) -> Option<String> {

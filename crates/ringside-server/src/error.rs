@@ -36,6 +36,8 @@ pub enum HttpErrorCode {
     RequestTimeout,
     /// The event could not be stored; the provider should retry.
     StoreFailed,
+    /// Too many failed authentications from this client: wait a minute.
+    TooManyFailures,
 }
 
 #[derive(Debug)]
@@ -108,7 +110,8 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidFile
         | ErrorCode::InvalidMapping
         | ErrorCode::NotCallable => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::ReadOnly => StatusCode::CONFLICT,
+        ErrorCode::ReadOnly | ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -91,9 +91,9 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut refused_since_log = 0u64;
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     accept_failed(&e, &conns).await;
                     continue;
@@ -116,6 +116,7 @@ pub async fn serve(
         let conn = conns.add();
         tokio::spawn(connection(
             stream,
+            peer,
             router.clone(),
             limits,
             conn,
@@ -132,6 +133,7 @@ pub async fn serve(
 /// evicted while idle, or the server shuts down.
 async fn connection(
     stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     limits: Limits,
     conn: Arc<Conn>,
@@ -144,9 +146,12 @@ async fn connection(
     };
     let service = {
         let conn = conn.clone();
-        hyper::service::service_fn(move |req: Request<Incoming>| {
+        hyper::service::service_fn(move |mut req: Request<Incoming>| {
             let busy = Busy::start(conn.clone(), conns.clone());
             let router = router.clone();
+            // Who is on the other end, for the handlers (as `axum::serve` gives it).
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             async move {
                 let res = match tokio::time::timeout(
                     limits.request_timeout,
