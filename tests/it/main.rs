@@ -15,6 +15,8 @@ mod correlation;
 mod fixtures;
 // Who is calling: contacts by API and CLI, names on calls, the CRM lookup (a fake CRM).
 mod contacts;
+// The team hub: agents, who sees what, claims, resolution, revocation, resume, presence.
+mod hub;
 // The live websocket stream.
 mod live;
 // The router without a socket, in fake time: the sweeper, the CRM cache, resync on lag.

@@ -254,6 +254,58 @@ impl Server {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Send `method` to an API path as `token` (and `body` as JSON); returns (status, JSON body
+    /// or Null).
+    pub async fn api_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The live stream as `token` (a Bearer header), from after change `after` if given.
+    pub async fn live_as(&self, token: &str, after: Option<u64>) -> Live {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let after = after.map(|a| format!("?after={a}")).unwrap_or_default();
+        let url = format!("{}/api/live{after}", self.url.replace("http://", "ws://"));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        Live(ws)
+    }
+
+    /// Run `ringside-server` with `args` on this server's data directory and config; its
+    /// stdout, or what went wrong.
+    pub fn cli(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(bin())
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.join("data"))
+            .arg("--config")
+            .arg(self.dir.join("config.toml"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
     /// The live stream (`/api/live`), connected.
     pub async fn live(&self) -> Live {
         let url = format!(
@@ -325,6 +377,23 @@ pub struct Live(
 );
 
 impl Live {
+    /// The next frame of any kind, within 10 s (`None`: the server closed the stream).
+    pub async fn next_frame(&mut self) -> Option<Value> {
+        use futures_util::StreamExt;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.0.next())
+                .await
+                .expect("a frame in time")?;
+            match msg {
+                Ok(tokio_tungstenite::tungstenite::Message::Text(t)) => {
+                    return Some(serde_json::from_str(&t).unwrap())
+                }
+                Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
     /// The next call frame for call `id` (other calls' frames are passed over), within 10 s.
     pub async fn next_for(&mut self, id: &str) -> Value {
         self.next_of(&[id]).await

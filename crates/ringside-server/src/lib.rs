@@ -2,6 +2,7 @@
 //! CLI's commands and `simulate`. Every operation is [`ringside_app`]'s; this crate only
 //! speaks HTTP. The desktop shell embeds [`start`] unchanged.
 
+pub mod agents_cli;
 pub mod api;
 pub mod app;
 pub mod auth;

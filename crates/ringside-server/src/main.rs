@@ -62,6 +62,18 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<FileFormat>,
     },
+    /// The team hub's agents: add, list, remove, give a new token. Works whether or not the hub
+    /// runs (through its API when it does, so changes take effect at once).
+    Agents {
+        #[command(subcommand)]
+        command: ringside_server::agents_cli::AgentsCommand,
+        /// Where the hub's store lives (default: the XDG data directory).
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        /// The hub's configuration file (default: the XDG config file).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
     /// Replay a built-in call scenario against a running Ringside, in the provider's wire format.
     Simulate {
         /// Scenario name (see --list), or `all`.
@@ -231,6 +243,17 @@ fn main() -> ExitCode {
                 columns,
                 format,
             } => import_contacts(&file, data_dir, config, &columns, format).await,
+            Command::Agents {
+                command,
+                data_dir,
+                config,
+            } => {
+                ringside_server::agents_cli::run(
+                    command,
+                    ringside_server::agents_cli::Place { data_dir, config },
+                )
+                .await
+            }
             Command::Simulate {
                 scenario,
                 to,
