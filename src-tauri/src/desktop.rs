@@ -85,9 +85,9 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             let handle = app.handle().clone();
             apply_autostart(&handle, ringside.settings().config.app.autostart);
             let tray = tray::build(&handle)?;
-            let pops = pops::Pops::new(handle.clone(), ringside.clone());
             let r = ringside.clone();
             tauri::async_runtime::spawn(async move {
+                let pops = pops::Pops::new(handle.clone(), r.clone()).await;
                 // Calls that rang before the window was up pop too.
                 pops.resync().await;
                 tray.refresh(&r).await;

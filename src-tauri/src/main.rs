@@ -33,6 +33,13 @@ struct Cli {
     /// Run without a window even when a display is available.
     #[arg(long)]
     headless: bool,
+    /// Connect to your team: the hub's address (e.g. https://ringside.example.com); with
+    /// --token. Remembered: later starts need neither.
+    #[arg(long, requires = "token", value_name = "URL")]
+    hub: Option<String>,
+    /// Your agent token from the hub's admin (`ringside-server agents add`).
+    #[arg(long, requires = "hub", value_name = "TOKEN")]
+    token: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +56,7 @@ fn main() -> ExitCode {
         listen: Some(cli.listen),
         data_dir: cli.data_dir,
         config: cli.config,
+        team: cli.hub.zip(cli.token),
         ..ServeOptions::default()
     };
     let result = if cli.headless || !desktop::has_display() {

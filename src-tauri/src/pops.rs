@@ -11,7 +11,7 @@ use ringside_app::Ringside;
 use ringside_core::screenpop::{self, Pop, PopAction, PopButton, PopSettings, Shown};
 use ringside_core::store::Queries;
 use ringside_core::Call;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Mutex;
@@ -29,25 +29,41 @@ pub struct Pops {
     app: AppHandle,
     ringside: Ringside,
     calls: Arc<Mutex<HashMap<String, OnScreen>>>,
+    /// Calls that popped before this app (re)started: they do not pop again.
+    popped_before: Arc<HashSet<String>>,
 }
 
+/// How far back a restarted app remembers the calls that popped.
+const REMEMBER_POPPED_HOURS: i64 = 24;
+
 impl Pops {
-    pub fn new(app: AppHandle, ringside: Ringside) -> Pops {
+    /// The pops of `ringside`, remembering what popped before a restart.
+    pub async fn new(app: AppHandle, ringside: Ringside) -> Pops {
+        let since = ringside.now() - chrono::Duration::hours(REMEMBER_POPPED_HOURS);
+        let popped_before = ringside
+            .read(move |s| s.popped_since(since))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("screen-pops: reading what popped before: {e:#}");
+                Vec::new()
+            });
         Pops {
             app,
             ringside,
             calls: Arc::default(),
+            popped_before: Arc::new(popped_before.into_iter().collect()),
         }
     }
 
     fn settings(&self) -> PopSettings {
         let s = self.ringside.settings();
         PopSettings {
-            me: s.me.clone(),
+            me: self.ringside.me(),
             modes: s.config.screenpop.clone(),
             region: s.config.region(),
             crm_template: s.config.crm.url.is_some(),
             crm_open: s.config.crm.open_on,
+            dnd: self.ringside.team.link().is_some_and(|l| l.me.dnd),
         }
     }
 
@@ -68,9 +84,22 @@ impl Pops {
         }
         match d.pop {
             PopAction::Nothing => {}
+            // It popped before a restart: as if shown and dismissed.
+            PopAction::Show(pop) if self.popped_before.contains(&call.id) => {
+                entry.shown.pop = Some(pop);
+            }
             PopAction::Show(pop) => {
                 entry.handle = self.show(&pop, None).await;
                 entry.shown.pop = Some(pop);
+                let (id, now) = (call.id.clone(), self.ringside.now());
+                let kept = self
+                    .ringside
+                    .engine
+                    .write(move |w| Ok((w.popped(&id, now)?, Vec::new())))
+                    .await;
+                if let Err(e) = kept {
+                    tracing::warn!("screen-pops: remembering a pop: {e:#}");
+                }
             }
             PopAction::Replace(pop) => {
                 let old = entry.handle.take();

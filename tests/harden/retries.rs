@@ -146,6 +146,7 @@ fn pop_settings(provider: Provider) -> PopSettings {
         region,
         crm_template: false,
         crm_open: CrmOpen::Click,
+        dnd: false,
     }
 }
 

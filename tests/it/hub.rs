@@ -118,7 +118,7 @@ async fn each_agent_sees_exactly_their_calls_and_their_groups() {
         assert_eq!(&seen, want);
     }
     assert_eq!(
-        ids_as(&s, &API_TOKEN.to_string(), "/api/calls").await.len(),
+        ids_as(&s, API_TOKEN, "/api/calls").await.len(),
         4,
         "the admin sees all"
     );

@@ -3,10 +3,10 @@
 
 use ringside_core::me::Me;
 use ringside_core::Call;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct CallView {
     #[serde(flatten)]

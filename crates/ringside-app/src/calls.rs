@@ -70,8 +70,20 @@ pub async fn list(r: &Ringside, v: &Viewer, filter: CallFilter) -> Result<Vec<Ca
     Ok(views(calls, &v.me))
 }
 
-/// Call `id` with its timeline; not found unless the viewer sees it.
+/// Call `id` with its timeline; not found unless the viewer sees it. In an agent's app of a
+/// hub, the hub's (with the whole timeline), or the copy kept here while the hub is out of
+/// reach.
 pub async fn get(r: &Ringside, v: &Viewer, id: &str) -> Result<CallWithTimeline> {
+    if let Some(link) = r.team.link() {
+        match link
+            .hub
+            .get::<CallWithTimeline>(&format!("/api/calls/{}", path_id(id)))
+            .await
+        {
+            Err(Error::Internal(_)) => {}
+            found => return found,
+        }
+    }
     let key = id.to_string();
     r.read(move |s| s.call(&key))
         .await?
@@ -86,7 +98,30 @@ pub async fn missed(r: &Ringside, v: &Viewer) -> Result<Vec<CallView>> {
     Ok(views(calls, &v.me))
 }
 
+/// In an agent's app of a hub, `method path` on the hub (the call as the hub has it now,
+/// kept here too); `None` when this app is no hub's.
+async fn on_hub(r: &Ringside, method: reqwest::Method, path: String) -> Option<Result<CallView>> {
+    let link = r.team.link()?;
+    Some(
+        async {
+            let view: CallView = link.hub.send(method, &path, None).await?;
+            crate::team_link::keep(r, view.clone()).await?;
+            Ok(view)
+        }
+        .await,
+    )
+}
+
+/// A call id as it goes in a path.
+fn path_id(id: &str) -> String {
+    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 pub async fn mark_done(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
+    let path = format!("/api/calls/{}/done", path_id(id));
+    if let Some(done) = on_hub(r, reqwest::Method::POST, path).await {
+        return done;
+    }
     get(r, v, id).await?;
     let by = v.name().map(str::to_string);
     let call = r
@@ -99,6 +134,17 @@ pub async fn mark_done(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
 
 /// Mark every missed call the viewer sees done; returns how many.
 pub async fn mark_all_done(r: &Ringside, v: &Viewer) -> Result<usize> {
+    if let Some(link) = r.team.link() {
+        #[derive(serde::Deserialize)]
+        struct Marked {
+            marked: usize,
+        }
+        let m: Marked = link
+            .hub
+            .send(reqwest::Method::POST, "/api/missed/done", None)
+            .await?;
+        return Ok(m.marked);
+    }
     let keys = v.keys();
     let ids = r.read(move |s| s.missed_ids(keys.as_deref())).await?;
     let now = r.now();
@@ -112,6 +158,10 @@ pub async fn mark_all_done(r: &Ringside, v: &Viewer) -> Result<usize> {
 /// The viewer claims missed call `id` ("I am calling back") for `[hub] claim_minutes`: one
 /// agent at a time; another's claim is refused naming its holder.
 pub async fn claim(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
+    let path = format!("/api/calls/{}/claim", path_id(id));
+    if let Some(claimed) = on_hub(r, reqwest::Method::POST, path).await {
+        return claimed;
+    }
     let Some(who) = v.name().map(str::to_string) else {
         return Err(Error::Forbidden(
             "claims are made by agents (with their own token)".into(),
@@ -142,6 +192,10 @@ pub async fn claim(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
 
 /// The viewer lets go of their claim on `id` (an admin or supervisor: of anyone's).
 pub async fn release(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
+    let path = format!("/api/calls/{}/claim", path_id(id));
+    if let Some(released) = on_hub(r, reqwest::Method::DELETE, path).await {
+        return released;
+    }
     get(r, v, id).await?;
     let who = (!v.oversees()).then(|| v.name().unwrap_or_default().to_string());
     let (key, now) = (id.to_string(), r.now());

@@ -23,6 +23,7 @@ pub mod simulate;
 pub mod start;
 pub mod status;
 pub mod sweeper;
+pub mod team_link;
 pub mod viewer;
 pub mod webhooks;
 pub mod xelion;

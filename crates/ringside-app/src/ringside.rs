@@ -8,6 +8,7 @@ use crate::lock::DataLock;
 use crate::presence::Presence;
 use crate::settings::{Settings, SharedSettings};
 use crate::status::{Sources, Status};
+use crate::team_link::Team;
 use chrono::{DateTime, Utc};
 use ringside_core::engine::Engine;
 use ringside_core::store::{OutboxTarget, Queries, Reader};
@@ -32,6 +33,8 @@ pub struct Ringside {
     pub data_dir: PathBuf,
     /// The hub's agents online (their live connections).
     pub presence: Presence,
+    /// This app's link to its team's hub, while it has one.
+    pub team: Team,
     /// Agents whose token was just replaced or who were removed: their connections close.
     revoked: broadcast::Sender<i64>,
     /// Held for as long as this Ringside runs: no other one serves the data directory.
@@ -67,6 +70,7 @@ impl Ringside {
         Ok(Ringside {
             live: Live::start(&engine, last_seq),
             presence: Presence::default(),
+            team: Team::default(),
             revoked: broadcast::channel(REVOCATIONS).0,
             engine,
             settings,
@@ -91,6 +95,16 @@ impl Ringside {
 
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// Who "I" am: the agent the team's hub knows when this app is linked to one, else
+    /// `[agent]`.
+    pub fn me(&self) -> ringside_core::me::Me {
+        let settings = self.settings();
+        match self.team.link() {
+            Some(link) => link.me(settings.config.region()),
+            None => settings.me.clone(),
+        }
     }
 
     /// Run a read on the store off the async threads.

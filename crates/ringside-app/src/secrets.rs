@@ -36,6 +36,14 @@ pub fn keyring_password(key: &str, name: &str) -> Result<String, String> {
     })
 }
 
+/// Keep `secret` in the OS keyring under service `ringside`, user `name`; why not, if it
+/// cannot (no keyring on a headless server).
+pub fn store_in_keyring(name: &str, secret: &str) -> Result<(), String> {
+    keyring::Entry::new(KEYRING_SERVICE, name)
+        .and_then(|e| e.set_password(secret))
+        .map_err(|e| format!("the OS keyring: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,3 +178,52 @@ pub async fn save(r: &Ringside, mut config: Config) -> Result<SettingsView> {
     tracing::info!("settings saved");
     Ok(view(r))
 }
+
+/// The keyring entry an agent's app keeps its hub token under.
+pub const TEAM_KEYRING: &str = "team";
+
+/// `config` linked to the hub at `url` with the agent's `token`: the token goes in the OS
+/// keyring where there is one, else in the (owner-only) config file.
+pub fn link_team(config: &mut Config, url: &str, token: &str) {
+    let (token, token_keyring) = match crate::secrets::store_in_keyring(TEAM_KEYRING, token) {
+        Ok(()) => (None, Some(TEAM_KEYRING.to_string())),
+        Err(why) => {
+            tracing::info!("team: keeping the token in the config file ({why})");
+            (Some(token.to_string()), None)
+        }
+    };
+    config.team = Some(ringside_core::team::TeamLink {
+        hub_url: url.trim().trim_end_matches('/').to_string(),
+        token,
+        token_keyring,
+    });
+}
+
+/// "Connect to your team": check the hub takes `token` as an agent's, then link this app to
+/// it (saved, in force at once).
+pub async fn connect_team(r: &Ringside, url: &str, token: &str) -> Result<SettingsView> {
+    let hub = crate::team_link::HubApi::new(url.trim(), token.trim())
+        .map_err(|e| Error::invalid(Invalid::Settings, format!("team.hub_url: {e}")))?;
+    let me: crate::agents::MeView = hub.get("/api/me").await.map_err(|e| Error::Invalid {
+        what: Invalid::Settings,
+        message: format!("the hub at {url} refused: {e}"),
+        field: Some("team.token".into()),
+    })?;
+    if me.admin {
+        return Err(Error::Invalid {
+            what: Invalid::Settings,
+            message: "that is the hub's admin token: use an agent's token".into(),
+            field: Some("team.token".into()),
+        });
+    }
+    let mut config = r.settings().config.clone();
+    link_team(&mut config, url, token.trim());
+    save(r, config).await
+}
+
+/// Leave the team: this app is standalone again.
+pub async fn disconnect_team(r: &Ringside) -> Result<SettingsView> {
+    let mut config = r.settings().config.clone();
+    config.team = None;
+    save(r, config).await
+}

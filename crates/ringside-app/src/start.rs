@@ -10,4 +10,5 @@ pub fn spawn_tasks(r: &Ringside) {
     crate::xelion::spawn(r, &r.data_dir);
     crate::carddav::spawn(r);
     crate::webhooks::spawn(r);
+    crate::team_link::spawn(r);
 }

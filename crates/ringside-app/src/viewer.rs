@@ -29,11 +29,11 @@ pub enum Who {
 }
 
 impl Viewer {
-    /// The admin: every call, "mine" by `[agent]`.
+    /// The admin: every call, "mine" by `[agent]` (in an agent's app of a hub, by the agent).
     pub fn admin(r: &Ringside) -> Viewer {
         Viewer {
             who: Who::Admin,
-            me: r.settings().me.clone(),
+            me: r.me(),
         }
     }
 

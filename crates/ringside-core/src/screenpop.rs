@@ -22,6 +22,8 @@ pub struct PopSettings {
     pub crm_template: bool,
     /// When the caller's record opens by itself.
     pub crm_open: CrmOpen,
+    /// Do not disturb: nothing pops (and what is on screen goes).
+    pub dnd: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,9 @@ pub fn decide(shown: &Shown, call: &Call, s: &PopSettings) -> Decision {
 }
 
 fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
+    if s.dnd {
+        return None;
+    }
     let mode = match call.direction {
         Direction::Inbound => s.modes.inbound,
         Direction::Outbound => s.modes.outbound,
@@ -264,6 +269,7 @@ mod tests {
             region,
             crm_template: false,
             crm_open: CrmOpen::Click,
+            dnd: false,
         }
     }
 
@@ -566,5 +572,17 @@ mod tests {
             assert_eq!(PopButton::from_id(&id).unwrap().id(), id);
         }
         assert_eq!(PopButton::from_id("nonsense"), None);
+    }
+
+    #[test]
+    fn do_not_disturb_pops_nothing_and_clears_the_screen() {
+        let mut s = settings(&["201"]);
+        let ringing = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let PopAction::Show(p) = decide(None, &ringing, &s) else {
+            panic!("pops")
+        };
+        s.dnd = true;
+        assert_eq!(decide(None, &ringing, &s), PopAction::Nothing);
+        assert_eq!(decide(Some(&p), &ringing, &s), PopAction::Close);
     }
 }

@@ -233,6 +233,7 @@ fn main() -> ExitCode {
                         max_connections: max_connections as usize,
                     },
                     clock: None,
+                    team: None,
                 })
                 .await
             }

@@ -24,6 +24,9 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Where "now" comes from; default the system clock.
     pub clock: Option<Clock>,
+    /// Link this app to a team's hub: its URL and the agent's token (saved in the config, the
+    /// token in the OS keyring where there is one).
+    pub team: Option<(String, String)>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8089";
@@ -62,6 +65,18 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
             "No configuration yet: wrote a demo one to {}",
             loaded.path.display()
         );
+    }
+    let mut loaded = loaded;
+    if let Some((url, token)) = &opts.team {
+        ringside_app::setup::link_team(&mut loaded.config, url, token);
+        loaded
+            .config
+            .check()
+            .with_context(|| format!("--hub {url}"))?;
+        loaded
+            .config
+            .save(&loaded.path)
+            .with_context(|| format!("saving {}", loaded.path.display()))?;
     }
     let data_dir = opts.data_dir.clone().unwrap_or_else(Paths::data_dir);
     let mut lock = DataLock::acquire(&data_dir)?;

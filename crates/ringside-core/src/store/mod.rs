@@ -20,6 +20,7 @@ mod agents;
 mod calls;
 mod contacts;
 mod journal;
+mod mirror;
 mod outbox;
 mod schema;
 mod search;
@@ -227,6 +228,16 @@ pub trait Queries: connected::Connected {
     /// The newest outbound webhook messages and how their deliveries went.
     fn outbox(&self, limit: usize) -> Result<Vec<OutboxMessage>> {
         outbox::list(self.conn(), limit)
+    }
+
+    /// A small fact kept across restarts.
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        mirror::meta(self.conn(), key)
+    }
+
+    /// The calls that popped since `since`.
+    fn popped_since(&self, since: DateTime<Utc>) -> Result<Vec<String>> {
+        mirror::popped_since(self.conn(), since)
     }
 }
 

@@ -146,28 +146,23 @@ pub(super) fn list(conn: &Connection, limit: usize) -> Result<Vec<OutboxMessage>
         .collect::<rusqlite::Result<_>>()?;
     rows.into_iter()
         .map(|(id, msg_id, event, created_at)| {
-            let ds: Vec<(String, u32, Option<String>, Option<String>, Option<String>)> = deliveries
-                .query_map([id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+            let mut ds = deliveries.query([id])?;
+            let mut list = Vec::new();
+            while let Some(r) = ds.next()? {
+                list.push(OutboxDelivery {
+                    url: r.get(0)?,
+                    attempts: r.get(1)?,
+                    sent_at: time(r.get(2)?)?,
+                    next_at: time(r.get(3)?)?,
+                    last_error: r.get(4)?,
+                });
+            }
             Ok(OutboxMessage {
                 id,
                 msg_id,
                 event,
                 created_at: parse_ts(&created_at)?,
-                deliveries: ds
-                    .into_iter()
-                    .map(|(url, attempts, sent_at, next_at, last_error)| {
-                        Ok(OutboxDelivery {
-                            url,
-                            attempts,
-                            sent_at: time(sent_at)?,
-                            next_at: time(next_at)?,
-                            last_error,
-                        })
-                    })
-                    .collect::<Result<_>>()?,
+                deliveries: list,
             })
         })
         .collect()

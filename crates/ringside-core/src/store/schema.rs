@@ -80,7 +80,9 @@ INSERT INTO calls_fts(rowid, search)
     // `call_keys` holds who may see each call (`me::call_keys`: its owners and its lines), so
     // an agent's view is an index lookup. `agents`: the hub's agents, their tokens hashed.
     // `outbox`: the outbound webhooks' messages, journaled with the change that made them, and
-    // their deliveries to each URL.
+    // their deliveries to each URL. `meta`: small facts kept across restarts (an agent's app:
+    // the hub's last change it has). `popped`: the calls that popped, so a restart pops none
+    // again.
     r#"
 ALTER TABLE calls ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 UPDATE calls SET seq = rowid, data = json_set(data, '$.seq', rowid);
@@ -121,6 +123,14 @@ CREATE TABLE outbox_deliveries (
     PRIMARY KEY (msg, url)
 );
 CREATE INDEX outbox_due ON outbox_deliveries(next_at) WHERE sent_at IS NULL;
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE popped (
+    call_id TEXT PRIMARY KEY,
+    at      TEXT NOT NULL
+);
 "#,
 ];
 
