@@ -355,3 +355,93 @@ async fn failed_authentication_is_limited_per_client() {
     assert_eq!(status, 429, "the client waits out the minute: {v}");
     assert_eq!(v["error"]["code"], "too_many_failures");
 }
+
+/// An agent's app linked to the hub (`[team]` in its config).
+fn app_config(hub: &Server, token: &str) -> String {
+    format!(
+        r#"
+[api]
+token = "{API_TOKEN}"
+
+[team]
+hub_url = "{}"
+token = "{token}"
+"#,
+        hub.url
+    )
+}
+
+#[tokio::test]
+async fn an_agents_app_keeps_the_hubs_calls_acts_through_it_and_reads_offline() {
+    let (mut hub, ana, _, _) = team().await;
+    ring(&hub, "before", SALES_LINE, "201").await; // rang before the app started
+    let app = Server::start_with(&app_config(&hub, &ana)).await;
+    let connected = || async {
+        let (_, st) = app.api("/api/status").await;
+        st["sources"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["name"] == "team").cloned())
+            .filter(|s| s["state"] == "connected")
+    };
+    crate::fake_xelion::eventually(
+        "the app connected",
+        std::time::Duration::from_secs(20),
+        connected,
+    )
+    .await;
+    let mut live = app.live().await;
+    // What rang before, and what rings now, both arrive.
+    let before = crate::fake_xelion::eventually(
+        "the call from before",
+        std::time::Duration::from_secs(10),
+        || async {
+            let (status, c) = app.api("/api/calls/generic:before").await;
+            (status == 200).then_some(c)
+        },
+    )
+    .await;
+    assert_eq!(before["state"], "ringing");
+    ring(&hub, "now", SALES_LINE, "201").await;
+    let now = live.next_for("generic:now").await;
+    assert_eq!(now["mine"], true, "the hub's agent ana is 201");
+    ring(&hub, "other", OTHER_LINE, "303").await; // not ana's: never reaches her app
+    hang_up(&hub, "now", "+14155550123", SALES_LINE, "noAnswer").await;
+    assert_eq!(live.next_for("generic:now").await["state"], "missed");
+    assert!(app.api("/api/calls/generic:other").await.0 == 404);
+    // Done in the app: done on the hub, by ana.
+    let (status, v) = app
+        .api_send("POST", "/api/calls/generic:now/done", None)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, on_hub) = hub.api("/api/calls/generic:now").await;
+    assert_eq!(
+        (on_hub["done"].as_bool(), on_hub["done_by"].as_str()),
+        (Some(true), Some("ana"))
+    );
+    // The hub goes away: history still reads, the status says so.
+    let dir = hub.take_dir();
+    hub.kill();
+    let st = crate::fake_xelion::eventually(
+        "reconnecting",
+        std::time::Duration::from_secs(20),
+        || async {
+            let (_, st) = app.api("/api/status").await;
+            st["sources"]
+                .as_array()
+                .and_then(|a| a.iter().find(|s| s["name"] == "team").cloned())
+                .filter(|s| s["state"] == "reconnecting")
+        },
+    )
+    .await;
+    assert!(st["since"].is_string(), "{st}");
+    let (status, offline) = app.api("/api/calls").await;
+    assert_eq!(status, 200);
+    let ids: BTreeSet<String> = offline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["provider_call_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, set(&["before", "now"]));
+    drop(dir);
+}
