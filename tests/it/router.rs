@@ -216,3 +216,117 @@ async fn a_subscriber_that_falls_behind_gets_a_resync_frame_not_silence() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A receiver of outbound webhooks: answers `fail_first` times 503, then 200; keeps what it
+/// received, with its three Standard Webhooks headers.
+async fn receiver(
+    fail_first: usize,
+) -> (String, Arc<Mutex<Vec<(String, String, String, String)>>>) {
+    type Got = Arc<Mutex<Vec<(String, String, String, String)>>>;
+    let got: Got = Arc::default();
+    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(fail_first));
+    let router = Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |State((got, failures)): State<(Got, Arc<std::sync::atomic::AtomicUsize>)>,
+                 headers: http::HeaderMap,
+                 body: String| async move {
+                    let h = |n: &str| headers[n].to_str().unwrap().to_string();
+                    got.lock().unwrap().push((
+                        h("webhook-id"),
+                        h("webhook-timestamp"),
+                        h("webhook-signature"),
+                        body,
+                    ));
+                    let left = failures.load(std::sync::atomic::Ordering::SeqCst);
+                    if left > 0 {
+                        failures.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    }
+                },
+            ),
+        )
+        .with_state((got.clone(), failures));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, got)
+}
+
+#[tokio::test]
+async fn finished_calls_are_posted_signed_and_retried_with_backoff_in_fake_time() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (url, got) = receiver(1).await;
+    let config = format!(
+        "{}\n[hub]\n[[hub.webhooks]]\nurl = \"{url}\"\nsecret = \"{SECRET}\"\nevents = [\"call.missed\", \"call.ended\"]\n",
+        default_config()
+    );
+    let (r, clock, _tmp) = ringside(&config).await;
+    let router = app(r.clone());
+    let client = reqwest::Client::new();
+    ring(&router, "w-1", "+14155550123").await;
+    let hook = format!("/hooks/generic/{}", hook_token("generic"));
+    let hangup = json!({"event": "hangup", "callId": "w-1", "cause": "noAnswer",
+                        "from": "+14155550123", "to": "+14155550100", "direction": "in"});
+    let (status, _) = send(&router, "POST", &hook, Some(hangup)).await;
+    assert_eq!(status, 200);
+    // Sent at once; the receiver fails it.
+    assert_eq!(
+        ringside_app::webhooks::send_due(&r, &client).await.unwrap(),
+        1
+    );
+    assert_eq!(got.lock().unwrap().len(), 1);
+    // Not again before its time; again at it.
+    clock.advance(Span::seconds(29));
+    assert_eq!(
+        ringside_app::webhooks::send_due(&r, &client).await.unwrap(),
+        0
+    );
+    clock.advance(Span::seconds(1));
+    assert_eq!(
+        ringside_app::webhooks::send_due(&r, &client).await.unwrap(),
+        1
+    );
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2);
+    let (id, ts, sig, body) = &got[1];
+    assert_eq!(id, &got[0].0, "the same message id on every attempt");
+    ringside_core::signature::verify_standard_webhooks(
+        SECRET,
+        Some(id),
+        Some(ts),
+        Some(sig),
+        body.as_bytes(),
+        clock.now().timestamp(),
+        300,
+    )
+    .expect("signed the Standard Webhooks way");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["type"], "call.missed");
+    assert_eq!(body["data"]["id"], "generic:w-1");
+    // The admin sees how it went, and can send it again.
+    let (status, list) = send(&router, "GET", "/api/webhooks", None).await;
+    assert_eq!(status, 200, "{list}");
+    let d = &list[0]["deliveries"][0];
+    assert_eq!(
+        (d["attempts"].as_u64(), d["next_at"].is_null()),
+        (Some(2), true)
+    );
+    assert!(d["sent_at"].is_string());
+    let msg = list[0]["id"].as_i64().unwrap();
+    let (status, _) = send(
+        &router,
+        "POST",
+        &format!("/api/webhooks/{msg}/replay"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        ringside_app::webhooks::send_due(&r, &client).await.unwrap(),
+        1
+    );
+}
