@@ -1,5 +1,6 @@
 //! Calls and their timelines as stored: loading and saving one, the short lists (open, missed),
-//! marking a missed call done.
+//! marking a missed call done (by hand, or because the caller was reached since), wrap-ups, a
+//! caller's earlier calls.
 
 use super::search::flush_search;
 use super::{parse_ts, ts, Writer};
@@ -35,6 +36,171 @@ impl Writer {
         tx.commit()?;
         Ok(Some(call))
     }
+
+    /// Set (or clear, with `None`) what the agent noted after call `id`. Returns the call as
+    /// it is now, `None` if unknown.
+    pub fn set_wrapup(
+        &mut self,
+        id: &str,
+        wrapup: Option<Wrapup>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Call>> {
+        let tx = self.conn.transaction()?;
+        let Some(mut call) = load_call(&tx, id)? else {
+            return Ok(None);
+        };
+        if call.wrapup != wrapup {
+            match &wrapup {
+                Some(w) => tx.execute(
+                    "INSERT INTO wrapups (call_id, data) VALUES (?1, ?2)
+                     ON CONFLICT(call_id) DO UPDATE SET data = ?2",
+                    params![id, serde_json::to_string(w)?],
+                )?,
+                None => tx.execute("DELETE FROM wrapups WHERE call_id = ?1", [id])?,
+            };
+            let detail = wrapup.as_ref().map(|w| {
+                [w.disposition.as_deref(), Some(w.note.as_str())]
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(": ")
+            });
+            call.wrapup = wrapup;
+            call.updated_at = now;
+            save_call(&tx, &call)?;
+            insert_timeline(&tx, id, &ts(now), "wrapup", detail.as_deref(), None)?;
+        }
+        flush_search(&tx)?;
+        tx.commit()?;
+        Ok(Some(call))
+    }
+
+    /// Mark done every missed call from `number` not done yet: the agent called it back
+    /// (`detail` says so on their timelines). Returns the calls marked.
+    pub fn called_back(
+        &mut self,
+        number: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Call>> {
+        let tx = self.conn.transaction()?;
+        let marked = resolve_missed(&tx, number, now, detail, now)?;
+        flush_search(&tx)?;
+        tx.commit()?;
+        Ok(marked)
+    }
+}
+
+/// Mark done the missed calls from `number` that started at or before `before` and are not
+/// done yet, with `detail` on their timelines: the caller was reached since. A withheld
+/// number reaches nobody. Returns the calls marked.
+pub(super) fn resolve_missed(
+    tx: &Connection,
+    number: &str,
+    before: DateTime<Utc>,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Call>> {
+    if crate::phone::is_withheld(number) {
+        return Ok(Vec::new());
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT data FROM calls WHERE from_num = ?1 AND state = 'missed' AND done = 0
+         AND direction = 'inbound' AND started_at <= ?2",
+    )?;
+    let calls = stmt
+        .query_map(params![number, ts(before)], |r| r.get::<_, String>(0))?
+        .map(|r| Ok(serde_json::from_str::<Call>(&r?)?))
+        .collect::<Result<Vec<_>>>()?;
+    let mut marked = Vec::new();
+    for mut c in calls {
+        c.done = true;
+        c.updated_at = now;
+        save_call(tx, &c)?;
+        insert_timeline(tx, &c.id, &ts(now), "done", Some(detail), None)?;
+        marked.push(c);
+    }
+    Ok(marked)
+}
+
+/// When `call` was just answered (it was not before), the missed calls from its other party
+/// before it are dealt with: the caller got through, or the agent reached them.
+pub(super) fn resolve_answered(
+    tx: &Connection,
+    before: Option<&Call>,
+    call: &Call,
+    now: DateTime<Utc>,
+) -> Result<Vec<Call>> {
+    let newly_answered =
+        call.answered_at.is_some() && before.is_none_or(|b| b.answered_at.is_none());
+    let Some(number) = crate::links::other_party(call).filter(|_| newly_answered) else {
+        return Ok(Vec::new());
+    };
+    let detail = match (call.direction, call.answered_by.as_deref()) {
+        (Direction::Outbound, _) => "reached by a later call".to_string(),
+        (Direction::Inbound, Some(by)) => format!("called again, answered by {by}"),
+        (Direction::Inbound, None) => "called again, answered".to_string(),
+    };
+    let marked = resolve_missed(tx, number, call.started_at, &detail, now)?;
+    Ok(marked.into_iter().filter(|c| c.id != call.id).collect())
+}
+
+/// The wrap-ups kept apart from the journal, by call id.
+pub(super) fn wrapups(conn: &Connection) -> Result<Vec<(String, Wrapup)>> {
+    let mut stmt = conn.prepare("SELECT call_id, data FROM wrapups")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|r| {
+        let (id, data) = r?;
+        Ok((id, serde_json::from_str(&data)?))
+    })
+    .collect()
+}
+
+/// What Ringside knows of `number` as a call's other party: how many calls it had that
+/// started before `before`, the newest `limit` of those, and how many of its missed calls are
+/// not done (whenever they were).
+pub(super) fn party(
+    conn: &Connection,
+    number: &str,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Party> {
+    let before = ts(before);
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM calls WHERE (from_num = ?1 OR to_num = ?1) AND started_at < ?2",
+        )?
+        .query_row(params![number, before], |r| r.get(0))?;
+    let open_missed: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM calls WHERE from_num = ?1 AND state = 'missed' AND done = 0",
+        )?
+        .query_row([number], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT data FROM calls WHERE (from_num = ?1 OR to_num = ?1) AND started_at < ?2
+         ORDER BY started_at DESC, id DESC LIMIT ?3",
+    )?;
+    let calls = stmt
+        .query_map(params![number, before, limit as i64], |r| {
+            r.get::<_, String>(0)
+        })?
+        .map(|r| Ok(serde_json::from_str(&r?)?))
+        .collect::<Result<Vec<Call>>>()?;
+    Ok(Party {
+        calls: count as u64,
+        open_missed: open_missed as u64,
+        newest: calls,
+    })
+}
+
+/// A number's calls, as [`party`] finds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Party {
+    pub calls: u64,
+    pub open_missed: u64,
+    /// Newest first.
+    pub newest: Vec<Call>,
 }
 
 pub(super) fn with_timeline(conn: &Connection, id: &str) -> Result<Option<CallWithTimeline>> {
@@ -103,13 +269,20 @@ pub(super) fn save_call(conn: &Connection, c: &Call) -> Result<()> {
     )?
     .execute([&c.id])?;
     let names = contact_names(c);
+    let notes = c.wrapup.as_ref().map(|w| {
+        [w.disposition.as_deref().unwrap_or(""), w.note.as_str()]
+            .join("\n")
+            .trim()
+            .to_string()
+    });
     let rowid: i64 = conn
         .prepare_cached(
-            "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data, names, search)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ringside_search(?6, ?7, ?8, ?11))
+            "INSERT INTO calls (id, started_at, updated_at, state, direction, from_num, to_num, answered_by, done, data, names, notes, search)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                     ringside_search(?6, ?7, ?8, nullif(concat_ws(char(10), ?11, ?12), '')))
              ON CONFLICT(id) DO UPDATE SET started_at = ?2, updated_at = ?3, state = ?4, direction = ?5,
                  from_num = ?6, to_num = ?7, answered_by = ?8, done = ?9, data = ?10, names = ?11,
-                 search = ringside_search(?6, ?7, ?8, ?11)
+                 notes = ?12, search = ringside_search(?6, ?7, ?8, nullif(concat_ws(char(10), ?11, ?12), ''))
              RETURNING rowid",
         )?
         .query_row(
@@ -125,6 +298,7 @@ pub(super) fn save_call(conn: &Connection, c: &Call) -> Result<()> {
                 c.done,
                 serde_json::to_string(c)?,
                 names,
+                notes,
             ],
             |r| r.get(0),
         )?;

@@ -4,7 +4,7 @@
 //! journal again the same way. The writer keeps recent calls' histories in memory
 //! ([`Histories`]) so it need not read them back from the journal.
 
-use super::calls::{insert_timeline, load_call, save_call};
+use super::calls::{insert_timeline, load_call, resolve_answered, save_call, wrapups};
 use super::contacts::{decorate, is_stored};
 use super::search::flush_search;
 use super::{parse_ts, ts, Delivery, Stored, Writer};
@@ -35,7 +35,7 @@ impl Writer {
     }
 
     /// Fold the whole journal again into calls and timelines, from scratch, keeping which
-    /// missed calls were marked done. Returns how many calls there are.
+    /// missed calls were marked done and the agents' wrap-ups. Returns how many calls there are.
     pub fn rebuild(&mut self) -> Result<usize> {
         self.histories.forget();
         let mut histories = Histories::default();
@@ -76,6 +76,12 @@ impl Writer {
             if let Some(mut c) = load_call(&tx, &id)? {
                 c.contacts.extend(kept);
                 self.lookup.sort(&mut c.contacts);
+                save_call(&tx, &c)?;
+            }
+        }
+        for (id, w) in wrapups(&tx)? {
+            if let Some(mut c) = load_call(&tx, &id)? {
+                c.wrapup = Some(w);
                 save_call(&tx, &c)?;
             }
         }
@@ -303,6 +309,7 @@ fn refold(
     lookup: &LookupSettings,
 ) -> Result<Vec<Call>> {
     call.done = prev.done;
+    call.wrapup = prev.wrapup.clone();
     call.updated_at = prev.updated_at;
     // Who the caller is was worked out on the call as it was; it holds unless a number changed.
     call.from_display = prev.from_display.clone();
@@ -327,6 +334,10 @@ fn refold(
     }
     for (at, what, detail) in &own {
         insert_timeline(tx, id, at, what, detail.as_deref(), None)?;
+    }
+    if changed {
+        let resolved = resolve_answered(tx, Some(&prev), &call, now)?;
+        return Ok([call].into_iter().chain(resolved).collect());
     }
     Ok(if changed { vec![call] } else { Vec::new() })
 }
@@ -355,7 +366,8 @@ fn apply_in_order(
         Some(mut c) if changed => {
             decorate(tx, before.as_ref(), &mut c, lookup)?;
             save_call(tx, &c)?;
-            Ok(vec![c])
+            let resolved = resolve_answered(tx, before.as_ref(), &c, now)?;
+            Ok([c].into_iter().chain(resolved).collect())
         }
         _ => Ok(Vec::new()),
     }
