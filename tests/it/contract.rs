@@ -373,7 +373,8 @@ fn the_desktop_window_has_a_strict_csp_and_only_the_permissions_it_uses() {
         &std::fs::read_to_string(root.join("src-tauri/capabilities/main.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(cap["windows"], json!(["main"]));
+    // The main window, and the mini window the shell opens with the same UI.
+    assert_eq!(cap["windows"], json!(["main", "mini"]));
     assert!(
         cap.get("remote").is_none(),
         "no remote page gets IPC: {cap}"

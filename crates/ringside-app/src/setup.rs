@@ -110,6 +110,21 @@ fn secrets(c: &mut Config) -> Vec<(String, &mut String)> {
             v.push((format!("contacts.crm.headers.{k}"), val));
         }
     }
+    if let Some(http) = c.callback.http.as_mut() {
+        for (k, val) in http.headers.iter_mut() {
+            v.push((format!("callback.http.headers.{k}"), val));
+        }
+    }
+    if let Some(x) = c.callback.exotel.as_mut() {
+        // Named with the account and the API it goes to, so it never goes elsewhere.
+        v.push((
+            format!(
+                "callback.exotel.api_token for {} at {}",
+                x.account_sid, x.api_url
+            ),
+            &mut x.api_token,
+        ));
+    }
     v
 }
 
@@ -134,11 +149,13 @@ fn keep_secrets(new: &mut Config, old: &Config) -> Result<()> {
             match stored.get(&name) {
                 Some(v) => *slot = v.clone(),
                 None => {
+                    // The setting's key, without what its name adds (the book, the account).
+                    let field = name.split(' ').next().unwrap_or(&name).to_string();
                     return Err(Error::Invalid {
                         what: Invalid::Settings,
                         message: format!("{name}: nothing is stored to keep; type the secret"),
-                        field: Some(name),
-                    })
+                        field: Some(field),
+                    });
                 }
             }
         }

@@ -228,6 +228,15 @@ fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
         .map(|k| pop(call, k, s))
 }
 
+/// Whether the desktop's always-on-top mini window shows, with these pops on screen: while a
+/// call rings (or is answered) for me, when the agent asked for the window.
+pub fn mini_window<'a>(on_screen: impl IntoIterator<Item = &'a Pop>, s: &PopSettings) -> bool {
+    s.modes.mini_window
+        && on_screen
+            .into_iter()
+            .any(|p| matches!(p.kind, PopKind::Ringing | PopKind::Answered))
+}
+
 /// The pop `call` should have now, were one on screen for it: a ringing or answered call
 /// pops as the settings say (not during do-not-disturb, nor for a caller id shorter than
 /// `min_caller_digits`); a missed call's pop turns into the missed-call note (nothing new
