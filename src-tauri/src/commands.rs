@@ -4,7 +4,7 @@
 use crate::pops::Pops;
 use crate::window::{apply_autostart, open, set_mini_window, show_main_window};
 use ringside_app::call_view::CallView;
-use ringside_app::calls::{self, CallBack, CallFilter, CallerContext, WrapupInput};
+use ringside_app::calls::{self, CallFilter, CallerContext, Dialled, WrapupInput};
 use ringside_app::carddav::BookSync;
 use ringside_app::contacts::{self, ContactFilter, ContactFormat, ImportResult};
 use ringside_app::error::Error;
@@ -50,7 +50,7 @@ pub async fn mark_all_done(r: Shared<'_>) -> Result<usize> {
 /// Call the other party back as `[callback]` says: a link handed to the OS, or a request the
 /// phone system took.
 #[tauri::command]
-pub async fn call_back(app: AppHandle, r: Shared<'_>, id: String) -> Result<CallBack> {
+pub async fn call_back(app: AppHandle, r: Shared<'_>, id: String) -> Result<Dialled> {
     let done = calls::call_back(&r, &id).await?;
     if let Some(uri) = &done.uri {
         open(&app, uri)?;
@@ -60,7 +60,7 @@ pub async fn call_back(app: AppHandle, r: Shared<'_>, id: String) -> Result<Call
 
 /// Call a number (from a contact, the history), as "Call back" does.
 #[tauri::command]
-pub async fn dial(app: AppHandle, r: Shared<'_>, number: String) -> Result<CallBack> {
+pub async fn dial(app: AppHandle, r: Shared<'_>, number: String) -> Result<Dialled> {
     let done = calls::dial(&r, &number).await?;
     if let Some(uri) = &done.uri {
         open(&app, uri)?;
@@ -77,6 +77,13 @@ pub async fn set_done(r: Shared<'_>, ids: Vec<String>, done: bool) -> Result<Vec
 #[tauri::command]
 pub async fn wrap_up(r: Shared<'_>, id: String, input: WrapupInput) -> Result<CallView> {
     calls::wrap_up(&r, &id, input).await
+}
+
+/// The call's recording, fetched from the provider, as bytes for the window to play.
+#[tauri::command]
+pub async fn recording(r: Shared<'_>, id: String) -> Result<tauri::ipc::Response> {
+    let (_, body) = calls::recording(&r, &id).await?;
+    Ok(tauri::ipc::Response::new(body))
 }
 
 #[tauri::command]

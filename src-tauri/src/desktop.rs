@@ -80,6 +80,7 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             commands::dial,
             commands::wrap_up,
             commands::caller_context,
+            commands::recording,
             commands::set_phrases,
             commands::show_main,
             commands::hide_mini,

@@ -12,7 +12,7 @@ use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutEvent, S
 
 /// The UI's event: show the Live tab with the current caller in focus.
 const FOCUS_CALLER: &str = "focus-caller";
-/// The UI's event: what a call back from the shortcut did (`CallBack`), or `null`: nothing to
+/// The UI's event: what a call back from the shortcut did (`Dialled`), or `null`: nothing to
 /// call back.
 const CALLED_BACK: &str = "called-back";
 

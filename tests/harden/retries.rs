@@ -17,7 +17,7 @@ use ringside_core::config::{Config, CrmOpen, PopWhen, ScreenPop};
 use ringside_core::me::Me;
 use ringside_core::phone::DefaultRegion;
 use ringside_core::providers::scenario::{self, Run, Scenario, WireRequest};
-use ringside_core::screenpop::{decide, Pop, PopAction, PopSettings, Shown};
+use ringside_core::screenpop::{decide, Phrases, Pop, PopAction, PopSettings, Shown};
 use ringside_core::{Call, CallState, EventKind, Provider};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -141,11 +141,12 @@ fn pop_settings(provider: Provider) -> PopSettings {
         modes: ScreenPop {
             inbound: mode,
             outbound: mode,
-            raise_window: false,
+            ..ScreenPop::default()
         },
         region,
         crm_template: false,
         crm_open: CrmOpen::Click,
+        phrases: Phrases::default(),
     }
 }
 

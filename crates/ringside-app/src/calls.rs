@@ -118,7 +118,7 @@ pub async fn mark_all_done(r: &Ringside) -> Result<usize> {
 /// What "Call back" (or "Call" on a number) did.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
-pub struct CallBack {
+pub struct Dialled {
     pub via: DialVia,
     /// The link to open (`via` is `link`): the browser and the desktop hand it to the OS.
     pub uri: Option<String>,
@@ -131,7 +131,7 @@ pub struct CallBack {
 
 /// Call the other party of call `id` back, as `[callback]` says: a link to open, or a request
 /// to the phone system, which rings the agent first. The number's missed calls are done.
-pub async fn call_back(r: &Ringside, id: &str) -> Result<CallBack> {
+pub async fn call_back(r: &Ringside, id: &str) -> Result<Dialled> {
     let call = get(r, id).await?.call;
     let region = r.settings().config.region();
     let number = links::other_party(&call)
@@ -142,12 +142,12 @@ pub async fn call_back(r: &Ringside, id: &str) -> Result<CallBack> {
 }
 
 /// Call `number` (from a contact, the history, a number typed in), as "Call back" does.
-pub async fn dial(r: &Ringside, number: &str) -> Result<CallBack> {
+pub async fn dial(r: &Ringside, number: &str) -> Result<Dialled> {
     let region = r.settings().config.region();
     dial_with(r, number, &RecordValues::for_number(number, region)).await
 }
 
-async fn dial_with(r: &Ringside, number: &str, values: &RecordValues) -> Result<CallBack> {
+async fn dial_with(r: &Ringside, number: &str, values: &RecordValues) -> Result<Dialled> {
     let settings = r.settings();
     let region = settings.config.region();
     let agent = settings.config.agent.identities.first().map(String::as_str);
@@ -171,7 +171,7 @@ async fn dial_with(r: &Ringside, number: &str, values: &RecordValues) -> Result<
         .into_iter()
         .map(|c| c.id)
         .collect();
-    Ok(CallBack {
+    Ok(Dialled {
         via,
         uri,
         number,
@@ -317,6 +317,51 @@ pub async fn record_url(r: &Ringside, id: &str, key: Option<&str>) -> Result<Opt
         chosen,
         settings.config.region(),
     ))))
+}
+
+/// The largest recording Ringside fetches to play (an hour of MP3 at 128 kbit/s is ~58 MB).
+const MAX_RECORDING: usize = 100 * 1024 * 1024;
+
+/// Call `id`'s recording, fetched from where the provider keeps it, to play in place (the UI
+/// cannot reach other hosts itself): its content type and bytes.
+pub async fn recording(r: &Ringside, id: &str) -> Result<(String, Vec<u8>)> {
+    let call = get(r, id).await?.call;
+    let url = call
+        .recording_url
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .filter(|u| links::openable(u))
+        .ok_or_else(|| Error::not_found(format!("call `{id}` has no recording")))?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| Error::Internal(e.into()))?;
+    let unavailable = |why: String| {
+        tracing::warn!("fetching the recording of {id}: {why}");
+        Error::not_found(format!("the recording of call `{id}` could not be fetched"))
+    };
+    let mut res = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    if !res.status().is_success() {
+        return Err(unavailable(format!("the server answered {}", res.status())));
+    }
+    let content_type = res
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("audio/") || v.starts_with("video/"))
+        .unwrap_or("audio/mpeg")
+        .to_string();
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| unavailable(e.to_string()))? {
+        if body.len() + chunk.len() > MAX_RECORDING {
+            return Err(unavailable("larger than 100 MiB".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((content_type, body))
 }
 
 /// The number of call `id`'s other party, for the new-contact form.

@@ -36,7 +36,7 @@ pub struct SettingsView {
     pub config: Config,
     pub config_path: String,
     pub listen_url: String,
-    /// `[agent] identities` as calls name them (numbers in E.164).
+    /// `[agent] identities` as people read them (numbers as calls show numbers).
     pub identities: Vec<String>,
     pub webhooks: Vec<Webhook>,
 }
@@ -74,7 +74,7 @@ pub fn view(r: &Ringside) -> SettingsView {
             .agent
             .identities
             .iter()
-            .map(|i| phone::normalize(i, region))
+            .map(|i| phone::display(i, region))
             .collect(),
         config: redacted(&s.config),
         config_path: s.path.display().to_string(),

@@ -47,7 +47,7 @@ pub struct Config {
     pub app: App,
     /// What an agent notes after a call.
     #[serde(default)]
-    pub wrapup: Wrapup,
+    pub wrapup: WrapupSettings,
     /// Where callers' names come from.
     #[serde(default)]
     pub contacts: Contacts,
@@ -299,14 +299,14 @@ pub const LOCALES: [&str; 5] = ["en", "de", "nl", "es", "hi"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
-pub struct Wrapup {
+pub struct WrapupSettings {
     /// What an agent can say a call came to, in the order the list shows them.
     pub dispositions: Vec<String>,
 }
 
-impl Default for Wrapup {
+impl Default for WrapupSettings {
     fn default() -> Self {
-        Wrapup {
+        WrapupSettings {
             dispositions: [
                 "Resolved",
                 "Needs follow-up",
@@ -325,7 +325,7 @@ impl Default for Wrapup {
 pub const MAX_DISPOSITION: usize = 40;
 const MAX_DISPOSITIONS: usize = 30;
 
-impl Wrapup {
+impl WrapupSettings {
     fn check(&self) -> Result<()> {
         if self.dispositions.len() > MAX_DISPOSITIONS {
             bail!("wrapup.dispositions: more than {MAX_DISPOSITIONS}");
@@ -623,7 +623,7 @@ impl Config {
             callback: Callback::default(),
             crm: Crm::default(),
             app: App::default(),
-            wrapup: Wrapup::default(),
+            wrapup: WrapupSettings::default(),
             contacts: Contacts::default(),
         }
     }
@@ -799,7 +799,7 @@ password = "a-long-voiceshot-password"
         assert_eq!(c.callback, Callback::default());
         assert_eq!(c.crm, Crm::default());
         assert_eq!(c.app, App::default());
-        assert_eq!(c.wrapup, Wrapup::default());
+        assert_eq!(c.wrapup, WrapupSettings::default());
     }
 
     #[test]

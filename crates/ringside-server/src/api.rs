@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ringside_app::call_view::CallView;
-use ringside_app::calls::{self, CallBack, CallFilter, CallerContext, WrapupInput};
+use ringside_app::calls::{self, CallFilter, CallerContext, Dialled, WrapupInput};
 use ringside_app::carddav::BookSync;
 use ringside_app::contacts::{self, ContactFilter, ContactFormat, ImportResult};
 use ringside_app::error::{Error, Invalid};
@@ -97,7 +97,7 @@ pub async fn done_many(
 
 /// `POST /api/calls/{id}/callback`: dial the other party as `[callback]` says; a link
 /// (`uri`) the browser opens itself, or a request the phone system took.
-pub async fn callback(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<CallBack> {
+pub async fn callback(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<Dialled> {
     Ok(Json(calls::call_back(&r, &id).await?))
 }
 
@@ -111,7 +111,7 @@ pub struct DialBody {
 pub async fn dial(
     State(r): State<Ringside>,
     body: Result<Json<DialBody>, JsonRejection>,
-) -> Answer<CallBack> {
+) -> Answer<Dialled> {
     let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
     Ok(Json(calls::dial(&r, &b.number).await?))
 }
@@ -124,6 +124,15 @@ pub async fn wrapup(
 ) -> Answer<CallView> {
     let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
     Ok(Json(calls::wrap_up(&r, &id, b).await?))
+}
+
+/// `GET /api/calls/{id}/recording`: the call's recording, fetched from the provider.
+pub async fn recording(
+    State(r): State<Ringside>,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    let (content_type, body) = calls::recording(&r, &id).await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 /// `GET /api/calls/{id}/context`: the caller's earlier calls and open missed calls.

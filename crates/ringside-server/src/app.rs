@@ -23,6 +23,7 @@ pub fn app(ringside: Ringside) -> Router {
         .route("/api/calls/{id}/callback", post(api::callback))
         .route("/api/calls/{id}/wrapup", post(api::wrapup))
         .route("/api/calls/{id}/context", get(api::context))
+        .route("/api/calls/{id}/recording", get(api::recording))
         .route("/api/dial", post(api::dial))
         .route("/api/calls/{id}/record", get(api::record))
         .route("/api/missed", get(api::missed))

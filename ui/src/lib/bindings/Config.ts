@@ -8,7 +8,7 @@ import type { Crm } from "./Crm";
 import type { Providers } from "./Providers";
 import type { ScreenPop } from "./ScreenPop";
 import type { Timeouts } from "./Timeouts";
-import type { Wrapup } from "./Wrapup";
+import type { WrapupSettings } from "./WrapupSettings";
 
 export type Config = { api: Api, agent: Agent, 
 /**
@@ -30,7 +30,7 @@ crm: Crm, app: App,
 /**
  * What an agent notes after a call.
  */
-wrapup: Wrapup, 
+wrapup: WrapupSettings, 
 /**
  * Where callers' names come from.
  */
