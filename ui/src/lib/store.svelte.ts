@@ -459,7 +459,10 @@ export class Store {
 
   /** Settings in force: the language, the scope's default, the desktop's phrases. */
   useSettings(v: SettingsView): void {
+    const before = this.settings?.config.screenpop;
     this.settings = v;
+    // What pops changed with the settings (do-not-disturb, the modes): ask again.
+    if (before && JSON.stringify(before) !== JSON.stringify(v.config.screenpop)) void this.resync();
     i18n.use(v.config.app.locale);
     if (!this.scopeChosen) this.scope = v.config.agent.supervisor ? "everyone" : "me";
     void this.sendPhrases();
