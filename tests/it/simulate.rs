@@ -87,3 +87,36 @@ fn simulate_names_a_missing_scenario_or_provider() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--list"));
 }
+
+/// Without `--to`, `simulate` sends to the Ringside serving the data directory.
+#[tokio::test]
+async fn simulate_finds_the_running_ringside_without_to() {
+    let s = Server::start().await;
+    let out = tokio::task::spawn_blocking({
+        let dir = s.dir.clone();
+        move || {
+            Command::new(bin())
+                .args(["simulate", "generic-missed", "--fast", "--data-dir"])
+                .arg(dir.join("data"))
+                .arg("--config")
+                .arg(dir.join("config.toml"))
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = s.calls_all().await;
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["provider"] == "generic" && c["state"] == "missed"),
+        "{calls:#?}"
+    );
+}

@@ -692,4 +692,52 @@ mod tests {
         }
         assert_eq!(PopButton::from_id("nonsense"), None);
     }
+
+    #[test]
+    fn do_not_disturb_short_caller_ids_and_the_mini_window() {
+        let mut s = settings(&["201"]);
+        let ringing = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let PopAction::Show(p) = decide(None, &ringing, &s) else {
+            panic!("pops")
+        };
+        assert_eq!(kind(&ringing, &s), Some(PopKind::Ringing));
+        assert!(!mini_window([&p], &s), "only when asked for");
+        s.modes.mini_window = true;
+        assert!(mini_window([&p], &s));
+        let missed = pop(&ringing, PopKind::Missed, &s);
+        assert!(
+            !mini_window([&missed], &s),
+            "a missed call's note is no reason to show it"
+        );
+
+        // Do not disturb: nothing new pops; what is on screen closes.
+        s.modes.dnd = true;
+        assert_eq!(kind(&ringing, &s), None);
+        assert_eq!(decide(None, &ringing, &s), PopAction::Nothing);
+        assert_eq!(decide(Some(&p), &ringing, &s), PopAction::Close);
+        s.modes.dnd = false;
+
+        // A colleague's extension does not pop when short caller ids are kept quiet.
+        let mut ext = ringing.clone();
+        ext.from = Some("2042".into());
+        s.modes.min_caller_digits = 5;
+        assert_eq!(decide(None, &ext, &s), PopAction::Nothing);
+        assert!(matches!(decide(None, &ringing, &s), PopAction::Show(_)));
+    }
+
+    #[test]
+    fn the_pop_speaks_the_agents_language() {
+        let mut s = settings(&["201"]);
+        s.phrases.incoming = "Eingehender Anruf: {who}".into();
+        s.phrases.ringing = "klingelt bei {agents}".into();
+        s.phrases.dismiss = "Ausblenden".into();
+        let ringing = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let PopAction::Show(p) = decide(None, &ringing, &s) else {
+            panic!()
+        };
+        assert_eq!(p.summary, "Eingehender Anruf: +1 415-555-0123");
+        assert!(p.body.contains("klingelt bei 201"), "{}", p.body);
+        assert_eq!(p.buttons.last().unwrap().1, "Ausblenden");
+        assert_eq!(s.phrases.missed_count(3), "3 missed calls");
+    }
 }
