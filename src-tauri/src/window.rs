@@ -19,6 +19,8 @@ pub fn show_main_window(app: &AppHandle) {
 /// The mini window's label: the capability names it beside the main window.
 pub const MINI: &str = "mini";
 const MINI_SIZE: (f64, f64) = (380.0, 150.0);
+/// Its title, for window managers (and tests) to tell it from the main window.
+pub const MINI_TITLE: &str = "Ringside call";
 
 /// Show or hide the mini window: a small always-on-top window with the call for me, for agents
 /// whose notifications are hidden. It shows the same UI (`?view=mini`), and takes no focus.

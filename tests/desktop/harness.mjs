@@ -356,6 +356,13 @@ export async function openWindow(t, driver, args) {
         return txt !== null && re.test(txt) ? txt : null;
       }, { what: `${what} to match ${re}`, timeout: 20000 });
     },
+    /** Every webview window the session can drive (the main one first). */
+    async handles() {
+      return wd("GET", `${s}/window/handles`);
+    },
+    async switchTo(handle) {
+      await wd("POST", `${s}/window`, { handle });
+    },
     async waitGone(css) {
       return waitFor(async () => (await win.all(css)).length === 0, { what: `${css} to go away`, timeout: 20000 });
     },
