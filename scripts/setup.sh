@@ -16,7 +16,7 @@ apt_packages=(
 if [ "$mode" = all ]; then
   apt_packages+=(
     # Tests of the real window, notifications, global shortcuts and the browser UI.
-    xvfb xauth dbus dbus-x11 x11-utils dunst libnotify-bin webkit2gtk-driver chromium imagemagick xdotool
+    xvfb xauth dbus dbus-x11 x11-utils openbox dunst libnotify-bin webkit2gtk-driver chromium imagemagick xdotool
     # Radicale (the CardDAV server the address-book sync is tested against) lives in a venv.
     python3 python3-venv
     # Benchmarks (bench/): the HTTP load generator, API reads.

@@ -18,7 +18,7 @@ pub fn show_main_window(app: &AppHandle) {
 
 /// The mini window's label: the capability names it beside the main window.
 pub const MINI: &str = "mini";
-const MINI_SIZE: (f64, f64) = (380.0, 150.0);
+const MINI_SIZE: (f64, f64) = (380.0, 190.0);
 /// Its title, for window managers (and tests) to tell it from the main window.
 pub const MINI_TITLE: &str = "Ringside call";
 
@@ -40,7 +40,7 @@ pub fn set_mini_window(app: &AppHandle, visible: bool) {
                 MINI,
                 WebviewUrl::App("index.html?view=mini".into()),
             )
-            .title("Ringside")
+            .title(MINI_TITLE)
             .inner_size(MINI_SIZE.0, MINI_SIZE.1)
             .resizable(false)
             .always_on_top(true)
@@ -49,13 +49,15 @@ pub fn set_mini_window(app: &AppHandle, visible: bool) {
             .build();
             match built {
                 Ok(w) => {
-                    // Top right of the screen, clear of the edge.
+                    // At the right edge, a third of the way down: clear of where notifications
+                    // show (top right, top centre, bottom right) and of a taskbar.
                     if let Ok(Some(m)) = w.current_monitor() {
                         let scale = m.scale_factor();
                         let width = m.size().width as f64 / scale;
+                        let height = m.size().height as f64 / scale;
                         let _ = w.set_position(tauri::LogicalPosition::new(
                             (width - MINI_SIZE.0 - 24.0).max(0.0),
-                            24.0,
+                            (height / 3.0).max(24.0),
                         ));
                     }
                 }

@@ -4,9 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { ROOT, workdir, freePort, fakeOpener, startDunst, startDriver, openWindow, client, cti, waitFor } from "./harness.mjs";
+import { ROOT, workdir, freePort, fakeOpener, startDunst, startDriver, openWindow, client, cti, waitFor, sleep, screenshot } from "./harness.mjs";
 
 const MINI_TITLE = "Ringside call";
 
@@ -21,10 +21,20 @@ function geometry(id) {
   return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => l.split("=")).map(([k, v]) => [k, Number(v)]));
 }
 
+/** A window manager (openbox) for this test: "always on top" is a window manager's job. */
+async function startWindowManager(t) {
+  const wm = spawn("openbox", ["--sm-disable"], { stdio: "ignore" });
+  t.after(() => wm.kill("SIGTERM"));
+  await waitFor(() => /_NET_SUPPORTING_WM_CHECK\(WINDOW\)/.test(spawnSync("xprop", ["-root", "_NET_SUPPORTING_WM_CHECK"]).stdout.toString()), {
+    what: "the window manager",
+  });
+}
+
 test("the mini window shows the call for me on top, and goes when it is answered", async (t) => {
+  await startWindowManager(t);
   const dir = workdir(t, { identities: ["201"], extra: "\n[screenpop]\nmini_window = true\n" });
   const port = await freePort();
-  await startDunst(t);
+  const dunst = await startDunst(t);
   const driver = await startDriver(t);
   const win = await openWindow(t, driver, ["--listen", `127.0.0.1:${port}`, "--data-dir", join(dir, "data"), "--config", join(dir, "config.toml")]);
   const app = client(`http://127.0.0.1:${port}`);
@@ -37,35 +47,39 @@ test("the mini window shows the call for me on top, and goes when it is answered
     return w.length ? w : null;
   }, { what: "the mini window" });
   const g = geometry(mini);
-  assert.ok(g.WIDTH <= 400 && g.HEIGHT <= 200, `small: ${JSON.stringify(g)}`);
+  assert.ok(g.WIDTH <= 400 && g.HEIGHT <= 220, `small: ${JSON.stringify(g)}`);
   // Always on top: the window manager's hint is set.
   const state = execFileSync("xprop", ["-id", mini, "_NET_WM_STATE"]).toString();
   assert.match(state, /_NET_WM_STATE_ABOVE/, state);
+  // It shows the caller: the same UI, reduced to the call (the session drives both webviews).
+  let main = null;
+  for (const h of await win.handles()) {
+    await win.switchTo(h);
+    if ((await win.execute("return location.search")) !== "?view=mini") main = h;
+  }
+  await win.switchTo((await win.handles()).find((h) => h !== main));
+  await win.waitText('[data-testid="mini-caller"]', /415.*555.*0123/, "the caller in the mini window");
+  await win.waitText('[data-testid="mini-pop"]', /ringing/i, "its state");
   if (process.env.RINGSIDE_SCREENSHOTS) {
+    // The screen as the agent sees it: the window, the pop, the mini window on top.
     const out = join(ROOT, "docs/screenshots");
     mkdirSync(out, { recursive: true });
-    execFileSync("import", ["-window", mini, join(out, "desktop-mini.png")]);
+    await sleep(1000);
+    screenshot(join(out, "desktop-mini.png"));
   }
-
-  // It shows the caller: the same UI, reduced to the call.
-  const handles = await win.handles();
-  const other = handles.find((h) => h !== handles[0]);
-  if (other) {
-    await win.switchTo(other);
-    await win.waitText('[data-testid="mini-caller"]', /415.*555.*0123/, "the caller in the mini window");
-    await win.switchTo(handles[0]);
-  }
+  await win.switchTo(main);
 
   // Someone else answers: the pop closes, so does the mini window.
   await app.post(cti("answer", "mini-1", "+14155550123", { user: "202", answeringNumber: "202" }));
   await waitFor(() => shownWindows(MINI_TITLE).length === 0, { what: "the mini window to go" });
+  await waitFor(() => dunst.displayed() === 0, { what: "the pop closed" });
 });
 
 test("global shortcuts: one brings up the current caller, one calls back the newest missed call", async (t) => {
   const dir = workdir(t, { identities: ["201"] });
   const port = await freePort();
   const opener = fakeOpener(dir);
-  await startDunst(t);
+  const dunst = await startDunst(t);
   const driver = await startDriver(t, opener.env);
   const win = await openWindow(t, driver, ["--listen", `127.0.0.1:${port}`, "--data-dir", join(dir, "data"), "--config", join(dir, "config.toml")]);
   const app = client(`http://127.0.0.1:${port}`);
@@ -91,5 +105,10 @@ test("global shortcuts: one brings up the current caller, one calls back the new
   await waitFor(() => opener.opened().includes("tel:+14155550177"), { what: "the call back handed to the OS" });
   await waitFor(async () => (await app.api("/api/missed")).length === 0, { what: "the missed call dealt with" });
   await win.waitText('[data-testid="callback-uri"]', /tel:\+14155550177/, "the window saying so");
+  // A colleague takes the ringing call: its pop closes, by the daemon this test started
+  // (before that one stops, so nothing is left for another to show).
+  const shown = dunst.displayed();
+  await app.post(cti("answer", "sc-2", "+14155550188", { user: "202", answeringNumber: "202" }));
+  await waitFor(() => dunst.displayed() < shown, { what: `the ringing pop closed (of ${shown})` });
   await app.post(cti("hangup", "sc-2", "+14155550188", { cause: "normalClearing" }));
 });
