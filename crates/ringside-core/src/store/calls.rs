@@ -85,21 +85,23 @@ impl Writer {
         now: DateTime<Utc>,
     ) -> Result<Vec<Call>> {
         let tx = self.conn.transaction()?;
-        let marked = resolve_missed(&tx, number, now, detail, now)?;
+        let marked = resolve_called_back(&tx, number, detail, now)?;
         flush_search(&tx)?;
         tx.commit()?;
         Ok(marked)
     }
 }
 
-/// Mark done the missed calls from `number` that started at or before `before` and are not
-/// done yet, with `detail` on their timelines: the caller was reached since. A withheld
-/// number reaches nobody. Returns the calls marked.
-pub(super) fn resolve_missed(
+/// Mark done the missed calls from `number` that started before `before` (strictly; at or
+/// before with `inclusive`) and are not done yet, with `detail` on their timelines at `at`:
+/// the caller was reached since. A withheld number reaches nobody. Returns the calls marked.
+fn resolve_missed(
     tx: &Connection,
     number: &str,
     before: DateTime<Utc>,
+    inclusive: bool,
     detail: &str,
+    at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Call>> {
     if crate::phone::is_withheld(number) {
@@ -107,10 +109,12 @@ pub(super) fn resolve_missed(
     }
     let mut stmt = tx.prepare_cached(
         "SELECT data FROM calls WHERE from_num = ?1 AND state = 'missed' AND done = 0
-         AND direction = 'inbound' AND started_at <= ?2",
+         AND direction = 'inbound' AND (started_at < ?2 OR (?3 AND started_at = ?2))",
     )?;
     let calls = stmt
-        .query_map(params![number, ts(before)], |r| r.get::<_, String>(0))?
+        .query_map(params![number, ts(before), inclusive], |r| {
+            r.get::<_, String>(0)
+        })?
         .map(|r| Ok(serde_json::from_str::<Call>(&r?)?))
         .collect::<Result<Vec<_>>>()?;
     let mut marked = Vec::new();
@@ -118,32 +122,104 @@ pub(super) fn resolve_missed(
         c.done = true;
         c.updated_at = now;
         save_call(tx, &c)?;
-        insert_timeline(tx, &c.id, &ts(now), "done", Some(detail), None)?;
+        insert_timeline(tx, &c.id, &ts(at), "done", Some(detail), None)?;
         marked.push(c);
     }
     Ok(marked)
 }
 
-/// When `call` was just answered (it was not before), the missed calls from its other party
-/// before it are dealt with: the caller got through, or the agent reached them.
-pub(super) fn resolve_answered(
+/// Mark done every missed call from `number` up to `now`: the agent called it back.
+fn resolve_called_back(
     tx: &Connection,
-    before: Option<&Call>,
-    call: &Call,
+    number: &str,
+    detail: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Call>> {
-    let newly_answered =
-        call.answered_at.is_some() && before.is_none_or(|b| b.answered_at.is_none());
-    let Some(number) = crate::links::other_party(call).filter(|_| newly_answered) else {
+    resolve_missed(tx, number, now, true, detail, now, now)
+}
+
+/// The one rule of when a missed call is dealt with without the agent marking it: its caller
+/// was reached by a call that started after it and was answered (they rang again and got
+/// through, or the agent reached them). Carried out whichever of the two calls is stored
+/// last, so the outcome does not depend on the order they arrive in; calls that started at
+/// the same moment settle nothing (which came first is not known). The timeline says so at
+/// the time the later call was answered.
+///
+/// `call` is about to be saved, `before` is how it was: newly missed, it is marked done
+/// (here) when such a later call exists; newly answered, the earlier missed calls from its
+/// other party are marked done and returned.
+pub(super) fn settle(
+    tx: &Connection,
+    before: Option<&Call>,
+    call: &mut Call,
+    now: DateTime<Utc>,
+) -> Result<Vec<Call>> {
+    let Some(number) = crate::links::other_party(call)
+        .filter(|n| !crate::phone::is_withheld(n))
+        .map(str::to_string)
+    else {
         return Ok(Vec::new());
     };
-    let detail = match (call.direction, call.answered_by.as_deref()) {
+    let was = |f: fn(&Call) -> bool| before.is_some_and(f);
+    if call.state == CallState::Missed && !call.done && !was(|b| b.state == CallState::Missed) {
+        if let Some((at, detail)) = reached_after(tx, &number, call.started_at)? {
+            call.done = true;
+            insert_timeline(tx, &call.id, &ts(at), "done", Some(&detail), None)?;
+        }
+        return Ok(Vec::new());
+    }
+    let Some(answered_at) = call
+        .answered_at
+        .filter(|_| !was(|b| b.answered_at.is_some()))
+    else {
+        return Ok(Vec::new());
+    };
+    let detail = reached_detail(call.direction, call.answered_by.as_deref());
+    let marked = resolve_missed(
+        tx,
+        &number,
+        call.started_at,
+        false,
+        &detail,
+        answered_at,
+        now,
+    )?;
+    Ok(marked.into_iter().filter(|c| c.id != call.id).collect())
+}
+
+/// When and how `number` was first reached by a call that started after `started`, if it was.
+fn reached_after(
+    tx: &Connection,
+    number: &str,
+    started: DateTime<Utc>,
+) -> Result<Option<(DateTime<Utc>, String)>> {
+    let found: Option<String> = tx
+        .prepare_cached(
+            "SELECT data FROM calls
+             WHERE ((from_num = ?1 AND direction = 'inbound') OR (to_num = ?1 AND direction = 'outbound'))
+               AND started_at > ?2 AND json_extract(data, '$.answered_at') IS NOT NULL
+             ORDER BY started_at LIMIT 1",
+        )?
+        .query_row(params![number, ts(started)], |r| r.get(0))
+        .optional()?;
+    let Some(data) = found else {
+        return Ok(None);
+    };
+    let later: Call = serde_json::from_str(&data)?;
+    Ok(later.answered_at.map(|at| {
+        (
+            at,
+            reached_detail(later.direction, later.answered_by.as_deref()),
+        )
+    }))
+}
+
+fn reached_detail(direction: Direction, answered_by: Option<&str>) -> String {
+    match (direction, answered_by) {
         (Direction::Outbound, _) => "reached by a later call".to_string(),
         (Direction::Inbound, Some(by)) => format!("called again, answered by {by}"),
         (Direction::Inbound, None) => "called again, answered".to_string(),
-    };
-    let marked = resolve_missed(tx, number, call.started_at, &detail, now)?;
-    Ok(marked.into_iter().filter(|c| c.id != call.id).collect())
+    }
 }
 
 /// The wrap-ups kept apart from the journal, by call id.

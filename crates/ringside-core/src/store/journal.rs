@@ -4,7 +4,7 @@
 //! journal again the same way. The writer keeps recent calls' histories in memory
 //! ([`Histories`]) so it need not read them back from the journal.
 
-use super::calls::{insert_timeline, load_call, resolve_answered, save_call, wrapups};
+use super::calls::{insert_timeline, load_call, save_call, settle, wrapups};
 use super::contacts::{decorate, is_stored};
 use super::search::flush_search;
 use super::{parse_ts, ts, Delivery, Stored, Writer};
@@ -316,6 +316,7 @@ fn refold(
     call.to_display = prev.to_display.clone();
     call.contacts = prev.contacts.clone();
     decorate(tx, Some(&prev), &mut call, lookup)?;
+    let mut settled = settle(tx, Some(&prev), &mut call, now)?;
     let changed = call != prev;
     if changed {
         call.updated_at = now;
@@ -336,10 +337,10 @@ fn refold(
         insert_timeline(tx, id, at, what, detail.as_deref(), None)?;
     }
     if changed {
-        let resolved = resolve_answered(tx, Some(&prev), &call, now)?;
-        return Ok([call].into_iter().chain(resolved).collect());
+        settled.insert(0, call);
+        return Ok(settled);
     }
-    Ok(if changed { vec![call] } else { Vec::new() })
+    Ok(settled)
 }
 
 /// Apply `events` one after the other to `prev`, recording what they did.
@@ -365,9 +366,9 @@ fn apply_in_order(
     match call {
         Some(mut c) if changed => {
             decorate(tx, before.as_ref(), &mut c, lookup)?;
+            let settled = settle(tx, before.as_ref(), &mut c, now)?;
             save_call(tx, &c)?;
-            let resolved = resolve_answered(tx, before.as_ref(), &c, now)?;
-            Ok([c].into_iter().chain(resolved).collect())
+            Ok([c].into_iter().chain(settled).collect())
         }
         _ => Ok(Vec::new()),
     }

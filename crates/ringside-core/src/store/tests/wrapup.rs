@@ -186,6 +186,58 @@ fn missed_calls_are_dealt_with_when_the_caller_is_reached() {
         Some("called again, answered by 202")
     );
 
+    // At the time the later call was answered, whenever it was stored.
+    assert_eq!(m1.timeline.last().unwrap().at, t(205));
+
+    // The other order: the later answered call is stored first, the missed call after it
+    // (a provider's late delivery): the missed call is dealt with as it is stored.
+    s.store_batch(&[
+        event(
+            "late-2",
+            "+14155550777",
+            EventKind::Ringing {
+                agent: Some("201".into()),
+            },
+            500,
+        ),
+        event(
+            "late-2",
+            "+14155550777",
+            EventKind::Answered {
+                by: Some("201".into()),
+            },
+            505,
+        ),
+    ])
+    .unwrap();
+    missed(&mut s, "late-1", "+14155550777", 400);
+    let late = s.call("generic:late-1").unwrap().unwrap();
+    assert!(late.call.done, "dealt with, whatever the order of arrival");
+    assert_eq!(late.timeline.last().unwrap().at, t(505));
+    // Calls that started at the same moment settle nothing: which came first is not known.
+    s.store_batch(&[
+        event(
+            "same-2",
+            "+14155550888",
+            EventKind::Ringing {
+                agent: Some("201".into()),
+            },
+            600,
+        ),
+        event(
+            "same-2",
+            "+14155550888",
+            EventKind::Answered {
+                by: Some("201".into()),
+            },
+            605,
+        ),
+    ])
+    .unwrap();
+    missed(&mut s, "same-1", "+14155550888", 600);
+    assert!(!s.call("generic:same-1").unwrap().unwrap().call.done);
+    s.set_done("generic:same-1", true, t(700)).unwrap();
+
     // A withheld caller reaches nobody: calling back "anonymous" marks nothing.
     assert!(s
         .called_back("anonymous", "called back", t(300))
