@@ -131,10 +131,20 @@ impl Pops {
         pop: &Pop,
         old: Option<&NotificationHandle>,
     ) -> Option<Arc<NotificationHandle>> {
+        // What is known of the caller, on a pop for a call that rings or is answered.
+        let mut body = pop.body.clone();
+        if pop.kind != screenpop::PopKind::Missed {
+            if let Ok(ctx) = calls::context(&self.ringside, &pop.call_id).await {
+                let open_missed = ctx.open_missed;
+                if let Some(line) = self.phrases().caller_context(ctx.earlier, open_missed) {
+                    body = format!("{line}\n{body}");
+                }
+            }
+        }
         let mut n = Notification::new();
         n.appname("Ringside")
             .summary(&pop.summary)
-            .body(&pop.body)
+            .body(&body)
             .icon("call-start")
             .timeout(if pop.sticky() {
                 Timeout::Never

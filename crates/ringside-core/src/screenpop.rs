@@ -67,6 +67,11 @@ pub struct Phrases {
     pub missed_many: String,
     pub tray_open: String,
     pub tray_quit: String,
+    /// What is known of the caller: `{count}` earlier calls, `{count}` missed calls not done.
+    pub earlier_one: String,
+    pub earlier_many: String,
+    pub open_missed_one: String,
+    pub open_missed_many: String,
 }
 
 impl Default for Phrases {
@@ -93,6 +98,10 @@ impl Default for Phrases {
             missed_many: s("{count} missed calls"),
             tray_open: s("Open Ringside"),
             tray_quit: s("Quit Ringside"),
+            earlier_one: s("1 earlier call"),
+            earlier_many: s("{count} earlier calls"),
+            open_missed_one: s("1 missed call not done"),
+            open_missed_many: s("{count} missed calls not done"),
         }
     }
 }
@@ -105,6 +114,24 @@ impl Phrases {
             out = out.replace(&format!("{{{name}}}"), value);
         }
         out
+    }
+
+    /// What a pop adds about the caller: their earlier calls and missed calls not done
+    /// (none: nothing to add).
+    pub fn caller_context(&self, earlier: u64, open_missed: u64) -> Option<String> {
+        let count = |n: u64, one: &str, many: &str| match n {
+            0 => None,
+            1 => Some(one.to_string()),
+            n => Some(Phrases::fill(many, &[("count", &n.to_string())])),
+        };
+        let parts: Vec<String> = [
+            count(earlier, &self.earlier_one, &self.earlier_many),
+            count(open_missed, &self.open_missed_one, &self.open_missed_many),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
     }
 
     /// The tray's missed-call count.
@@ -739,5 +766,10 @@ mod tests {
         assert!(p.body.contains("klingelt bei 201"), "{}", p.body);
         assert_eq!(p.buttons.last().unwrap().1, "Ausblenden");
         assert_eq!(s.phrases.missed_count(3), "3 missed calls");
+        assert_eq!(
+            s.phrases.caller_context(2, 1).as_deref(),
+            Some("2 earlier calls · 1 missed call not done")
+        );
+        assert_eq!(s.phrases.caller_context(0, 0), None);
     }
 }

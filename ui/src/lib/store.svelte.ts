@@ -109,7 +109,7 @@ function readScope(): Scope | null {
 }
 
 /** The words of a pop for `c`, as the desktop's pops say them (`screenpop::pop`). */
-export function popText(c: CallView, kind: PopKind): { title: string; body: string } {
+export function popText(c: CallView, kind: PopKind, ctx?: CallerContext): { title: string; body: string } {
   const who = callerLabel(c);
   const title =
     kind === "missed"
@@ -125,7 +125,12 @@ export function popText(c: CallView, kind: PopKind): { title: string; body: stri
   if (line && c.direction === "inbound") lines.push(t("pop.toLine", { line: shown(c, line) }));
   const ringing = c.legs.filter((l) => l.state === "ringing").map((l) => shown(c, l.agent));
   if (kind === "ringing" && ringing.length) lines.push(t("pop.ringing", { agents: ringing.join(", ") }));
-  return { title, body: lines.join(" · ") };
+  const known = [
+    ctx?.earlier ? t("context.earlier", { count: ctx.earlier }) : null,
+    ctx?.open_missed ? t("context.openMissed", { count: ctx.open_missed }) : null,
+  ].filter(Boolean);
+  const body = lines.join(" · ");
+  return { title, body: known.length && kind !== "missed" ? `${known.join(" · ")}\n${body}` : body };
 }
 
 export class Store {
@@ -191,7 +196,7 @@ export class Store {
     this.mini = mini;
     if (!mini) {
       this.pops = new WebPops(
-        popText,
+        (c, kind) => popText(c, kind, this.contexts[c.id]),
         () => {
           this.openTab?.("live");
         },
@@ -378,6 +383,9 @@ export class Store {
     this.contextAsked.add(c.id);
     try {
       this.contexts[c.id] = await this.backend.context(c.id);
+      // The notification says it too, once known.
+      const now = this.latest.get(c.id)?.call ?? c;
+      if (ACTIVE.includes(now.state)) this.pops?.update(now);
     } catch {
       this.contextAsked.delete(c.id);
     }
@@ -493,6 +501,10 @@ export class Store {
       missed_many: r("tray.missed_other"),
       tray_open: r("tray.open"),
       tray_quit: r("tray.quit"),
+      earlier_one: i18n.t("context.earlier", { count: 1 }),
+      earlier_many: r("context.earlier_other"),
+      open_missed_one: i18n.t("context.openMissed", { count: 1 }),
+      open_missed_many: r("context.openMissed_other"),
     };
     try {
       await this.backend.setPhrases(p);

@@ -17,4 +17,8 @@ or: string, to_line: string, ringing: string, via: string, withheld: string, sho
 /**
  * The tray: no missed calls, one, `{count}`.
  */
-missed_none: string, missed_one: string, missed_many: string, tray_open: string, tray_quit: string, };
+missed_none: string, missed_one: string, missed_many: string, tray_open: string, tray_quit: string, 
+/**
+ * What is known of the caller: `{count}` earlier calls, `{count}` missed calls not done.
+ */
+earlier_one: string, earlier_many: string, open_missed_one: string, open_missed_many: string, };
