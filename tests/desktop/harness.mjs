@@ -183,6 +183,10 @@ export async function startDunst(t, { pick } = {}) {
     const pid = spawnSync("dbus-send", [...bus, "org.freedesktop.DBus.GetConnectionUnixProcessID", "string:org.freedesktop.Notifications"]);
     return Number(/uint32 (\d+)/.exec(pid.stdout.toString())?.[1] ?? NaN);
   };
+  // One D-Bus started on its own (a notification after an earlier test's daemon stopped) would
+  // keep the name: this private session's daemon, stopped here.
+  const other = ownerPid();
+  if (other) process.kill(other, "SIGTERM");
   await waitFor(() => ownerPid() === null, { what: "no other notification daemon" });
   const child = spawn("dunst", ["-config", rc], { stdio: "ignore" });
   t.after(() => stop(child));

@@ -6,7 +6,21 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { ROOT, workdir, freePort, fakeOpener, startDunst, startDriver, openWindow, client, cti, waitFor, sleep, screenshot } from "./harness.mjs";
+import {
+  ROOT,
+  workdir,
+  freePort,
+  fakeOpener,
+  startDunst,
+  startDriver,
+  openWindow,
+  client,
+  cti,
+  waitFor,
+  sleep,
+  screenshot,
+  monitorNotifications,
+} from "./harness.mjs";
 
 const MINI_TITLE = "Ringside call";
 
@@ -111,4 +125,33 @@ test("global shortcuts: one brings up the current caller, one calls back the new
   await app.post(cti("answer", "sc-2", "+14155550188", { user: "202", answeringNumber: "202" }));
   await waitFor(() => dunst.displayed() < shown, { what: `the ringing pop closed (of ${shown})` });
   await app.post(cti("hangup", "sc-2", "+14155550188", { cause: "normalClearing" }));
+});
+
+test("the pops and the tray speak the language the window speaks", async (t) => {
+  const dir = workdir(t, { identities: ["201"], extra: '\n[app]\nlocale = "de"\n' });
+  const port = await freePort();
+  const dunst = await startDunst(t);
+  const seen = await monitorNotifications(t);
+  const driver = await startDriver(t);
+  const win = await openWindow(t, driver, ["--listen", `127.0.0.1:${port}`, "--data-dir", join(dir, "data"), "--config", join(dir, "config.toml")]);
+  const app = client(`http://127.0.0.1:${port}`);
+  // The window speaks German, and has told the shell the pops' words.
+  await waitFor(async () => (await win.execute("return document.documentElement.dataset.phrases ?? null")) === "de", {
+    what: "the German phrases sent",
+  });
+  assert.equal(await win.text('[data-testid="tab-missed"] .label'), "Verpasst");
+
+  // A caller with history: the pop says so.
+  await app.post(cti("newCall", "de-0", "+14155550123", { user: ["201"] }));
+  await app.post(cti("answer", "de-0", "+14155550123", { user: "202", answeringNumber: "202" }));
+  await app.post(cti("hangup", "de-0", "+14155550123", { cause: "normalClearing" }));
+  await app.post(cti("newCall", "de-1", "+14155550123", { user: ["201", "202"] }));
+  const second = (n) => n.summary === "Eingehender Anruf: +1 415-555-0123" && n.body.includes("201, 202");
+  await waitFor(() => seen.notifies.some(second), { what: "the German pop" });
+  const pop = seen.notifies.find(second);
+  assert.match(pop.body, /1 früherer Anruf/, pop.body);
+  assert.match(pop.body, /klingelt bei 201, 202/, pop.body);
+  assert.ok(pop.actions.includes("Ausblenden"), `${pop.actions}`);
+  await app.post(cti("answer", "de-1", "+14155550123", { user: "202", answeringNumber: "202" }));
+  await waitFor(() => dunst.displayed() === 0, { what: "the pop closed" });
 });

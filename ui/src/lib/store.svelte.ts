@@ -508,6 +508,8 @@ export class Store {
     };
     try {
       await this.backend.setPhrases(p);
+      // Which language the desktop's pops speak now (for tests and the curious).
+      document.documentElement.dataset.phrases = i18n.locale;
     } catch {
       /* an older shell: English pops */
     }
