@@ -46,6 +46,12 @@ let api;
 let addContact;
 const pageErrors = [];
 
+/** No notice left over in a screenshot. */
+async function dismissNotice() {
+  const close = page.locator('[data-testid="notice"] .close');
+  if (await close.count()) await close.click();
+}
+
 const liveRow = (id) => page.locator(`[data-testid="live-call"][data-call-id="${id}"]`);
 const parseClock = (s) => s.trim().split(":").reduce((acc, p) => acc * 60 + Number(p), 0);
 
@@ -135,6 +141,7 @@ test("a call rings, is answered with a running timer, ends and moves to History"
   assert.deepEqual(order, ["generic:ui-c", id]);
   if (SHOTS) {
     mkdirSync(SHOTS, { recursive: true });
+    await dismissNotice();
     await page.evaluate(() => document.activeElement?.blur());
     await page.waitForTimeout(1100);
     await page.screenshot({ path: join(SHOTS, "live.png") });
@@ -269,7 +276,10 @@ test("missed calls group by caller, and Mark all done clears them", async () => 
   // A named caller's number is still there, below the name.
   const shown = (await api("/api/missed")).find((c) => c.id === "generic:ui-m2").from_display;
   assert.equal(await groups.nth(2).locator('[data-testid="missed-number"]').innerText(), shown);
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, "missed.png") });
+  if (SHOTS) {
+    await dismissNotice();
+    await page.screenshot({ path: join(SHOTS, "missed.png") });
+  }
 
   // The earlier calls of a group say each time once: two in the same minute read "(×2)".
   assert.match(await groups.nth(0).locator('[data-testid="missed-earlier"]').innerText(), /^earlier: .*\(×2\)$/);
