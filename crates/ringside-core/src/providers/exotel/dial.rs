@@ -13,7 +13,7 @@
 //! the body); other clusters than `api.exotel.com` (`api_url`, e.g.
 //! `https://api.in.exotel.com`).
 
-use crate::dial::DialRequest;
+use crate::dial::request::DialRequest;
 use crate::links::check_remote_url;
 use crate::providers::hook::check_secret;
 use anyhow::{bail, Result};

@@ -9,6 +9,10 @@
 //! JSON-escaped (inside a string, which the checks make sure of), into a form body
 //! percent-encoded.
 
+pub mod request;
+
+pub use request::DialRequest;
+
 use crate::links::{self, check_remote_url, CallbackScheme, RecordValues, Refusal, Template};
 use crate::phone::DefaultRegion;
 use crate::providers::exotel::dial::ExotelDial;
@@ -110,16 +114,6 @@ pub struct HttpDial {
     /// the settings page).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-}
-
-/// What one dial sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DialRequest {
-    pub method: &'static str,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    /// Content type and bytes.
-    pub body: Option<(&'static str, Vec<u8>)>,
 }
 
 /// What "Call back" does for one number.
