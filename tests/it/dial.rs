@@ -307,3 +307,39 @@ api_url = "{}"
         "********"
     );
 }
+
+/// The detail's player: Ringside fetches the recording from the provider's URL (the page's CSP
+/// reaches no other host) and serves it with its audio type.
+#[tokio::test]
+async fn the_recording_is_fetched_from_the_provider_to_play_in_place() {
+    let storage = Fake::start(200, "ID3-not-really-an-mp3").await;
+    let s = Server::start().await;
+    let completed = json!({
+        "id": "ev-rec-1", "event": "COMPLETED", "timestamp": "2024-05-02 11:01:00",
+        "call_id": "rec-1", "direction": "inbound", "from": "37120000000", "to": "37167000000",
+        "is_answered": "true", "duration": "47",
+        "audio_url": format!("{}/acc-77/rec-1.mp3", storage.url),
+    });
+    assert_eq!(s.post_json("teltel", &completed).await, 200);
+    let res = s
+        .http
+        .get(format!("{}/api/calls/teltel:rec-1/recording", s.url))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "ID3-not-really-an-mp3");
+    assert_eq!(storage.seen()[0].uri, "/acc-77/rec-1.mp3");
+    // Only with the token, like every API call.
+    let res = s
+        .http
+        .get(format!("{}/api/calls/teltel:rec-1/recording", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // A call without a recording: 404.
+    let (status, v) = s.api("/api/calls/teltel:nope/recording").await;
+    assert_eq!(status, 404, "{v}");
+}
