@@ -6,10 +6,6 @@
 
 import i18next from "i18next";
 import en from "../locales/en.json";
-import de from "../locales/de.json";
-import nl from "../locales/nl.json";
-import es from "../locales/es.json";
-import hi from "../locales/hi.json";
 
 export const LOCALES = ["en", "de", "nl", "es", "hi"] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -23,16 +19,22 @@ export const LOCALE_NAMES: Record<Locale, string> = {
   hi: "हिन्दी",
 };
 
-const resources = {
-  en: { translation: en },
-  de: { translation: de },
-  nl: { translation: nl },
-  es: { translation: es },
-  hi: { translation: hi },
+/** The other catalogs, each its own file, loaded when first spoken (English is built in). */
+const catalogs: Record<Exclude<Locale, "en">, () => Promise<{ default: Record<string, unknown> }>> = {
+  de: () => import("../locales/de.json"),
+  nl: () => import("../locales/nl.json"),
+  es: () => import("../locales/es.json"),
+  hi: () => import("../locales/hi.json"),
 };
 
+async function load(locale: Locale): Promise<void> {
+  if (locale === "en" || i18next.hasResourceBundle(locale, "translation")) return;
+  const catalog = await catalogs[locale]();
+  i18next.addResourceBundle(locale, "translation", catalog.default, true, true);
+}
+
 void i18next.init({
-  resources,
+  resources: { en: { translation: en } },
   lng: "en",
   fallbackLng: "en",
   initAsync: false,
@@ -51,19 +53,26 @@ export function browserLocale(): Locale {
 }
 
 class I18n {
-  /** The language in force. */
-  locale = $state<Locale>(browserLocale());
+  /** The language in force (English until another one's catalog has loaded). */
+  locale = $state<Locale>("en");
+  private wanted: Locale = "en";
 
   constructor() {
-    void i18next.changeLanguage(this.locale);
-    this.mark();
+    void this.use(null);
   }
 
   /** Speak `override` (Settings), or the browser's language when none. */
-  use(override: string | null | undefined): void {
+  async use(override: string | null | undefined): Promise<void> {
     const next = override && (LOCALES as readonly string[]).includes(override) ? (override as Locale) : browserLocale();
+    this.wanted = next;
     if (next === this.locale && i18next.language === next) return;
-    void i18next.changeLanguage(next);
+    try {
+      await load(next);
+    } catch {
+      return; // the file did not load: stay in the language in force
+    }
+    if (this.wanted !== next) return; // another switch came meanwhile
+    await i18next.changeLanguage(next);
     this.locale = next;
     this.mark();
   }

@@ -471,9 +471,8 @@ export class Store {
     this.settings = v;
     // What pops changed with the settings (do-not-disturb, the modes): ask again.
     if (before && JSON.stringify(before) !== JSON.stringify(v.config.screenpop)) void this.resync();
-    i18n.use(v.config.app.locale);
     if (!this.scopeChosen) this.scope = v.config.agent.supervisor ? "everyone" : "me";
-    void this.sendPhrases();
+    void i18n.use(v.config.app.locale).then(() => this.sendPhrases());
   }
 
   /** The desktop's pops and tray speak the UI's language. */
