@@ -3,12 +3,12 @@
 //! decided by `ringside_core::screenpop::decide`; this module only carries it out and reacts
 //! to the buttons.
 
-use crate::window::{open, show_main_window};
+use crate::window::{open, set_mini_window, show_main_window};
 use notify_rust::{Notification, NotificationHandle, NotificationResponse, Timeout};
 use ringside_app::calls;
 use ringside_app::viewer::Viewer;
 use ringside_app::Ringside;
-use ringside_core::screenpop::{self, Pop, PopAction, PopButton, PopSettings, Shown};
+use ringside_core::screenpop::{self, Phrases, Pop, PopAction, PopButton, PopSettings, Shown};
 use ringside_core::store::Queries;
 use ringside_core::Call;
 use std::collections::{HashMap, HashSet};
@@ -31,6 +31,8 @@ pub struct Pops {
     calls: Arc<Mutex<HashMap<String, OnScreen>>>,
     /// Calls that popped before this app (re)started: they do not pop again.
     popped_before: Arc<HashSet<String>>,
+    /// The words of the pops and the tray, in the agent's language (the UI sends them).
+    phrases: Arc<std::sync::RwLock<Phrases>>,
 }
 
 /// How far back a restarted app remembers the calls that popped.
@@ -52,18 +54,28 @@ impl Pops {
             ringside,
             calls: Arc::default(),
             popped_before: Arc::new(popped_before.into_iter().collect()),
+            phrases: Arc::default(),
         }
     }
 
     fn settings(&self) -> PopSettings {
-        let s = self.ringside.settings();
-        PopSettings {
-            me: self.ringside.me(),
-            modes: s.config.screenpop.clone(),
-            region: s.config.region(),
-            crm_template: s.config.crm.url.is_some(),
-            crm_open: s.config.crm.open_on,
-            dnd: self.ringside.team.link().is_some_and(|l| l.me.dnd),
+        let mut s = self.ringside.settings().pops.clone();
+        s.phrases = self.phrases();
+        // In an agent's app of a hub: the agent as the hub knows them, and their
+        // do-not-disturb there too.
+        s.me = self.ringside.me();
+        s.modes.dnd |= self.ringside.team.link().is_some_and(|l| l.me.dnd);
+        s
+    }
+
+    pub fn phrases(&self) -> Phrases {
+        self.phrases.read().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The agent's language changed: the pops and the tray speak it from now on.
+    pub fn set_phrases(&self, phrases: Phrases) {
+        if let Ok(mut p) = self.phrases.write() {
+            *p = phrases;
         }
     }
 
@@ -118,6 +130,11 @@ impl Pops {
         if !over && entry.shown != Shown::default() {
             calls.insert(call.id.clone(), entry);
         }
+        let on_screen: Vec<&Pop> = calls
+            .values()
+            .filter_map(|e| e.shown.pop.as_ref())
+            .collect();
+        set_mini_window(&self.app, screenpop::mini_window(on_screen, &settings));
     }
 
     /// Changes may have been missed: decide again for every open call and every call with
@@ -147,10 +164,22 @@ impl Pops {
         pop: &Pop,
         old: Option<&NotificationHandle>,
     ) -> Option<Arc<NotificationHandle>> {
+        // What is known of the caller, on a pop for a call that rings or is answered.
+        let mut body = pop.body.clone();
+        if pop.kind != screenpop::PopKind::Missed {
+            if let Ok(ctx) =
+                calls::context(&self.ringside, &Viewer::admin(&self.ringside), &pop.call_id).await
+            {
+                let open_missed = ctx.open_missed;
+                if let Some(line) = self.phrases().caller_context(ctx.earlier, open_missed) {
+                    body = format!("{line}\n{body}");
+                }
+            }
+        }
         let mut n = Notification::new();
         n.appname("Ringside")
             .summary(&pop.summary)
-            .body(&pop.body)
+            .body(&body)
             .icon("call-start")
             .timeout(if pop.sticky() {
                 Timeout::Never

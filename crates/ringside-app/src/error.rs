@@ -32,6 +32,8 @@ pub enum ErrorCode {
     Conflict,
     /// Not for this caller to do (an agent asking for what only an admin or supervisor may).
     Forbidden,
+    /// The phone system refused to dial, or did not answer.
+    DialFailed,
     /// Ringside itself failed (storing, reading); its log says more.
     Internal,
 }
@@ -65,6 +67,8 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    DialFailed(String),
     /// Logged where it is turned into an answer; the answer says little.
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
@@ -135,6 +139,7 @@ impl Error {
             Error::NotCallable(_) => ErrorCode::NotCallable,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::DialFailed(_) => ErrorCode::DialFailed,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

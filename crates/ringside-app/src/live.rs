@@ -7,6 +7,7 @@
 
 use crate::call_view::CallView;
 use crate::ringside::Ringside;
+use crate::settings::{Settings, SharedSettings};
 use crate::viewer::Viewer;
 use ringside_core::engine::Engine;
 use ringside_core::store::Queries;
@@ -85,7 +86,7 @@ impl Change {
     }
 
     /// The frame for `viewer`, or `None` when it may not see the call.
-    fn frame_for(&self, viewer: &Viewer) -> Option<Arc<Frame>> {
+    fn frame_for(&self, viewer: &Viewer, settings: &Settings) -> Option<Arc<Frame>> {
         if !viewer.sees(&self.call) {
             return None;
         }
@@ -95,10 +96,7 @@ impl Change {
             slot.get_or_init(|| {
                 Frame::new(LiveFrame::Call {
                     seq: self.call.seq,
-                    call: Box::new(CallView {
-                        call: (*self.call).clone(),
-                        mine,
-                    }),
+                    call: Box::new(CallView::new((*self.call).clone(), &viewer.me, settings)),
                 })
             })
             .clone(),
@@ -120,16 +118,19 @@ pub struct Live {
     tx: broadcast::Sender<Arc<Event>>,
     /// The last change number seen.
     seq: Arc<AtomicU64>,
+    /// How frames show calls (pops, numbers): the settings in force when a frame is made.
+    settings: SharedSettings,
 }
 
 impl Live {
-    /// Start following `engine`'s call changes, numbered from `last_seq` on. Needs a Tokio
-    /// runtime.
-    pub fn start(engine: &Engine, last_seq: u64) -> Live {
+    /// Start following `engine`'s call changes, numbered from `last_seq` on, shown as
+    /// `settings` say. Needs a Tokio runtime.
+    pub fn start(engine: &Engine, last_seq: u64, settings: SharedSettings) -> Live {
         let (tx, _) = broadcast::channel(BUFFERED_CHANGES);
         let live = Live {
             tx,
             seq: Arc::new(AtomicU64::new(last_seq)),
+            settings,
         };
         let mut changes = engine.subscribe();
         let this = live.clone();
@@ -164,6 +165,7 @@ impl Live {
         Subscriber {
             rx: self.tx.subscribe(),
             seq: self.seq.clone(),
+            settings: self.settings.clone(),
             viewer,
             pending: VecDeque::new(),
             covered: 0,
@@ -193,7 +195,8 @@ impl Live {
         sub.covered = after;
         for call in calls {
             let seq = call.seq;
-            if let Some(f) = Change::new(Arc::new(call)).frame_for(&sub.viewer) {
+            let settings = sub.settings.get();
+            if let Some(f) = Change::new(Arc::new(call)).frame_for(&sub.viewer, &settings) {
                 sub.pending.push_back(f);
             }
             sub.covered = sub.covered.max(seq);
@@ -206,6 +209,7 @@ impl Live {
 pub struct Subscriber {
     rx: broadcast::Receiver<Arc<Event>>,
     seq: Arc<AtomicU64>,
+    settings: SharedSettings,
     viewer: Viewer,
     /// Frames to send before the live ones (a replay).
     pending: VecDeque<Arc<Frame>>,
@@ -228,7 +232,7 @@ impl Subscriber {
                         if change.call.seq <= self.covered {
                             continue;
                         }
-                        if let Some(f) = change.frame_for(&self.viewer) {
+                        if let Some(f) = change.frame_for(&self.viewer, &self.settings.get()) {
                             return Some(f);
                         }
                     }

@@ -68,7 +68,7 @@ impl Ringside {
         };
         let settings = SharedSettings::new(settings);
         Ok(Ringside {
-            live: Live::start(&engine, last_seq),
+            live: Live::start(&engine, last_seq, settings.clone()),
             presence: Presence::default(),
             team: Team::default(),
             revoked: broadcast::channel(REVOCATIONS).0,

@@ -160,6 +160,7 @@ fn from_hub(b: ErrorBody) -> Error {
         ErrorCode::NotCallable => Error::NotCallable(b.message),
         ErrorCode::Conflict => Error::Conflict(b.message),
         ErrorCode::Forbidden => Error::Forbidden(b.message),
+        ErrorCode::DialFailed => Error::DialFailed(b.message),
         ErrorCode::Internal => Error::Internal(anyhow::anyhow!("the team hub: {}", b.message)),
         ErrorCode::InvalidContact
         | ErrorCode::InvalidFile

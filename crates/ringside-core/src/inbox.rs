@@ -1,10 +1,8 @@
 //! The team's missed-call inbox, as pure rules the store applies in its write transaction:
-//! who is calling a missed call back (a claim that lapses), who marked it done, and a customer
-//! reached by a later call, which resolves their missed calls by itself.
+//! who is calling a missed call back (a claim that lapses), who marked it done, and what a
+//! resolved one records (by which call, by whom).
 
-use crate::links;
 use crate::model::{Call, CallState};
-use crate::phone;
 use chrono::{DateTime, Duration, Utc};
 
 /// Why a claim was refused.
@@ -94,25 +92,12 @@ pub fn set_done(call: &mut Call, done: bool, by: Option<&str>, now: DateTime<Utc
     }
 }
 
-/// The customer `call` reached, when this change is the one that answered it (it was not
-/// answered before): the number of its other party (the caller of an inbound call, the called
-/// of an outbound one), if it is one (not withheld).
-pub fn reached(answered_before: bool, call: &Call) -> Option<&str> {
-    if answered_before || call.answered_at.is_none() {
-        return None;
-    }
-    links::other_party(call).filter(|n| !n.trim().is_empty() && !phone::is_withheld(n))
-}
-
-/// `missed`, a missed call from the customer `by` reached, is resolved by `by` at `now`.
-pub fn resolve(missed: &mut Call, by: &Call, now: DateTime<Utc>) {
-    set_done(missed, true, by.answered_by.as_deref(), now);
-    missed.follow_up.resolved_by = Some(by.id.clone());
-}
-
-/// Whether `call` is a missed call still waiting for someone.
-pub fn open(call: &Call) -> bool {
-    call.state == CallState::Missed && !call.done
+/// `missed`, a missed call whose caller was reached since, is done: by call `by_call` (when a
+/// call Ringside saw reached them), answered by `by` (an agent or identity), at `at`. When a
+/// caller counts as reached is the store's one rule (`store::calls::settle`).
+pub fn resolve(missed: &mut Call, by_call: Option<&str>, by: Option<&str>, at: DateTime<Utc>) {
+    set_done(missed, true, by, at);
+    missed.follow_up.resolved_by = by_call.map(str::to_string);
 }
 
 #[cfg(test)]
@@ -185,29 +170,6 @@ mod tests {
         assert_eq!(
             claim(&mut c, "ben", t(6), Duration::minutes(1)),
             Err(Refused::NotMissed("ended"))
-        );
-    }
-
-    #[test]
-    fn the_answer_that_reaches_a_customer_resolves_their_missed_calls() {
-        let mut later = missed();
-        later.id = "generic:later".into();
-        later.state = CallState::Answered;
-        assert_eq!(reached(false, &later), None, "not answered yet");
-        later.answered_at = Some(t(100));
-        later.answered_by = Some("201".into());
-        assert_eq!(reached(false, &later), Some("+14155550123"));
-        assert_eq!(reached(true, &later), None, "only the change that answered");
-        let mut m = missed();
-        resolve(&mut m, &later, t(100));
-        assert!(m.done && !open(&m));
-        assert_eq!(m.follow_up.resolved_by.as_deref(), Some("generic:later"));
-        assert_eq!(m.follow_up.done_by.as_deref(), Some("201"));
-        later.from = Some("anonymous".into());
-        assert_eq!(
-            reached(false, &later),
-            None,
-            "a withheld number reaches no one"
         );
     }
 }

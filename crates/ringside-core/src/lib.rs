@@ -5,6 +5,7 @@ pub mod agents;
 pub mod config;
 pub mod contacts;
 pub mod correlate;
+pub mod dial;
 pub mod engine;
 pub mod files;
 pub mod inbox;

@@ -114,7 +114,7 @@ impl Hub {
         }
         for (i, w) in self.webhooks.iter().enumerate() {
             let key = format!("hub.webhooks[{i}]");
-            crate::config::check_remote_url(&w.url)
+            crate::links::check_remote_url(&w.url)
                 .map_err(|m| anyhow::anyhow!("{key}.url: {m}"))?;
             if !w.secret.starts_with("whsec_") {
                 bail!("{key}.secret: a signing secret is `whsec_` and base64 (Standard Webhooks)");

@@ -112,6 +112,7 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::NotCallable => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::ReadOnly | ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::DialFailed => StatusCode::BAD_GATEWAY,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -4,14 +4,13 @@
 //! journal again the same way. The writer keeps recent calls' histories in memory
 //! ([`Histories`]) so it need not read them back from the journal.
 
-use super::calls::{insert_timeline, load_call, resolve_missed, save_call};
+use super::calls::{insert_timeline, load_call, save_call, settle, wrapups};
 use super::contacts::{decorate, is_stored};
 use super::outbox::{self, OutboxTarget};
 use super::search::flush_search;
 use super::{parse_ts, ts, Delivery, Stored, Writer};
 use crate::contacts::LookupSettings;
 use crate::correlate::{self, Arrival, Journaled};
-use crate::inbox;
 use crate::model::*;
 use anyhow::{Context, Result};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -36,8 +35,8 @@ impl Writer {
     }
 
     /// Fold the whole journal again into calls and timelines, from scratch, keeping what the
-    /// team did with missed calls (done, claims). Posts no webhook again. Returns how many
-    /// calls there are.
+    /// team did with missed calls (done, claims) and the agents' wrap-ups. Posts no webhook
+    /// again. Returns how many calls there are.
     pub fn rebuild(&mut self) -> Result<usize> {
         self.histories.forget();
         let mut histories = Histories::default();
@@ -88,6 +87,12 @@ impl Writer {
             if let Some(mut c) = load_call(&tx, &id)? {
                 c.contacts.extend(kept);
                 self.lookup.sort(&mut c.contacts);
+                save_call(&tx, &mut c)?;
+            }
+        }
+        for (id, w) in wrapups(&tx)? {
+            if let Some(mut c) = load_call(&tx, &id)? {
+                c.wrapup = Some(w);
                 save_call(&tx, &mut c)?;
             }
         }
@@ -301,31 +306,24 @@ fn fold(
     };
     let arrival = correlate::arrival(&history, events.len(), now);
     histories.stage(&id, history);
-    let was = prev
-        .as_ref()
-        .map(|p| (p.answered_at.is_some(), p.state.is_terminal()));
-    let mut changed = match (arrival, prev) {
+    let was_over = prev.as_ref().is_some_and(|p| p.state.is_terminal());
+    let changed = match (arrival, prev) {
         (Arrival::OutOfOrder { call, timeline }, Some(prev)) => {
             refold(tx, &id, prev, *call, &timeline, now, lookup)?
         }
         // A new call has nothing to be out of order with.
         (_, prev) => apply_in_order(tx, &id, prev, events, seq, now, lookup)?,
     };
-    let (was_answered, was_over) = was.unwrap_or((false, false));
-    if let Some(call) = changed.first().cloned() {
-        if let Some(number) = inbox::reached(was_answered, &call) {
-            let resolved = resolve_missed(tx, number, &call, now)?;
-            for m in &resolved {
-                outbox::enqueue(tx, with.outbox, "missed.resolved", m, now)?;
-            }
-            changed.extend(resolved);
-        }
-        if call.state.is_terminal() && !was_over {
-            let event = match call.state {
+    // The call, and the missed calls it resolved (see `calls::settle`).
+    for c in &changed {
+        if c.id != id {
+            outbox::enqueue(tx, with.outbox, "missed.resolved", c, now)?;
+        } else if c.state.is_terminal() && !was_over {
+            let event = match c.state {
                 CallState::Missed => "call.missed",
                 _ => "call.ended",
             };
-            outbox::enqueue(tx, with.outbox, event, &call, now)?;
+            outbox::enqueue(tx, with.outbox, event, c, now)?;
         }
     }
     Ok(changed)
@@ -345,12 +343,14 @@ fn refold(
     call.done = prev.done;
     call.follow_up = prev.follow_up.clone();
     call.seq = prev.seq;
+    call.wrapup = prev.wrapup.clone();
     call.updated_at = prev.updated_at;
     // Who the caller is was worked out on the call as it was; it holds unless a number changed.
     call.from_display = prev.from_display.clone();
     call.to_display = prev.to_display.clone();
     call.contacts = prev.contacts.clone();
     decorate(tx, Some(&prev), &mut call, lookup)?;
+    let mut settled = settle(tx, Some(&prev), &mut call, now)?;
     let changed = call != prev;
     if changed {
         call.updated_at = now;
@@ -370,7 +370,11 @@ fn refold(
     for (at, what, detail) in &own {
         insert_timeline(tx, id, at, what, detail.as_deref(), None)?;
     }
-    Ok(if changed { vec![call] } else { Vec::new() })
+    if changed {
+        settled.insert(0, call);
+        return Ok(settled);
+    }
+    Ok(settled)
 }
 
 /// Apply `events` one after the other to `prev`, recording what they did.
@@ -396,8 +400,9 @@ fn apply_in_order(
     match call {
         Some(mut c) if changed => {
             decorate(tx, before.as_ref(), &mut c, lookup)?;
+            let settled = settle(tx, before.as_ref(), &mut c, now)?;
             save_call(tx, &mut c)?;
-            Ok(vec![c])
+            Ok([c].into_iter().chain(settled).collect())
         }
         _ => Ok(Vec::new()),
     }

@@ -28,6 +28,7 @@ mod search;
 mod tests;
 
 pub use agents::Added;
+pub use calls::Party;
 pub use contacts::ContactEdit;
 pub use outbox::{Due, OutboxDelivery, OutboxMessage, OutboxTarget};
 
@@ -165,6 +166,12 @@ pub trait Queries: connected::Connected {
     /// Calls still ringing or answered.
     fn open_calls(&self) -> Result<Vec<Call>> {
         calls::open(self.conn())
+    }
+
+    /// The calls `number` (as stored: E.164 where it parses) was the other party of before
+    /// `before`: how many, the newest `limit`, and how many of its missed calls are not done.
+    fn party(&self, number: &str, before: DateTime<Utc>, limit: usize) -> Result<Party> {
+        calls::party(self.conn(), number, before, limit)
     }
 
     /// How many deliveries the journal holds.

@@ -75,7 +75,19 @@ CREATE VIRTUAL TABLE calls_fts USING fts5(
 INSERT INTO calls_fts(rowid, search)
     SELECT ringside_search_key(started_at, rowid), search FROM calls;
 "#,
-    // 3: the team hub. `seq` numbers every stored change of a call (the live stream's frames,
+    // 3: wrap-up. What agents note after a call is theirs, not the providers': `wrapups`
+    // keeps it apart from the journal (a rebuild folds the journal and puts these back); the
+    // call's `wrapup` holds a copy for reading, and `notes` its text, which the search finds
+    // (`search` is `ringside_search(from_num, to_num, answered_by, names || notes)`, see
+    // `calls::save_call`).
+    r#"
+CREATE TABLE wrapups (
+    call_id TEXT PRIMARY KEY,
+    data    TEXT NOT NULL
+);
+ALTER TABLE calls ADD COLUMN notes TEXT;
+"#,
+    // 4: the team hub. `seq` numbers every stored change of a call (the live stream's frames,
     // and what a client that reconnects asks to replay), kept in the call's `data` too.
     // `call_keys` holds who may see each call (`me::call_keys`: its owners and its lines), so
     // an agent's view is an index lookup. `agents`: the hub's agents, their tokens hashed.

@@ -4,6 +4,7 @@ mod contacts;
 mod journal;
 mod search;
 mod team;
+mod wrapup;
 
 use chrono::{DateTime, TimeZone, Utc};
 
