@@ -73,10 +73,21 @@ pub fn comparable(call: &Value, run_id: &str, provider: Provider) -> Value {
     let text = call.to_string().replace(run_id, "RUN");
     let mut v: Value = serde_json::from_str(&text).unwrap();
     v["updated_at"] = Value::Null;
+    // The change number counts the stored changes, which redeliveries add to.
+    v["seq"] = Value::Null;
     // Whether a missed call is done is the agents' work, not the call's own events: every run
     // here calls from the same number, and another call reaching that caller also marks it
     // done (`store::calls::settle`), as the runs around it happen to come.
     v["done"] = Value::Null;
+    for follow_up in [
+        "done_at",
+        "done_by",
+        "resolved_by",
+        "claimed_by",
+        "claimed_until",
+    ] {
+        v.as_object_mut().unwrap().remove(follow_up);
+    }
     let mut timeline: Vec<Value> = v["timeline"]
         .as_array()
         .unwrap()

@@ -230,7 +230,7 @@ async fn a_missed_call_resolves_itself_when_the_customer_is_called_back_and_answ
     assert_eq!(resolved["done"], true);
     assert!(ids_as(&s, &ana, "/api/missed").await.is_empty());
     let (_, detail) = s.api_as(&ana, "GET", "/api/calls/generic:m1", None).await;
-    assert_eq!(timeline(&detail).last().unwrap(), "resolved");
+    assert_eq!(timeline(&detail).last().unwrap(), "done");
 }
 
 #[tokio::test]

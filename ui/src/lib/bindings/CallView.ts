@@ -63,4 +63,21 @@ done: boolean,
 /**
  * When Ringside last changed this call (its own clock, used for timeouts and ordering).
  */
-updated_at: string, };
+updated_at: string, 
+/**
+ * This version's change number: every stored change of any call gets the next one, so a
+ * client that saw changes up to N asks for what came after N.
+ */
+seq: number, 
+/**
+ * Who marked it done (an agent's name; null for an admin or the local app).
+ */
+done_by?: string | null, done_at?: string | null, 
+/**
+ * Who is calling back, until when (a claim lapses then, unless the call is done).
+ */
+claimed_by?: string | null, claimed_until?: string | null, 
+/**
+ * The later call that reached the same customer and so resolved this missed one.
+ */
+resolved_by?: string | null, };

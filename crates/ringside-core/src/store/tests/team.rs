@@ -241,7 +241,7 @@ fn reaching_the_customer_later_resolves_their_missed_calls_and_posts_what_happen
         Some("generic:back")
     );
     assert_eq!(m1.call.follow_up.done_by.as_deref(), Some("203"));
-    assert_eq!(m1.timeline.last().unwrap().what, "resolved");
+    assert_eq!(m1.timeline.last().unwrap().what, "done");
     // The outbox: three missed calls, two resolutions, each to the one URL.
     let due = s.outbox_due(t(200), 10).unwrap();
     let kinds: Vec<String> = s.outbox(10).unwrap().into_iter().map(|m| m.event).collect();
