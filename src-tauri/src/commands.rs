@@ -3,6 +3,7 @@
 
 use crate::pops::Pops;
 use crate::window::{apply_autostart, open, set_mini_window, show_main_window};
+use ringside_app::agents::{self, MeView, TeamMember};
 use ringside_app::call_view::CallView;
 use ringside_app::calls::{self, CallFilter, CallerContext, Dialled, WrapupInput};
 use ringside_app::carddav::BookSync;
@@ -46,6 +47,48 @@ pub async fn mark_done(r: Shared<'_>, id: String) -> Result<CallView> {
 #[tauri::command]
 pub async fn mark_all_done(r: Shared<'_>) -> Result<usize> {
     calls::mark_all_done(&r, &Viewer::admin(&r)).await
+}
+
+/// "I am calling back": claim missed call `id` on the team's hub.
+#[tauri::command]
+pub async fn claim(r: Shared<'_>, id: String) -> Result<CallView> {
+    calls::claim(&r, &Viewer::admin(&r), &id).await
+}
+
+/// Let go of the claim on `id`.
+#[tauri::command]
+pub async fn release(r: Shared<'_>, id: String) -> Result<CallView> {
+    calls::release(&r, &Viewer::admin(&r), &id).await
+}
+
+/// Who this app's agent is (on the team's hub, when connected to one).
+#[tauri::command]
+pub async fn me(r: Shared<'_>) -> Result<MeView> {
+    agents::me(&r, &Viewer::admin(&r)).await
+}
+
+/// Do-not-disturb on the team's hub.
+#[tauri::command]
+pub async fn set_dnd(r: Shared<'_>, dnd: bool) -> Result<MeView> {
+    agents::set_dnd(&r, &Viewer::admin(&r), dnd).await
+}
+
+/// The team and who is online (a supervisor's app of a hub).
+#[tauri::command]
+pub async fn list_agents(r: Shared<'_>) -> Result<Vec<TeamMember>> {
+    agents::list(&r, &Viewer::admin(&r)).await
+}
+
+/// "Connect to your team": link this app to the hub at `hub_url` with the agent's `token`.
+#[tauri::command]
+pub async fn connect_team(r: Shared<'_>, hub_url: String, token: String) -> Result<SettingsView> {
+    setup::connect_team(&r, &hub_url, &token).await
+}
+
+/// Leave the team: this app works on its own again.
+#[tauri::command]
+pub async fn disconnect_team(r: Shared<'_>) -> Result<SettingsView> {
+    setup::disconnect_team(&r).await
 }
 
 /// Call the other party back as `[callback]` says: a link handed to the OS, or a request the

@@ -86,6 +86,13 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             commands::set_phrases,
             commands::show_main,
             commands::hide_mini,
+            commands::claim,
+            commands::release,
+            commands::me,
+            commands::set_dnd,
+            commands::list_agents,
+            commands::connect_team,
+            commands::disconnect_team,
         ])
         .on_window_event(|window, event| {
             // Closing the window keeps Ringside running in the tray.

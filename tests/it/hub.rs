@@ -445,3 +445,90 @@ async fn an_agents_app_keeps_the_hubs_calls_acts_through_it_and_reads_offline() 
     assert_eq!(ids, set(&["before", "now"]));
     drop(dir);
 }
+
+#[tokio::test]
+async fn the_settings_page_connects_an_app_to_its_team_and_its_actions_reach_the_hub() {
+    let (hub, ana, _, cleo) = team().await;
+    let app = Server::start().await;
+    let connect = |token: &str| json!({"hub_url": hub.url, "token": token});
+    // A wrong token and the hub's admin token are refused, naming the field.
+    for token in ["rsa_1_nope", API_TOKEN] {
+        let (status, v) = app
+            .api_send("PUT", "/api/team", Some(&connect(token)))
+            .await;
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(v["error"]["field"], "team.token", "{v}");
+    }
+    let (_, me) = app.api("/api/me").await;
+    assert!(me["team"].is_null(), "{me}");
+    let (status, v) = app.api_send("PUT", "/api/team", Some(&connect(&ana))).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["config"]["team"]["hub_url"], hub.url.as_str());
+    let me = crate::fake_xelion::eventually(
+        "the app linked to the hub",
+        std::time::Duration::from_secs(20),
+        || async {
+            let (_, me) = app.api("/api/me").await;
+            me["team"].is_string().then_some(me)
+        },
+    )
+    .await;
+    assert_eq!(
+        (
+            me["team"].as_str(),
+            me["name"].as_str(),
+            me["hub"].as_bool()
+        ),
+        (Some(hub.url.as_str()), Some("ana"), Some(false)),
+        "{me}"
+    );
+    // Do-not-disturb set in the app holds on the hub, where the supervisor sees it.
+    let (status, v) = app
+        .api_send("PUT", "/api/me", Some(&json!({"dnd": true})))
+        .await;
+    assert_eq!((status, v["dnd"].as_bool()), (200, Some(true)), "{v}");
+    let (_, team) = hub.api_as(&cleo, "GET", "/api/agents", None).await;
+    let on_hub = team.as_array().unwrap().iter().find(|a| a["name"] == "ana");
+    assert_eq!(on_hub.unwrap()["dnd"], true, "{team}");
+    // A missed call, wrapped up and marked done from the app: on the hub, by ana.
+    let mut live = app.live().await;
+    ring(&hub, "w", SALES_LINE, "201").await;
+    hang_up(&hub, "w", "+14155550123", SALES_LINE, "noAnswer").await;
+    crate::fake_xelion::eventually(
+        "the missed call in the app",
+        std::time::Duration::from_secs(20),
+        || async {
+            let (status, c) = app.api("/api/calls/generic:w").await;
+            (status == 200 && c["state"] == "missed").then_some(())
+        },
+    )
+    .await;
+    let (status, v) = app
+        .api_send(
+            "POST",
+            "/api/calls/generic:w/wrapup",
+            Some(&json!({"note": "left a voicemail"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = app
+        .api_send(
+            "POST",
+            "/api/calls/done",
+            Some(&json!({"ids": ["generic:w"], "done": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, on_hub) = hub.api("/api/calls/generic:w").await;
+    assert_eq!(on_hub["wrapup"]["note"], "left a voicemail", "{on_hub}");
+    assert_eq!(on_hub["wrapup"]["by"], "ana", "{on_hub}");
+    assert_eq!(on_hub["done_by"], "ana", "{on_hub}");
+    // The app's own window hears it back from the hub.
+    while live.next_for("generic:w").await["done_by"] != "ana" {}
+    // Leaving the team: the app is on its own again.
+    let (status, v) = app.api_send("DELETE", "/api/team", None).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["config"]["team"].is_null(), "{v}");
+    let (_, me) = app.api("/api/me").await;
+    assert!(me["team"].is_null() && me["name"].is_null(), "{me}");
+}

@@ -38,6 +38,10 @@ pub struct MeView {
     pub dnd: bool,
     /// This Ringside is a team's hub.
     pub hub: bool,
+    /// This app is an agent's app of the hub at this URL (the rest is the agent as the hub
+    /// knows them).
+    #[serde(default)]
+    pub team: Option<String>,
 }
 
 /// A new token, shown this once.
@@ -123,6 +127,10 @@ pub async fn add(r: &Ringside, v: &Viewer, new: NewAgent) -> Result<IssuedToken>
 
 /// Every agent and whether they are online: for the admin and supervisors.
 pub async fn list(r: &Ringside, v: &Viewer) -> Result<Vec<TeamMember>> {
+    if let (Some(link), Who::Admin) = (r.team.link(), &v.who) {
+        // A supervisor's app of a hub: the hub's team (the hub refuses an agent).
+        return link.hub.get("/api/agents").await;
+    }
     if !v.oversees() {
         return Err(Error::Forbidden(
             "the team's presence is for supervisors and the admin".into(),
@@ -189,23 +197,44 @@ pub async fn me(r: &Ringside, v: &Viewer) -> Result<MeView> {
                 groups: agent.groups,
                 dnd: agent.dnd,
                 hub: true,
+                team: None,
             }
         }
-        _ => MeView {
-            name: None,
-            admin: true,
-            supervisor: settings.config.agent.supervisor,
-            identities: settings.config.agent.identities.clone(),
-            groups: Vec::new(),
-            lines: Vec::new(),
-            dnd: false,
-            hub: hub.is_some(),
+        _ => match r.team.link() {
+            // An agent's app of a hub: the agent, as the hub says, to this app's own user.
+            Some(link) => MeView {
+                admin: true,
+                hub: false,
+                team: Some(link.hub.url().to_string()),
+                ..link.me
+            },
+            None => MeView {
+                name: None,
+                admin: true,
+                supervisor: settings.config.agent.supervisor,
+                identities: settings.config.agent.identities.clone(),
+                groups: Vec::new(),
+                lines: Vec::new(),
+                dnd: false,
+                hub: hub.is_some(),
+                team: None,
+            },
         },
     })
 }
 
-/// The viewer (an agent) turns do-not-disturb on or off.
+/// The viewer (an agent) turns do-not-disturb on or off; in an agent's app of a hub, on the
+/// hub (where it holds for every app of theirs).
 pub async fn set_dnd(r: &Ringside, v: &Viewer, dnd: bool) -> Result<MeView> {
+    if let (Some(link), Who::Admin) = (r.team.link(), &v.who) {
+        let body = serde_json::json!({ "dnd": dnd });
+        let me: MeView = link
+            .hub
+            .send(reqwest::Method::PUT, "/api/me", Some(body))
+            .await?;
+        r.team.set_me(me);
+        return self::me(r, v).await;
+    }
     let Some(id) = v.agent_id() else {
         return Err(Error::invalid(
             Invalid::Request,

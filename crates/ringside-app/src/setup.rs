@@ -234,7 +234,14 @@ pub async fn connect_team(r: &Ringside, url: &str, token: &str) -> Result<Settin
         });
     }
     let mut config = r.settings().config.clone();
-    link_team(&mut config, url, token.trim());
+    let (url, token) = (url.to_string(), token.trim().to_string());
+    // The OS keyring is a blocking D-Bus call.
+    let config = tokio::task::spawn_blocking(move || {
+        link_team(&mut config, &url, &token);
+        config
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
     save(r, config).await
 }
 

@@ -58,6 +58,13 @@ impl Team {
     fn set(&self, link: Option<Link>) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = link;
     }
+
+    /// The agent as the hub now says (after a change made there).
+    pub fn set_me(&self, me: MeView) {
+        if let Some(link) = self.0.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            link.me = me;
+        }
+    }
 }
 
 impl Link {
@@ -84,6 +91,11 @@ impl HubApi {
                 .timeout(REQUEST_TIMEOUT)
                 .build()?,
         })
+    }
+
+    /// The hub's URL, as configured.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// `method path` with `body`; the hub's refusal as the application's error (with the

@@ -434,6 +434,34 @@ fn admin(v: &Viewer, what: &str) -> Result<(), HttpError> {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamBody {
+    hub_url: String,
+    token: String,
+}
+
+/// `PUT /api/team {"hub_url": ..., "token": ...}`: "Connect to your team" (the admin of this
+/// app): the hub must take the token as an agent's; linked, saved and in force at once.
+pub async fn connect_team(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+    body: Result<Json<TeamBody>, JsonRejection>,
+) -> Answer<SettingsView> {
+    admin(&v, "the team link")?;
+    let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    Ok(Json(setup::connect_team(&r, &b.hub_url, &b.token).await?))
+}
+
+/// `DELETE /api/team`: this app leaves its team and works on its own again.
+pub async fn disconnect_team(
+    State(r): State<Ringside>,
+    Extension(v): Extension<Viewer>,
+) -> Answer<SettingsView> {
+    admin(&v, "the team link")?;
+    Ok(Json(setup::disconnect_team(&r).await?))
+}
+
 /// The admin's and supervisors'.
 fn oversee(v: &Viewer, what: &str) -> Result<(), HttpError> {
     if v.oversees() {

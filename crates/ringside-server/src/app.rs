@@ -56,6 +56,10 @@ pub fn app(ringside: Ringside) -> Router {
             post(api::claim).delete(api::release),
         )
         .route("/api/me", get(api::me).put(api::set_me))
+        .route(
+            "/api/team",
+            axum::routing::put(api::connect_team).delete(api::disconnect_team),
+        )
         .route("/api/agents", get(api::agents).post(api::add_agent))
         .route(
             "/api/agents/{name}",
