@@ -200,3 +200,77 @@ export async function eventually(f, what, ms = 10_000) {
   }
   assert.fail(`timed out waiting for ${what} (last: ${last})`);
 }
+
+/** What is wrong with the layout on screen now, as sentences (empty: nothing). */
+export function layoutProblems() {
+  const problems = [];
+  const vw = window.innerWidth;
+  const doc = document.documentElement;
+  if (doc.scrollWidth > vw + 1) problems.push(`the page is ${doc.scrollWidth} px wide in a ${vw} px window`);
+  const main = document.getElementById("main");
+  if (main && main.scrollWidth > main.clientWidth + 1) problems.push(`the page scrolls sideways (${main.scrollWidth} > ${main.clientWidth})`);
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return r.width > 2 && r.height > 2 && s.visibility !== "hidden" && !el.closest(".sr-only");
+  };
+  const name = (el) => `${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : el.className ? `.${String(el.className).split(" ")[0]}` : ""} “${(el.textContent ?? "").trim().slice(0, 40)}”`;
+  // Nothing sticks out of the window.
+  for (const el of document.querySelectorAll("#main *, header *")) {
+    if (!visible(el) || el.closest("dialog")) continue;
+    const r = el.getBoundingClientRect();
+    if (r.right > vw + 1 || r.left < -1) problems.push(`${name(el)} spans ${Math.round(r.left)}–${Math.round(r.right)} px of ${vw}`);
+  }
+  // Tables: every column inside the table's box, no sideways scroll.
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    if (!visible(wrap)) continue;
+    if (wrap.scrollWidth > wrap.clientWidth + 1) problems.push(`a table scrolls sideways (${wrap.scrollWidth} > ${wrap.clientWidth})`);
+    const box = wrap.getBoundingClientRect();
+    for (const cell of wrap.querySelectorAll("th, td")) {
+      if (!visible(cell)) continue;
+      const r = cell.getBoundingClientRect();
+      if (r.right > box.right + 1) problems.push(`column ${name(cell)} is cut at ${Math.round(box.right)} px (ends at ${Math.round(r.right)})`);
+    }
+  }
+  // Names and numbers are never cut without their full text at hand.
+  for (const el of document.querySelectorAll("#main *")) {
+    if (!visible(el) || el.children.length > 0) continue;
+    const s = getComputedStyle(el);
+    const cut = el.scrollWidth > el.clientWidth + 1 && (s.overflow === "hidden" || s.overflowX === "hidden" || s.textOverflow === "ellipsis");
+    if (cut && !el.closest("[title]") && !["INPUT", "SELECT", "TEXTAREA", "OPTION", "CODE"].includes(el.tagName)) {
+      problems.push(`${name(el)} is cut (${el.scrollWidth} > ${el.clientWidth}) with no title`);
+    }
+  }
+  // Buttons never sit over text.
+  for (const card of document.querySelectorAll('[data-testid="missed-group"], [data-testid="live-call"]')) {
+    const texts = [...card.querySelectorAll(".body, .who")].map((e) => e.getBoundingClientRect());
+    for (const b of card.querySelectorAll("button")) {
+      if (!visible(b)) continue;
+      const r = b.getBoundingClientRect();
+      for (const t of texts) {
+        const overlap = r.left < t.right - 1 && r.right > t.left + 1 && r.top < t.bottom - 1 && r.bottom > t.top + 1;
+        if (overlap) problems.push(`button ${name(b)} covers text`);
+      }
+    }
+  }
+  return [...new Set(problems)].slice(0, 20);
+}
+
+/** axe-core's serious and critical violations on `page` now, as sentences. */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    // Only what is on screen: the app, not the browser's own pieces.
+    const r = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+      resultTypes: ["violations"],
+    });
+    return r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+        .slice(0, 3)
+        .map((n) => n.target.join(" ") + (n.failureSummary ? ` [${n.failureSummary.replace(/\s+/g, " ").slice(0, 160)}]` : ""))
+        .join("; ")}`);
+  });
+  return result;
+}

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-/// An agent of the team.
+/// An agent of the team (`TeamAgent` in TypeScript, beside the config's `[agent]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "TeamAgent")]
 pub struct Agent {
     #[ts(type = "number")]
     pub id: i64,

@@ -13,6 +13,10 @@ import type { Direction } from "./bindings/Direction";
 import type { PopKind } from "./bindings/PopKind";
 import type { Phrases } from "./bindings/Phrases";
 import type { WrapupInput } from "./bindings/WrapupInput";
+import type { MeView } from "./bindings/MeView";
+import type { NewAgent } from "./bindings/NewAgent";
+import type { IssuedToken } from "./bindings/IssuedToken";
+import type { TeamMember } from "./bindings/TeamMember";
 import {
   errorMessage,
   failedWith,
@@ -26,10 +30,10 @@ import { callerLabel, digitsOf, isWithheld, otherParty, partyNumber, shown } fro
 import { i18n, t } from "./i18n.svelte";
 import { WebPops } from "./pops";
 
-export type Tab = "live" | "missed" | "history" | "contacts" | "settings";
+export type Tab = "live" | "missed" | "history" | "contacts" | "settings" | "team";
 /** In the order the header shows them; keys 1 to 5 open them in that order. */
-export const TABS: Tab[] = ["live", "missed", "history", "contacts", "settings"];
-export const TAB_KEYS: Record<Tab, string> = { live: "1", missed: "2", history: "3", contacts: "4", settings: "5" };
+export const TABS: Tab[] = ["live", "missed", "history", "contacts", "settings", "team"];
+export const TAB_KEYS: Record<Tab, string> = { live: "1", missed: "2", history: "3", contacts: "4", settings: "5", team: "6" };
 export type Scope = "me" | "everyone";
 export const SCOPE_KEY = "ringside.scope";
 
@@ -145,6 +149,10 @@ export class Store {
   missed = $state<CallView[]>([]);
   settings = $state<SettingsView | null>(null);
   status = $state<Status | null>(null);
+  /** Who the token is: the admin, or an agent of a hub; and the hub an agent's app is linked to. */
+  me = $state<MeView | null>(null);
+  /** The team and who is online (supervisors and the admin of a hub), once loaded. */
+  team = $state<TeamMember[] | null>(null);
   scope = $state<Scope>(readScope() ?? "me");
   /** The clock the timers read, ms; ticks on each wall-clock second. */
   now = $state(Date.now());
@@ -201,8 +209,9 @@ export class Store {
           this.openTab?.("live");
         },
         () => ({
-          notify: this.backend.kind === "web",
-          sound: Boolean(this.settings?.config.screenpop.sound) && !this.settings?.config.screenpop.dnd,
+          // An agent on do-not-disturb at the hub gets no pops here either.
+          notify: this.backend.kind === "web" && !(this.onTeam && this.dnd),
+          sound: Boolean(this.settings?.config.screenpop.sound) && !this.dnd,
         }),
         (on) => (this.ringing = on),
       );
@@ -306,7 +315,34 @@ export class Store {
 
   historyCalls = $derived(this.history.filter((c) => this.visible(c)));
 
-  dnd = $derived(Boolean(this.settings?.config.screenpop.dnd));
+  // ---- the team -----------------------------------------------------------------------------
+
+  /** An agent of a hub: the token is theirs (browser on the hub), or this app is linked to one. */
+  onTeam = $derived(Boolean(this.me && (this.me.team || (!this.me.admin && this.me.hub))));
+  /** Claims and "who did it" make sense: a hub, or an agent's app of one. */
+  shared = $derived(Boolean(this.me && (this.me.hub || this.me.team)));
+  /** The admin of the hub: adds agents and makes their tokens. */
+  hubAdmin = $derived(Boolean(this.me?.hub && this.me.admin));
+  /** Sees the team's presence: the hub's admin, a supervisor there or in their app. */
+  seesTeam = $derived(Boolean(this.me && (this.hubAdmin || (this.onTeam && this.me.supervisor))));
+  /** The tabs this person has: Settings is the admin's (an agent's token may not read them). */
+  tabs = $derived(TABS.filter((tb) => (tb === "team" ? this.seesTeam : tb === "settings" ? !this.me || this.me.admin : true)));
+
+  /** Whether `name` (a claim's holder, who marked done) is me. */
+  isMe(name: string | null | undefined): boolean {
+    return Boolean(name && this.me?.name && name === this.me.name);
+  }
+
+  /** An unexpired claim on `c`: who holds it and until when. */
+  claimOf(c: Call): { by: string; until: string } | null {
+    const by = c.claimed_by;
+    const until = c.claimed_until;
+    if (!by || !until || Date.parse(until) <= this.now) return null;
+    return { by, until };
+  }
+
+  /** Do-not-disturb: an agent's on the hub, else the app's own setting. */
+  dnd = $derived(this.onTeam ? Boolean(this.me?.dnd) : Boolean(this.settings?.config.screenpop.dnd));
 
   // ---- data flow ----------------------------------------------------------------------------
 
@@ -458,10 +494,102 @@ export class Store {
   }
 
   async loadSettings(): Promise<void> {
+    await this.loadMe();
+    // An agent's token on the hub may not read the settings: the UI goes by who they are.
+    if (this.me && !this.me.admin) {
+      if (!this.scopeChosen) this.scope = this.me.supervisor ? "everyone" : "me";
+      return;
+    }
     try {
       this.useSettings(await this.backend.getSettings());
     } catch (e) {
       this.fail(e);
+    }
+  }
+
+  async loadMe(): Promise<void> {
+    try {
+      this.me = await this.backend.me();
+    } catch (e) {
+      if (failedWith(e, "unauthorized")) this.authFailed = true;
+      /* an older server: no team */
+    }
+    if (this.seesTeam) void this.loadTeam();
+  }
+
+  async loadTeam(): Promise<void> {
+    try {
+      this.team = await this.backend.listAgents();
+    } catch (e) {
+      this.fail(e, t("team.couldNotLoad"));
+    }
+  }
+
+  /** "I am calling back": the group sees it at once; another's claim is refused naming them. */
+  async claim(c: Call): Promise<void> {
+    try {
+      this.applyCall(await this.backend.claim(c.id));
+      this.say({ tone: "ok", text: t("claim.claimed", { who: callerLabel(c) }) });
+    } catch (e) {
+      this.fail(e, t("claim.couldNotClaim"));
+    }
+  }
+
+  async release(c: Call): Promise<void> {
+    try {
+      this.applyCall(await this.backend.release(c.id));
+      this.say({ tone: "ok", text: t("claim.released") });
+    } catch (e) {
+      this.fail(e, t("claim.couldNotRelease"));
+    }
+  }
+
+  async addAgent(a: NewAgent): Promise<IssuedToken | null> {
+    try {
+      const issued = await this.backend.addAgent(a);
+      await this.loadTeam();
+      return issued;
+    } catch (e) {
+      this.fail(e, t("team.couldNotAdd"));
+      return null;
+    }
+  }
+
+  async newAgentToken(name: string): Promise<IssuedToken | null> {
+    try {
+      return await this.backend.newAgentToken(name);
+    } catch (e) {
+      this.fail(e, t("team.couldNotToken"));
+      return null;
+    }
+  }
+
+  async removeAgent(name: string): Promise<void> {
+    try {
+      await this.backend.removeAgent(name);
+      this.say({ tone: "ok", text: t("team.removed", { name }) });
+      await this.loadTeam();
+    } catch (e) {
+      this.fail(e, t("team.couldNotRemove"));
+    }
+  }
+
+  /** "Connect to your team" (or leave it: `url` null). */
+  async connectTeam(url: string | null, token = ""): Promise<boolean> {
+    try {
+      this.useSettings(url === null ? await this.backend.disconnectTeam() : await this.backend.connectTeam(url, token));
+      this.say({ tone: "ok", text: url === null ? t("team.left") : t("team.connected") });
+      // The link comes up in the background: who I am follows once the hub answered.
+      for (let i = 0; i < 20; i++) {
+        await this.loadMe();
+        if (Boolean(this.me?.team) === (url !== null)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      void this.resync();
+      return true;
+    } catch (e) {
+      this.fail(e, t("team.couldNotConnect"));
+      return false;
     }
   }
 
@@ -646,6 +774,15 @@ export class Store {
 
   /** Do not disturb on or off, saved at once. */
   async setDnd(on: boolean): Promise<void> {
+    if (this.onTeam) {
+      try {
+        this.me = await this.backend.setDnd(on);
+        this.say({ tone: "ok", text: on ? t("dnd.on") : t("dnd.off") });
+      } catch (e) {
+        this.fail(e);
+      }
+      return;
+    }
     const v = this.settings;
     if (!v) return;
     const config = JSON.parse(JSON.stringify(v.config)) as SettingsView["config"];

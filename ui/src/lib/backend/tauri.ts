@@ -19,6 +19,9 @@ import type { ContactFormat } from "../bindings/ContactFormat";
 import type { ContactInput } from "../bindings/ContactInput";
 import type { ImportResult } from "../bindings/ImportResult";
 import type { LiveFrame } from "../bindings/LiveFrame";
+import type { IssuedToken } from "../bindings/IssuedToken";
+import type { MeView } from "../bindings/MeView";
+import type { TeamMember } from "../bindings/TeamMember";
 import { FrameReader } from "./frames";
 import {
   BackendError,
@@ -134,6 +137,38 @@ export class TauriBackend implements Backend {
   }
   status(): Promise<Status> {
     return call("status");
+  }
+
+  me(): Promise<MeView> {
+    return call("me");
+  }
+  setDnd(dnd: boolean): Promise<MeView> {
+    return call("set_dnd", { dnd });
+  }
+  claim(id: string): Promise<CallView> {
+    return call("claim", { id });
+  }
+  release(id: string): Promise<CallView> {
+    return call("release", { id });
+  }
+  listAgents(): Promise<TeamMember[]> {
+    return call("list_agents");
+  }
+  /** Agents are added on the hub, not in an agent's app. */
+  async addAgent(): Promise<IssuedToken> {
+    throw new BackendError("forbidden", "Agents are added on the team's hub");
+  }
+  async removeAgent(): Promise<void> {
+    throw new BackendError("forbidden", "Agents are removed on the team's hub");
+  }
+  async newAgentToken(): Promise<IssuedToken> {
+    throw new BackendError("forbidden", "Tokens are made on the team's hub");
+  }
+  connectTeam(hubUrl: string, token: string): Promise<SettingsView> {
+    return call("connect_team", { hubUrl, token });
+  }
+  disconnectTeam(): Promise<SettingsView> {
+    return call("disconnect_team");
   }
 
   listContacts(q: ContactQuery): Promise<Contact[]> {

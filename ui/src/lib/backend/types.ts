@@ -26,6 +26,10 @@ import type { Source as GeneratedSource } from "../bindings/Source";
 import type { SourceState as GeneratedSourceState } from "../bindings/SourceState";
 import type { Status as GeneratedStatus } from "../bindings/Status";
 import type { Webhook as GeneratedWebhook } from "../bindings/Webhook";
+import type { IssuedToken } from "../bindings/IssuedToken";
+import type { MeView } from "../bindings/MeView";
+import type { NewAgent } from "../bindings/NewAgent";
+import type { TeamMember } from "../bindings/TeamMember";
 
 /** Which calls to list. Every field is optional here; an absent field means "any". */
 export type CallQuery = { [K in keyof CallFilter]?: CallFilter[K] };
@@ -148,6 +152,26 @@ export interface Backend {
     called: (c: Dialled | null) => void;
     failed: (e: BackendError) => void;
   }): () => void;
+  // ---- the team (a hub, or an agent's app connected to one) ----------------------------------
+  /** Who the token is: the admin or an agent, and the hub this app is linked to. */
+  me(): Promise<MeView>;
+  /** Do-not-disturb on the hub (an agent, or an agent's app): no pops anywhere. */
+  setDnd(dnd: boolean): Promise<MeView>;
+  /** "I am calling back": claim missed call `id` for the team (409 `conflict` names the holder). */
+  claim(id: string): Promise<CallView>;
+  /** Let go of the claim on `id`. */
+  release(id: string): Promise<CallView>;
+  /** The team and who is online (supervisors, the admin). */
+  listAgents(): Promise<TeamMember[]>;
+  /** The hub's admin: add an agent; their token is in the answer, shown this once. */
+  addAgent(a: NewAgent): Promise<IssuedToken>;
+  removeAgent(name: string): Promise<void>;
+  /** A new token for `name`; the old one stops working and its connections close. */
+  newAgentToken(name: string): Promise<IssuedToken>;
+  /** "Connect to your team": link this app to a hub with an agent's token. */
+  connectTeam(hubUrl: string, token: string): Promise<SettingsView>;
+  disconnectTeam(): Promise<SettingsView>;
+
   /** The desktop pops and tray in the UI's language (nothing in the browser). */
   setPhrases(p: Phrases): Promise<void>;
   /** The desktop's mini window: bring the main window forward; put the mini window away. */

@@ -14,6 +14,10 @@ import type { ContactFormat } from "../bindings/ContactFormat";
 import type { ContactInput } from "../bindings/ContactInput";
 import type { ImportResult } from "../bindings/ImportResult";
 import type { LiveFrame } from "../bindings/LiveFrame";
+import type { IssuedToken } from "../bindings/IssuedToken";
+import type { MeView } from "../bindings/MeView";
+import type { NewAgent } from "../bindings/NewAgent";
+import type { TeamMember } from "../bindings/TeamMember";
 import { FrameReader } from "./frames";
 import {
   BackendError,
@@ -265,6 +269,37 @@ export class WebBackend implements Backend {
     // Global shortcuts are the desktop's.
     return () => {};
   }
+  me(): Promise<MeView> {
+    return this.request("GET", "/api/me");
+  }
+  setDnd(dnd: boolean): Promise<MeView> {
+    return this.request("PUT", "/api/me", { dnd });
+  }
+  claim(id: string): Promise<CallView> {
+    return this.request("POST", `/api/calls/${encodeURIComponent(id)}/claim`);
+  }
+  release(id: string): Promise<CallView> {
+    return this.request("DELETE", `/api/calls/${encodeURIComponent(id)}/claim`);
+  }
+  listAgents(): Promise<TeamMember[]> {
+    return this.request("GET", "/api/agents");
+  }
+  addAgent(a: NewAgent): Promise<IssuedToken> {
+    return this.request("POST", "/api/agents", a);
+  }
+  async removeAgent(name: string): Promise<void> {
+    await this.request("DELETE", `/api/agents/${encodeURIComponent(name)}`);
+  }
+  newAgentToken(name: string): Promise<IssuedToken> {
+    return this.request("POST", `/api/agents/${encodeURIComponent(name)}/token`);
+  }
+  connectTeam(hubUrl: string, token: string): Promise<SettingsView> {
+    return this.request("PUT", "/api/team", { hub_url: hubUrl, token });
+  }
+  disconnectTeam(): Promise<SettingsView> {
+    return this.request("DELETE", "/api/team");
+  }
+
   async setPhrases(): Promise<void> {}
   async showMain(): Promise<void> {}
   async hideMini(): Promise<void> {}

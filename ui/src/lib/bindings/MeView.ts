@@ -23,4 +23,9 @@ lines: Array<string>, dnd: boolean,
 /**
  * This Ringside is a team's hub.
  */
-hub: boolean, };
+hub: boolean, 
+/**
+ * This app is an agent's app of the hub at this URL (the rest is the agent as the hub
+ * knows them).
+ */
+team: string | null, };
