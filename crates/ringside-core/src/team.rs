@@ -68,18 +68,20 @@ pub struct OutboundWebhook {
     pub url: String,
     /// The signing secret, `whsec_` and base64 (Standard Webhooks).
     pub secret: String,
-    /// Which events: `call.ended`, `call.missed`, `missed.resolved`, `missed.done`. Default
-    /// all.
+    /// Which events: `call.ended`, `call.missed`, `missed.resolved` (the customer was reached),
+    /// `missed.done` (an agent marked it done or called back), `call.wrapup` (an agent noted
+    /// how it went). Default all.
     #[serde(default = "all_events")]
     pub events: Vec<String>,
 }
 
 /// The events a hub posts.
-pub const EVENTS: [&str; 4] = [
+pub const EVENTS: [&str; 5] = [
     "call.ended",
     "call.missed",
     "missed.resolved",
     "missed.done",
+    "call.wrapup",
 ];
 
 fn all_events() -> Vec<String> {

@@ -3,7 +3,7 @@
 //! claims, a caller reached since), wrap-ups, a caller's earlier calls.
 
 use super::search::{flush_search, keys_param, seen_by};
-use super::{parse_ts, ts, Writer};
+use super::{outbox, parse_ts, ts, Writer};
 use crate::inbox::{self, Refused};
 use crate::model::*;
 use anyhow::{Context, Result};
@@ -108,6 +108,9 @@ impl Writer {
                 call.updated_at = now;
                 save_call(&tx, &mut call)?;
                 insert_timeline(&tx, id, &ts(now), what, detail.as_deref(), None)?;
+                if what == "done" && call.state == CallState::Missed {
+                    outbox::enqueue(&tx, &self.outbox, "missed.done", &call, now)?;
+                }
                 true
             }
             None => false,
@@ -171,6 +174,9 @@ impl Writer {
             call.updated_at = now;
             save_call(&tx, &mut call)?;
             insert_timeline(&tx, id, &ts(now), "wrapup", detail.as_deref(), None)?;
+            if call.wrapup.is_some() {
+                outbox::enqueue(&tx, &self.outbox, "call.wrapup", &call, now)?;
+            }
         }
         flush_search(&tx)?;
         tx.commit()?;
@@ -195,6 +201,9 @@ impl Writer {
             at: now,
         };
         let marked = resolve_missed(&tx, number, now, true, &how, now)?;
+        for c in &marked {
+            outbox::enqueue(&tx, &self.outbox, "missed.done", c, now)?;
+        }
         flush_search(&tx)?;
         tx.commit()?;
         Ok(marked)

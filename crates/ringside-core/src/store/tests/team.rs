@@ -304,3 +304,56 @@ fn agents_are_kept_with_a_hash_of_their_token_which_a_new_one_replaces() {
     assert!(s.agent_by_name("ana").unwrap().is_none());
     assert!(s.new_agent_token("ana", t(6)).unwrap().is_none());
 }
+
+#[test]
+fn an_agents_done_call_back_and_wrap_up_are_posted_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Writer::open(&dir.path().join("r.db")).unwrap();
+    s.set_outbox(vec![OutboxTarget {
+        url: "https://crm.example.com/hook".into(),
+        events: vec!["missed.done".into(), "call.wrapup".into()],
+    }]);
+    let line = "+14155550100";
+    store(
+        &mut s,
+        &[
+            ring("a", "201", 0, "+14155550123", line),
+            miss("a", 5, "+14155550123", line),
+            ring("b", "201", 10, "+14155550177", line),
+            miss("b", 15, "+14155550177", line),
+        ],
+    );
+    // Marked done by ana; the other caller called back by ben; a wrap-up on the first.
+    s.set_done("generic:a", true, Some("ana"), t(100)).unwrap();
+    let called = s.called_back("+14155550177", "called back", Some("ben"), t(110));
+    assert_eq!(ids(called.unwrap()), ["b"]);
+    let wrapup = Wrapup {
+        disposition: None,
+        note: "left a voicemail".into(),
+        by: Some("ana".into()),
+        at: t(120),
+    };
+    s.set_wrapup("generic:a", Some(wrapup), t(120)).unwrap();
+    // Undone, and done again without a change: nothing more.
+    s.set_done("generic:a", true, Some("ana"), t(130)).unwrap();
+    let posted: Vec<(String, String)> = s
+        .outbox_due(t(200), 10)
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            let body: serde_json::Value = serde_json::from_str(&d.payload).unwrap();
+            (
+                body["type"].as_str().unwrap().to_string(),
+                body["data"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        posted,
+        [
+            ("missed.done".into(), "generic:a".into()),
+            ("missed.done".into(), "generic:b".into()),
+            ("call.wrapup".into(), "generic:a".into()),
+        ]
+    );
+}
