@@ -200,20 +200,27 @@ pub async fn save(r: &Ringside, mut config: Config) -> Result<SettingsView> {
 pub const TEAM_KEYRING: &str = "team";
 
 /// `config` linked to the hub at `url` with the agent's `token`: the token goes in the OS
-/// keyring where there is one, else in the (owner-only) config file.
-pub fn link_team(config: &mut Config, url: &str, token: &str) {
-    let (token, token_keyring) = match crate::secrets::store_in_keyring(TEAM_KEYRING, token) {
-        Ok(()) => (None, Some(TEAM_KEYRING.to_string())),
-        Err(why) => {
-            tracing::info!("team: keeping the token in the config file ({why})");
-            (Some(token.to_string()), None)
-        }
-    };
-    config.team = Some(ringside_core::team::TeamLink {
-        hub_url: url.trim().trim_end_matches('/').to_string(),
-        token,
-        token_keyring,
-    });
+/// keyring where there is one, else in the (owner-only) config file. The keyring is a
+/// blocking D-Bus call: made off the async threads.
+pub async fn link_team(mut config: Config, url: &str, token: &str) -> anyhow::Result<Config> {
+    let (url, token) = (url.to_string(), token.trim().to_string());
+    tokio::task::spawn_blocking(move || {
+        let (token, token_keyring) = match crate::secrets::store_in_keyring(TEAM_KEYRING, &token) {
+            Ok(()) => (None, Some(TEAM_KEYRING.to_string())),
+            Err(why) => {
+                tracing::info!("team: keeping the token in the config file ({why})");
+                (Some(token), None)
+            }
+        };
+        config.team = Some(ringside_core::team::TeamLink {
+            hub_url: url.trim().trim_end_matches('/').to_string(),
+            token,
+            token_keyring,
+        });
+        config
+    })
+    .await
+    .map_err(anyhow::Error::from)
 }
 
 /// "Connect to your team": check the hub takes `token` as an agent's, then link this app to
@@ -233,15 +240,7 @@ pub async fn connect_team(r: &Ringside, url: &str, token: &str) -> Result<Settin
             field: Some("team.token".into()),
         });
     }
-    let mut config = r.settings().config.clone();
-    let (url, token) = (url.to_string(), token.trim().to_string());
-    // The OS keyring is a blocking D-Bus call.
-    let config = tokio::task::spawn_blocking(move || {
-        link_team(&mut config, &url, &token);
-        config
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
+    let config = link_team(r.settings().config.clone(), url, token).await?;
     save(r, config).await
 }
 

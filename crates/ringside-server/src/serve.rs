@@ -68,7 +68,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     }
     let mut loaded = loaded;
     if let Some((url, token)) = &opts.team {
-        ringside_app::setup::link_team(&mut loaded.config, url, token);
+        loaded.config = ringside_app::setup::link_team(loaded.config, url, token).await?;
         loaded
             .config
             .check()
