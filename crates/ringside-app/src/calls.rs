@@ -3,18 +3,15 @@
 //! desktop's commands are thin wrappers over these.
 
 use crate::call_view::{views, CallView};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::ringside::Ringside;
 use chrono::{DateTime, Utc};
 use ringside_core::links::{self, RecordValues, Template};
-use ringside_core::spreadsheet::defuse_formula;
+use ringside_core::spreadsheet::Sheet;
 use ringside_core::store::{CallQuery, Queries};
 use ringside_core::{Call, CallState, CallWithTimeline, Direction};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-
-/// How many calls a CSV export holds unless the filter says.
-const CSV_ROWS: usize = 1000;
 
 /// Which calls to list (`GET /api/calls` query, the `list_calls` command's argument).
 #[derive(Debug, Clone, Default, Deserialize, TS)]
@@ -31,10 +28,19 @@ pub struct CallFilter {
     /// Paging: the last call of the previous page.
     pub before: Option<DateTime<Utc>>,
     pub before_id: Option<String>,
-    /// The API token, when the browser sends it in the query; not a filter.
-    #[serde(default)]
-    #[ts(skip)]
-    pub token: Option<String>,
+}
+
+impl CallFilter {
+    /// The store's query; a text to find with a control character in it (a NUL) is refused.
+    fn query(self) -> Result<CallQuery> {
+        if self.q.as_deref().is_some_and(|q| q.chars().any(char::is_control)) {
+            return Err(Error::invalid(
+                Invalid::Request,
+                "q: the text to find holds a control character",
+            ));
+        }
+        Ok(self.into())
+    }
 }
 
 impl From<CallFilter> for CallQuery {
@@ -58,7 +64,7 @@ fn no_call(id: &str) -> Error {
 
 /// Calls, newest first, as the agent sees them.
 pub async fn list(r: &Ringside, filter: CallFilter) -> Result<Vec<CallView>> {
-    let q: CallQuery = filter.into();
+    let q = filter.query()?;
     let calls = r.read(move |s| s.calls(&q)).await?;
     Ok(views(calls, &r.settings().me))
 }
@@ -144,53 +150,117 @@ pub async fn other_party(r: &Ringside, id: &str) -> Result<Option<String>> {
     Ok(links::other_party(&call).map(str::to_string))
 }
 
-/// Calls as CSV, for a spreadsheet. Cells that a spreadsheet would run as a formula are
-/// prefixed with `'`.
+/// Calls as CSV, whole (the desktop saves it): see [`CsvExport`].
 pub async fn csv(r: &Ringside, filter: CallFilter) -> Result<String> {
-    let q = CallQuery {
-        limit: Some(filter.limit.unwrap_or(CSV_ROWS)),
-        ..filter.into()
-    };
-    let calls: Vec<Call> = r.read(move |s| s.calls(&q)).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "id",
-        "provider",
-        "direction",
-        "state",
-        "from",
-        "to",
-        "answered_by",
-        "started_at",
-        "answered_at",
-        "ended_at",
-        "duration_s",
-        "end_reason",
-        "recording_url",
-    ];
-    w.write_record(header).map_err(anyhow::Error::from)?;
-    let t = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
-    for c in calls {
-        let row = [
-            c.id.clone(),
-            c.provider.to_string(),
-            serde_plain(&c.direction),
-            c.state.as_str().to_string(),
-            c.from.clone().unwrap_or_default(),
-            c.to.clone().unwrap_or_default(),
-            c.answered_by.clone().unwrap_or_default(),
-            c.started_at.to_rfc3339(),
-            t(c.answered_at),
-            t(c.ended_at),
-            c.duration_s.map(|d| d.to_string()).unwrap_or_default(),
-            c.end_reason.as_ref().map(serde_plain).unwrap_or_default(),
-            c.recording_url.clone().unwrap_or_default(),
-        ];
-        w.write_record(row.iter().map(|v| defuse_formula(v)))
-            .map_err(anyhow::Error::from)?;
+    let mut pages = CsvExport::start(r, filter)?;
+    let mut file = String::new();
+    while let Some(page) = pages.next().await? {
+        file.push_str(&page);
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
+    Ok(file)
+}
+
+/// Calls as CSV for a spreadsheet, newest first, a page at a time so an export of any size
+/// streams: every call the filter finds (or its `limit`, when it has one). Cells a
+/// spreadsheet would run as a formula are made text ([`Sheet`]).
+pub struct CsvExport {
+    r: Ringside,
+    query: CallQuery,
+    /// Rows still to give, when the filter limits them.
+    left: Option<usize>,
+    sheet: Sheet,
+    started: bool,
+    done: bool,
+}
+
+impl CsvExport {
+    pub fn start(r: &Ringside, filter: CallFilter) -> Result<CsvExport> {
+        let left = filter.limit;
+        Ok(CsvExport {
+            r: r.clone(),
+            query: filter.query()?,
+            left,
+            sheet: Sheet::default(),
+            started: false,
+            done: false,
+        })
+    }
+
+    /// The parts of the file, as a stream.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<String>> + Send {
+        futures_util::stream::try_unfold(self, |mut e| async move {
+            Ok(e.next().await?.map(|part| (part, e)))
+        })
+    }
+
+    /// The next part of the file; `None` once it is all given.
+    pub async fn next(&mut self) -> Result<Option<String>> {
+        if !self.started {
+            self.started = true;
+            self.sheet.row(CSV_HEADER)?;
+            return Ok(Some(self.sheet.take()?));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let page = self.left.unwrap_or(CSV_PAGE).min(CSV_PAGE);
+        let q = CallQuery {
+            limit: Some(page),
+            ..self.query.clone()
+        };
+        let calls: Vec<Call> = self.r.read(move |s| s.calls(&q)).await?;
+        if let Some(left) = &mut self.left {
+            *left -= calls.len();
+        }
+        self.done = calls.len() < page || self.left == Some(0);
+        let Some(last) = calls.last() else {
+            return Ok(None);
+        };
+        self.query.before = Some(last.started_at);
+        self.query.before_id = Some(last.id.clone());
+        for c in &calls {
+            self.sheet.row(csv_row(c))?;
+        }
+        Ok(Some(self.sheet.take()?))
+    }
+}
+
+/// Calls a CSV export reads from the store at a time.
+const CSV_PAGE: usize = 1000;
+
+const CSV_HEADER: [&str; 13] = [
+    "id",
+    "provider",
+    "direction",
+    "state",
+    "from",
+    "to",
+    "answered_by",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "duration_s",
+    "end_reason",
+    "recording_url",
+];
+
+fn csv_row(c: &Call) -> [String; 13] {
+    let t = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
+    [
+        c.id.clone(),
+        c.provider.to_string(),
+        serde_plain(&c.direction),
+        c.state.as_str().to_string(),
+        c.from.clone().unwrap_or_default(),
+        c.to.clone().unwrap_or_default(),
+        c.answered_by.clone().unwrap_or_default(),
+        c.started_at.to_rfc3339(),
+        t(c.answered_at),
+        t(c.ended_at),
+        c.duration_s.map(|d| d.to_string()).unwrap_or_default(),
+        c.end_reason.as_ref().map(serde_plain).unwrap_or_default(),
+        c.recording_url.clone().unwrap_or_default(),
+    ]
 }
 
 fn serde_plain<T: Serialize>(v: &T) -> String {

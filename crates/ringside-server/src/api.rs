@@ -2,12 +2,12 @@
 //! apart, call [`ringside_app`] and answer JSON; and `/api/live`, the live stream as a
 //! websocket. Authentication is [`crate::auth`]'s.
 
+use crate::app::MAX_CONTACTS_FILE;
 use crate::error::HttpError;
-use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ringside_app::call_view::CallView;
@@ -33,6 +33,19 @@ fn refused(what: Invalid, message: String) -> HttpError {
     HttpError::from(Error::invalid(what, message)).with_status(StatusCode::BAD_REQUEST)
 }
 
+/// A JSON body refused: over the size limit (413, as every body over its limit), or not the
+/// JSON it must be (400).
+fn refused_body(what: Invalid, e: JsonRejection) -> HttpError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        crate::body::too_large(JSON_BODY)
+    } else {
+        refused(what, e.body_text())
+    }
+}
+
+/// axum's limit on a JSON body.
+const JSON_BODY: usize = 2 * 1024 * 1024;
+
 /// `GET /api/calls`
 pub async fn calls(
     State(r): State<Ringside>,
@@ -41,15 +54,16 @@ pub async fn calls(
     Ok(Json(calls::list(&r, f).await?))
 }
 
-/// `GET /api/calls.csv`
+/// `GET /api/calls.csv`: every call the filter finds, streamed.
 pub async fn calls_csv(
     State(r): State<Ringside>,
     Query(f): Query<CallFilter>,
 ) -> Result<Response, HttpError> {
+    let export = calls::CsvExport::start(&r, f)?;
     Ok(download(
         "text/csv; charset=utf-8",
         "ringside-calls.csv",
-        calls::csv(&r, f).await?,
+        export.into_stream(),
     ))
 }
 
@@ -82,9 +96,6 @@ pub async fn callback(State(r): State<Ringside>, Path(id): Path<String>) -> Answ
 #[serde(deny_unknown_fields)]
 pub struct RecordQuery {
     contact: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    token: Option<String>,
 }
 
 /// `GET /api/calls/{id}/record?contact=KEY`: the record URL for the caller as contact `KEY`
@@ -115,7 +126,7 @@ fn contact_body(
     body: Result<Json<ContactInput>, JsonRejection>,
 ) -> Result<ContactInput, HttpError> {
     body.map(|Json(b)| b)
-        .map_err(|e| refused(Invalid::Contact, e.body_text()))
+        .map_err(|e| refused_body(Invalid::Contact, e))
 }
 
 /// `GET /api/contacts/{id}`
@@ -154,12 +165,11 @@ pub async fn delete_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/contacts/import?format=csv|vcard&column=field=Header...`: the file is the body.
-pub async fn import_contacts(
-    State(r): State<Ringside>,
-    uri: Uri,
-    body: Bytes,
-) -> Answer<ImportResult> {
+/// `POST /api/contacts/import?format=csv|vcard&column=field=Header...`: the file is the body
+/// (read once the request is authenticated, up to [`MAX_CONTACTS_FILE`]).
+pub async fn import_contacts(State(r): State<Ringside>, req: Request) -> Answer<ImportResult> {
+    let (parts, body) = req.into_parts();
+    let uri = parts.uri;
     let mut format = None;
     let mut mapping = Vec::new();
     for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -177,7 +187,6 @@ pub async fn import_contacts(
                 })
             }
             "column" => mapping.push(v.into_owned()),
-            "token" => {}
             other => {
                 return Err(refused(
                     Invalid::Request,
@@ -186,6 +195,7 @@ pub async fn import_contacts(
             }
         }
     }
+    let body = crate::body::read(&parts.headers, body, MAX_CONTACTS_FILE).await?;
     if body.is_empty() {
         return Err(refused(Invalid::File, "the file is empty".into()));
     }
@@ -194,28 +204,36 @@ pub async fn import_contacts(
     ))
 }
 
-/// `GET /api/contacts.csv`
+/// `GET /api/contacts.csv`: every contact, streamed.
 pub async fn contacts_csv(State(r): State<Ringside>) -> Result<Response, HttpError> {
-    let body = contacts::export(&r, ContactFormat::Csv).await?;
+    let export = contacts::Export::start(&r, ContactFormat::Csv).await?;
     Ok(download(
         "text/csv; charset=utf-8",
         "ringside-contacts.csv",
-        body,
+        export.into_stream(),
     ))
 }
 
-/// `GET /api/contacts.vcf`
+/// `GET /api/contacts.vcf`: every contact, streamed.
 pub async fn contacts_vcf(State(r): State<Ringside>) -> Result<Response, HttpError> {
-    let body = contacts::export(&r, ContactFormat::Vcard).await?;
+    let export = contacts::Export::start(&r, ContactFormat::Vcard).await?;
     Ok(download(
         "text/vcard; charset=utf-8",
         "ringside-contacts.vcf",
-        body,
+        export.into_stream(),
     ))
 }
 
-/// `body` as a file to save.
-fn download(content_type: &'static str, file: &'static str, body: String) -> Response {
+/// A file to save, streamed part by part. A failure half-way is logged and cuts the
+/// transfer short (the status was sent with the first part), so the client sees an
+/// incomplete download rather than a complete-looking one.
+fn download(
+    content_type: &'static str,
+    file: &'static str,
+    parts: impl futures_util::Stream<Item = Result<String, Error>> + Send + 'static,
+) -> Response {
+    use futures_util::TryStreamExt;
+    let parts = parts.inspect_err(|e| tracing::error!("export cut short: {e}"));
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -224,7 +242,7 @@ fn download(content_type: &'static str, file: &'static str, body: String) -> Res
                 format!("attachment; filename=\"{file}\""),
             ),
         ],
-        body,
+        axum::body::Body::from_stream(parts),
     )
         .into_response()
 }
@@ -233,9 +251,6 @@ fn download(content_type: &'static str, file: &'static str, body: String) -> Res
 #[serde(deny_unknown_fields)]
 pub struct LookupQuery {
     number: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    token: Option<String>,
 }
 
 /// `GET /api/lookup?number=...`: the stored contacts a number finds.
@@ -257,7 +272,7 @@ pub async fn save_settings(
     State(r): State<Ringside>,
     body: Result<Json<Config>, JsonRejection>,
 ) -> Answer<SettingsView> {
-    let Json(config) = body.map_err(|e| refused(Invalid::Settings, e.body_text()))?;
+    let Json(config) = body.map_err(|e| refused_body(Invalid::Settings, e))?;
     Ok(Json(setup::save(&r, config).await?))
 }
 
@@ -289,7 +304,7 @@ pub async fn simulate(
     State(r): State<Ringside>,
     body: Result<Json<SimulateBody>, JsonRejection>,
 ) -> Result<Response, HttpError> {
-    let Json(body) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    let Json(body) = body.map_err(|e| refused_body(Invalid::Request, e))?;
     simulate::test_call(&r, &body.scenario)?;
     Ok((
         StatusCode::ACCEPTED,

@@ -2,7 +2,6 @@
 //! the UI), so tests drive it without a socket and the desktop embeds it unchanged.
 
 use crate::{api, auth, hooks, ui};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
 use ringside_app::Ringside;
@@ -38,10 +37,7 @@ pub fn app(ringside: Ringside) -> Router {
                 .put(api::update_contact)
                 .delete(api::delete_contact),
         )
-        .route(
-            "/api/contacts/import",
-            post(api::import_contacts).layer(DefaultBodyLimit::max(MAX_CONTACTS_FILE)),
-        )
+        .route("/api/contacts/import", post(api::import_contacts))
         .route("/api/contacts.csv", get(api::contacts_csv))
         .route("/api/contacts.vcf", get(api::contacts_vcf))
         .route("/api/lookup", get(api::lookup))
@@ -51,11 +47,11 @@ pub fn app(ringside: Ringside) -> Router {
             auth::guard,
         ));
     // Every method reaches the hook: the adapter says which its provider uses, so another one
-    // gets the same JSON 405 as any refusal (after authentication, which comes first).
+    // gets the same JSON 405 as any refusal (after authentication, which comes first). Each
+    // reads its body itself, once authenticated, up to MAX_BODY.
     let hooks = Router::new()
         .route("/hooks/{provider}/{token}", any(hooks::with_token))
-        .route("/hooks/{provider}", any(hooks::with_basic_auth))
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .route("/hooks/{provider}", any(hooks::with_basic_auth));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(api)

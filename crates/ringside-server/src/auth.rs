@@ -1,24 +1,36 @@
-//! Who may use the API: every request carries the API token (Bearer header; `?token=` too
-//! for the websocket, which browsers cannot give headers) and a loopback Host header (no DNS
-//! rebinding from a web page), unless `[api] allowed_hosts` names the host.
+//! Who may use the API: every request carries the API token in its `Authorization: Bearer`
+//! header and a loopback Host header (no DNS rebinding from a web page), unless
+//! `[api] allowed_hosts` names the host. The live websocket alone may carry the token as
+//! `?token=` (a browser cannot give a websocket a header); a browser's request for it must
+//! come from the origin that served the UI. A token in the query of any other route is
+//! refused: URLs end up in logs, proxies' too.
 
 use crate::error::{HttpError, HttpErrorCode};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ringside_app::Ringside;
 use ringside_core::signature::secrets_equal;
 
+/// The one route that takes `?token=`.
+pub const LIVE: &str = "/api/live";
+
 /// Refuse requests without the token or naming a host that is not ours.
 pub async fn guard(State(st): State<Ringside>, req: Request, next: Next) -> Response {
-    if let Err(e) = check(&st, req.headers(), req.uri().query()) {
+    let live = req.method() == Method::GET && req.uri().path() == LIVE;
+    if let Err(e) = check(&st, req.headers(), req.uri().query(), live) {
         return e.into_response();
     }
     next.run(req).await
 }
 
-fn check(st: &Ringside, headers: &HeaderMap, query: Option<&str>) -> Result<(), HttpError> {
+fn check(
+    st: &Ringside,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    live: bool,
+) -> Result<(), HttpError> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -31,6 +43,21 @@ fn check(st: &Ringside, headers: &HeaderMap, query: Option<&str>) -> Result<(), 
             format!("Host `{host}` is not allowed; the API answers on loopback names only"),
         ));
     }
+    if live {
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("");
+            if !same_origin(origin, host) {
+                return Err(HttpError::new(
+                    StatusCode::FORBIDDEN,
+                    HttpErrorCode::OriginNotAllowed,
+                    format!(
+                        "a page from `{origin}` may not open the live stream; only the one \
+                         Ringside served"
+                    ),
+                ));
+            }
+        }
+    }
     let expected = settings.config.api.token.as_deref().unwrap_or("");
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -38,6 +65,12 @@ fn check(st: &Ringside, headers: &HeaderMap, query: Option<&str>) -> Result<(), 
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let from_query = query.and_then(form_urlencoded_token);
+    if from_query.is_some() && !live {
+        return Err(HttpError::unauthorized(format!(
+            "the token goes in the `Authorization: Bearer` header; `?token=` is taken by \
+             {LIVE} only"
+        )));
+    }
     let given = bearer.map(str::to_string).or(from_query);
     match given {
         Some(t) if !expected.is_empty() && secrets_equal(t.as_bytes(), expected.as_bytes()) => {
@@ -48,6 +81,32 @@ fn check(st: &Ringside, headers: &HeaderMap, query: Option<&str>) -> Result<(), 
             "missing API token: send `Authorization: Bearer <token>`",
         )),
     }
+}
+
+/// Whether a browser's `Origin` is the origin whose `Host` the request names: the page that
+/// asks is one Ringside served (scheme aside: behind a TLS proxy the page is `https:`).
+fn same_origin(origin: &str, host: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return false,
+    };
+    let with_port = |h: &str| {
+        let h = h.to_ascii_lowercase();
+        let has_port = match h.rfind(']') {
+            Some(end) => h[end..].contains(':'),
+            None => h.contains(':'),
+        };
+        if has_port {
+            h
+        } else {
+            format!("{h}{default_port}")
+        }
+    };
+    !host.is_empty() && with_port(authority) == with_port(host)
 }
 
 fn form_urlencoded_token(q: &str) -> Option<String> {
@@ -99,6 +158,24 @@ mod tests {
             assert!(!host_allowed(bad, &[]), "{bad}");
         }
         assert!(host_allowed("hub.example:443", &["hub.example".into()]));
+    }
+
+    #[test]
+    fn only_the_served_origin_is_the_same_origin() {
+        assert!(same_origin("http://127.0.0.1:8089", "127.0.0.1:8089"));
+        assert!(same_origin("https://ringside.example.com", "ringside.example.com"));
+        assert!(same_origin("https://Ringside.example.com", "ringside.example.com:443"));
+        assert!(same_origin("http://[::1]:8089", "[::1]:8089"));
+        for (origin, host) in [
+            ("http://evil.example", "127.0.0.1:8089"),
+            ("http://127.0.0.1:9999", "127.0.0.1:8089"),
+            ("null", "127.0.0.1:8089"),
+            ("http://127.0.0.1:8089", ""),
+            ("file://", "127.0.0.1:8089"),
+            ("https://ringside.example.com", "ringside.example.com:8089"),
+        ] {
+            assert!(!same_origin(origin, host), "{origin} {host}");
+        }
     }
 
     #[test]

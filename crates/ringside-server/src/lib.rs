@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod hooks;
 pub mod listener;

@@ -33,10 +33,15 @@ enum Command {
         /// stays open.
         #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
         header_timeout: Duration,
-        /// Seconds a request, body included, has to be received and answered (408 after).
+        /// Seconds a request's body has to arrive after its head, plus one per 64 KiB received
+        /// (408 after).
+        #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+        body_timeout: Duration,
+        /// Seconds a request's body may take at most, however fast it comes (408 after).
         #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
         request_timeout: Duration,
-        /// Connections open at once; beyond it the one idle the longest is closed.
+        /// Connections open at once; beyond it the one idle the longest is closed, else the
+        /// one whose request body has been arriving the longest.
         #[arg(long, value_name = "N", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
         max_connections: u32,
     },
@@ -208,6 +213,7 @@ fn main() -> ExitCode {
                 data_dir,
                 config,
                 header_timeout,
+                body_timeout,
                 request_timeout,
                 max_connections,
             } => {
@@ -217,6 +223,7 @@ fn main() -> ExitCode {
                     config,
                     limits: Limits {
                         header_timeout,
+                        body_timeout,
                         request_timeout,
                         max_connections: max_connections as usize,
                     },

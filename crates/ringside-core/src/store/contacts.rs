@@ -268,6 +268,33 @@ pub(super) fn list(conn: &Connection, q: Option<&str>, limit: usize) -> Result<V
     rows.map(|r| r?).collect()
 }
 
+/// Every contact a page at a time, by name: the `limit` after `after` (the previous page's
+/// last contact's name and id).
+pub(super) fn page(
+    conn: &Connection,
+    after: Option<(&str, i64)>,
+    limit: usize,
+) -> Result<Vec<Contact>> {
+    let (name, id) = after.map_or((None, 0), |(n, id)| (Some(n), id));
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, source, name, company, record_url, numbers, updated_at FROM contacts
+         WHERE ?1 IS NULL OR name > ?1 COLLATE NOCASE OR (name = ?1 COLLATE NOCASE AND id > ?2)
+         ORDER BY name COLLATE NOCASE, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![name, id, limit as i64], row_to_contact)?;
+    rows.map(|r| r?).collect()
+}
+
+/// The most numbers one contact has.
+pub(super) fn most_numbers(conn: &Connection) -> Result<usize> {
+    let n: Option<i64> = conn.query_row(
+        "SELECT max(json_array_length(numbers)) FROM contacts",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n.unwrap_or(0) as usize)
+}
+
 pub(super) fn counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
     let mut stmt = conn
         .prepare_cached("SELECT source, COUNT(*) FROM contacts GROUP BY source ORDER BY source")?;

@@ -160,6 +160,17 @@ pub trait Queries: connected::Connected {
         contacts::list(self.conn(), q, limit)
     }
 
+    /// Every contact a page at a time, by name: the `limit` after `after` (the previous
+    /// page's last contact's name and id). For exports, which hold every contact.
+    fn contacts_page(&self, after: Option<(&str, i64)>, limit: usize) -> Result<Vec<Contact>> {
+        contacts::page(self.conn(), after, limit)
+    }
+
+    /// The most numbers one contact has.
+    fn most_numbers(&self) -> Result<usize> {
+        contacts::most_numbers(self.conn())
+    }
+
     fn contact(&self, id: i64) -> Result<Option<Contact>> {
         contacts::contact(self.conn(), id)
     }
@@ -213,9 +224,10 @@ impl Writer {
     /// Open (creating if needed) the store at `path`, bringing its schema up to date.
     pub fn open(path: &Path) -> Result<Writer> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            crate::files::create_private_dir(dir)
                 .with_context(|| format!("creating data directory {}", dir.display()))?;
         }
+        make_private(path)?;
         let conn = connect(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -290,6 +302,29 @@ impl WalSync {
     pub fn sync(&self) -> std::io::Result<()> {
         self.wal.sync_data()
     }
+}
+
+/// Callers' numbers, names and transcripts are for the owner only. SQLite creates the
+/// database 0644 (under the usual umask) and gives the WAL and shared-memory files the
+/// database's mode: so the database is created owner-only before SQLite opens it, and those
+/// an older Ringside left readable are narrowed.
+fn make_private(path: &Path) -> Result<()> {
+    crate::files::private_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("creating store {}", path.display()))?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = std::path::PathBuf::from(p);
+        if crate::files::narrow(&p).with_context(|| format!("making {} owner-only", p.display()))? {
+            tracing::warn!("{} was readable by other users: made owner-only", p.display());
+        }
+    }
+    Ok(())
 }
 
 fn connect(path: &Path) -> Result<Connection> {
