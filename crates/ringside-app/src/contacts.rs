@@ -112,6 +112,9 @@ pub async fn delete(r: &Ringside, id: i64) -> Result<()> {
         .ok_or_else(|| not_found(id))
 }
 
+/// Contacts one write of an import stores: a few milliseconds of the writer.
+const IMPORT_PART: usize = 200;
+
 /// Read a CSV or vCard file into local contacts (`mapping`: CSV `field=Header` overrides).
 /// The same file imported again updates rather than duplicates.
 pub async fn import(
@@ -136,9 +139,32 @@ pub async fn import_into(
 ) -> Result<ImportResult> {
     let format = format.unwrap_or_else(|| ContactFormat::sniff(&bytes));
     let (items, skipped, columns) = parse_file(&bytes, format, mapping)?;
-    let mut report = engine
-        .write(move |s| s.upsert_contacts(LOCAL, items, region, now))
-        .await?;
+    drop(bytes);
+    // A part at a time, each its own short write, so webhooks are stored in between (a file
+    // of a hundred thousand contacts would hold the writer for many seconds).
+    let mut report = ImportReport::default();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let part: Vec<_> = items.by_ref().take(IMPORT_PART).collect();
+        let done = engine
+            .write(move |s| {
+                let (r, calls) = s.upsert_contacts_part(LOCAL, part, &mut seen, region, now)?;
+                Ok(((r, seen), calls))
+            })
+            .await;
+        let (part_report, part_seen) = done.map_err(|e| {
+            anyhow::anyhow!(
+                "the import stopped after {} of its contacts were stored: {e:#}",
+                report.added + report.updated + report.unchanged
+            )
+        })?;
+        seen = part_seen;
+        report.added += part_report.added;
+        report.updated += part_report.updated;
+        report.unchanged += part_report.unchanged;
+        report.skipped.extend(part_report.skipped);
+    }
     report.skipped.splice(0..0, skipped);
     Ok(ImportResult {
         format,

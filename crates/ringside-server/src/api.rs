@@ -316,6 +316,11 @@ pub async fn simulate(
 /// How often the live websocket is pinged, so proxies and NATs keep it open.
 const LIVE_PING: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// How long one frame may take to be taken by a client: one that takes no more is closed (it
+/// reconnects and reloads). Frames meanwhile wait in its bounded queue
+/// ([`ringside_app::live::SUBSCRIBER_BYTES`]), then it is owed a `resync`.
+const LIVE_SEND: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `GET /api/live`: one text frame per [`ringside_app::live::LiveFrame`]: `{"type":"call",
 /// "seq":N,"call":{...}}` for each stored call change, `{"type":"resync","seq":N}` when this
 /// client fell behind (it reloads from the API).
@@ -328,23 +333,26 @@ async fn stream(mut socket: WebSocket, r: Ringside) {
     let mut ping = tokio::time::interval(LIVE_PING);
     ping.tick().await;
     loop {
-        tokio::select! {
+        let message = tokio::select! {
             frame = frames.next() => match frame {
-                Some(f) => {
-                    if socket.send(Message::Text(f.json.as_ref().into())).await.is_err() {
-                        return;
-                    }
-                }
+                Some(f) => Message::Text(f.json.as_ref().into()),
                 None => return,
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => continue,
             },
-            _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return;
-                }
+            _ = ping.tick() => Message::Ping(Vec::new().into()),
+        };
+        match tokio::time::timeout(LIVE_SEND, socket.send(message)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                tracing::info!(
+                    "a live client took no frame for {} s: closed",
+                    LIVE_SEND.as_secs()
+                );
+                return;
             }
         }
     }

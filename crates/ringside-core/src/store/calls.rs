@@ -84,6 +84,26 @@ pub(super) fn open(conn: &Connection) -> Result<Vec<Call>> {
     rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
 }
 
+/// At most `limit` open calls unchanged since before the cutoffs: ringing ones since
+/// `ringing_before`, answered ones since `answered_before` (the ones a timeout may end).
+pub(super) fn stale(
+    conn: &Connection,
+    ringing_before: DateTime<Utc>,
+    answered_before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Call>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT data FROM calls INDEXED BY calls_open
+         WHERE (state = 'ringing' AND updated_at <= ?1) OR (state = 'answered' AND updated_at <= ?2)
+         LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![ts(ringing_before), ts(answered_before), limit as i64],
+        |r| r.get::<_, String>(0),
+    )?;
+    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+}
+
 pub(super) fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {
     let data: Option<String> = conn
         .prepare_cached("SELECT data FROM calls WHERE id = ?1")?

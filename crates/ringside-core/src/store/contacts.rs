@@ -107,10 +107,22 @@ impl Writer {
         region: DefaultRegion,
         now: DateTime<Utc>,
     ) -> Result<(ImportReport, Vec<Call>)> {
+        self.upsert_contacts_part(source, items, &mut BTreeSet::new(), region, now)
+    }
+
+    /// [`Writer::upsert_contacts`] for one part of a larger set: `seen` holds the contacts
+    /// the earlier parts matched (a local contact is adopted by one item of the set only).
+    pub fn upsert_contacts_part(
+        &mut self,
+        source: &str,
+        items: Vec<SourcedContact>,
+        seen: &mut BTreeSet<i64>,
+        region: DefaultRegion,
+        now: DateTime<Utc>,
+    ) -> Result<(ImportReport, Vec<Call>)> {
         let tx = self.conn.transaction()?;
         let mut report = ImportReport::default();
         let mut touched = BTreeSet::new();
-        let mut seen: BTreeSet<i64> = BTreeSet::new();
         for item in items {
             let label = item.input.name.clone();
             let input = match item.input.cleaned() {
@@ -131,7 +143,7 @@ impl Writer {
             // A local contact entered by hand, or imported under another key, is the same
             // person when name and company agree: update it rather than add a twin.
             let existing = match existing {
-                None if source == LOCAL => adopt(&tx, &input, &item.external_id, &seen)?,
+                None if source == LOCAL => adopt(&tx, &input, &item.external_id, seen)?,
                 e => e,
             };
             if let Some((id, _)) = &existing {

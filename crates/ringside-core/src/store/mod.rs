@@ -145,6 +145,28 @@ pub trait Queries: connected::Connected {
         calls::open(self.conn())
     }
 
+    /// At most `limit` open calls silent for longer than `limits` allow at `now` (the ones
+    /// the sweeper ends), read without the writer.
+    fn stale_calls(
+        &self,
+        now: DateTime<Utc>,
+        limits: &crate::correlate::Timeouts,
+        limit: usize,
+    ) -> Result<Vec<Call>> {
+        let before = |s: u64| now - chrono::Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64);
+        calls::stale(
+            self.conn(),
+            before(limits.ringing_s),
+            before(limits.answered_s),
+            limit,
+        )
+    }
+
+    /// Call `id` as stored, without its timeline.
+    fn stored_call(&self, id: &str) -> Result<Option<Call>> {
+        calls::load_call(self.conn(), id)
+    }
+
     /// How many deliveries the journal holds.
     fn journal_len(&self) -> Result<i64> {
         journal::len(self.conn())
@@ -260,6 +282,16 @@ impl Writer {
         // file: reset in place, never deleted) while a connection is open.
         let wal = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
         Ok(WalSync { wal })
+    }
+
+    /// Write the one row that says nothing: whether the store takes writes.
+    pub fn probe(&mut self) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO health (id, checked_at) VALUES (1, datetime('now'))
+             ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at",
+            [],
+        )?;
+        Ok(())
     }
 
     /// How calls find contacts from now on.

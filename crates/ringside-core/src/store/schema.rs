@@ -7,6 +7,11 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub(super) const SCHEMA: &str = r#"
+-- One row, written to learn whether the store takes writes again after a failure.
+CREATE TABLE IF NOT EXISTS health (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS journal (
     seq          INTEGER PRIMARY KEY,
     source       TEXT NOT NULL,
