@@ -11,6 +11,7 @@ pub mod clock;
 pub mod contacts;
 pub mod crm;
 pub mod error;
+pub mod health;
 pub mod live;
 pub mod lock;
 pub mod ringside;

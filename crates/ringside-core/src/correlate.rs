@@ -31,6 +31,9 @@ pub const MAX_LEGS: usize = 128;
 /// The most keypresses a call keeps (an IVR menu takes a handful), for the same reason.
 pub const MAX_KEYPRESSES: usize = 128;
 
+/// The most attachments a call keeps (a recording, a transcript, an analysis, a few more).
+pub const MAX_ATTACHMENTS: usize = 16;
+
 /// What applying one event did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -378,6 +381,7 @@ fn new_call(ev: &CallEvent, at: DateTime<Utc>, t: &mut Timeline) -> Call {
         duration_s: None,
         end_reason: None,
         recording_url: None,
+        recording_link: None,
         transcript: None,
         attachments: Vec::new(),
         keypresses: Vec::new(),
@@ -416,6 +420,11 @@ fn merge_facts(call: &mut Call, f: &CallFacts, t: &mut Timeline) {
     // Recordings and transcripts get better as providers analyse the call: newest wins.
     if f.recording_url.is_some() && f.recording_url != call.recording_url {
         call.recording_url.clone_from(&f.recording_url);
+        // Only a URL that may be opened becomes a link (a `javascript:` one stays text).
+        call.recording_link = f
+            .recording_url
+            .clone()
+            .filter(|u| crate::links::openable(u));
         added.push("recording");
     }
     if f.transcript.is_some() && f.transcript != call.transcript {
@@ -423,7 +432,7 @@ fn merge_facts(call: &mut Call, f: &CallFacts, t: &mut Timeline) {
         added.push("transcript");
     }
     for a in &f.attachments {
-        if !call.attachments.iter().any(|b| b.url == a.url) {
+        if call.attachments.len() < MAX_ATTACHMENTS && !call.attachments.iter().any(|b| b.url == a.url) {
             call.attachments.push(a.clone());
             if !added.contains(&a.kind.as_str()) {
                 added.push(match a.kind.as_str() {

@@ -294,6 +294,7 @@ mod tests {
             duration_s: None,
             end_reason: None,
             recording_url: None,
+            recording_link: None,
             transcript: None,
             attachments: vec![],
             keypresses: vec![],

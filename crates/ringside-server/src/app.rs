@@ -1,7 +1,10 @@
 //! The router: `app(ringside)` is the whole HTTP surface (webhooks, the API, the live stream,
 //! the UI), so tests drive it without a socket and the desktop embeds it unchanged.
 
+use crate::metrics::{self, Metrics};
 use crate::{api, auth, hooks, ui};
+use axum::Extension;
+use std::sync::Arc;
 use axum::routing::{any, get, post};
 use axum::Router;
 use ringside_app::Ringside;
@@ -42,6 +45,7 @@ pub fn app(ringside: Ringside) -> Router {
         .route("/api/contacts.vcf", get(api::contacts_vcf))
         .route("/api/lookup", get(api::lookup))
         .route("/api/contacts/sync", post(api::sync_contacts))
+        .route("/metrics", get(metrics::metrics))
         .route_layer(axum::middleware::from_fn_with_state(
             ringside.clone(),
             auth::guard,
@@ -52,10 +56,16 @@ pub fn app(ringside: Ringside) -> Router {
     let hooks = Router::new()
         .route("/hooks/{provider}/{token}", any(hooks::with_token))
         .route("/hooks/{provider}", any(hooks::with_basic_auth));
+    let counted = Arc::new(Metrics::default());
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(metrics::healthz))
         .merge(api)
         .merge(hooks)
         .merge(ui::router())
         .with_state(ringside)
+        .layer(axum::middleware::from_fn_with_state(
+            counted.clone(),
+            metrics::count,
+        ))
+        .layer(Extension(counted))
 }

@@ -83,6 +83,17 @@ fn check(
     }
 }
 
+/// Whether `headers` carry the API token as a Bearer header.
+pub fn bearer_ok(st: &Ringside, headers: &HeaderMap) -> bool {
+    let settings = st.settings();
+    let expected = settings.config.api.token.as_deref().unwrap_or("");
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| !expected.is_empty() && secrets_equal(t.trim().as_bytes(), expected.as_bytes()))
+}
+
 /// Whether a browser's `Origin` is the origin whose `Host` the request names: the page that
 /// asks is one Ringside served (scheme aside: behind a TLS proxy the page is `https:`).
 fn same_origin(origin: &str, host: &str) -> bool {

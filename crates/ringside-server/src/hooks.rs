@@ -5,12 +5,14 @@
 
 use crate::app::MAX_BODY;
 use crate::error::HttpError;
+use crate::metrics::Metrics;
+use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ringside_app::Ringside;
@@ -23,10 +25,12 @@ use serde_json::json;
 /// `/hooks/{provider}/{token}`. The token is checked before a byte of the body is read.
 pub async fn with_token(
     State(st): State<Ringside>,
+    Extension(m): Extension<Arc<Metrics>>,
     path: Result<Path<(String, String)>, PathRejection>,
     req: Request,
 ) -> Result<Response, HttpError> {
     let Ok(Path((name, token))) = path else {
+        m.webhook("", "refused");
         return Err(refused("a path that does not decode"));
     };
     let hook = enabled(&st, &name);
@@ -34,21 +38,25 @@ pub async fn with_token(
     // Compared even when there is nothing to compare with, so the time taken does not tell
     // an enabled provider from another.
     let matches = secrets_equal(expected.unwrap_or(UNMATCHABLE).as_bytes(), token.as_bytes());
-    match hook {
-        Some(hook) if expected.is_some() && matches => intake(&st, &hook, req).await,
-        Some(_) => Err(refused(&format!("wrong token for {name}"))),
-        None => Err(refused(&not_enabled(&name))),
-    }
+    let refusal = match hook {
+        Some(hook) if expected.is_some() && matches => return intake(&st, &m, &hook, req).await,
+        Some(_) => format!("wrong token for {name}"),
+        None => not_enabled(&name),
+    };
+    m.webhook(&name, "refused");
+    Err(refused(&refusal))
 }
 
 /// `/hooks/{provider}`: for providers whose settings have HTTP Basic credentials. They are
 /// checked before a byte of the body is read.
 pub async fn with_basic_auth(
     State(st): State<Ringside>,
+    Extension(m): Extension<Arc<Metrics>>,
     path: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Result<Response, HttpError> {
     let Ok(Path(name)) = path else {
+        m.webhook("", "refused");
         return Err(refused("a path that does not decode"));
     };
     let hook = enabled(&st, &name);
@@ -64,14 +72,18 @@ pub async fn with_basic_auth(
         .and_then(|b| B64.decode(b.trim()).ok())
         .unwrap_or_default();
     let matches = secrets_equal(&given, expected.as_bytes());
-    match hook {
-        Some(hook) if hook.basic_auth.is_some() && matches => intake(&st, &hook, req).await,
-        Some(hook) if hook.basic_auth.is_none() => Err(refused(&format!(
-            "{name} takes webhooks at /hooks/{name}/<token>, not with HTTP Basic auth"
-        ))),
-        Some(_) => Err(refused(&format!("wrong HTTP Basic credentials for {name}"))),
-        None => Err(refused(&not_enabled(&name))),
-    }
+    let refusal = match hook {
+        Some(hook) if hook.basic_auth.is_some() && matches => {
+            return intake(&st, &m, &hook, req).await
+        }
+        Some(hook) if hook.basic_auth.is_none() => {
+            format!("{name} takes webhooks at /hooks/{name}/<token>, not with HTTP Basic auth")
+        }
+        Some(_) => format!("wrong HTTP Basic credentials for {name}"),
+        None => not_enabled(&name),
+    };
+    m.webhook(&name, "refused");
+    Err(refused(&refusal))
 }
 
 /// Compared against when there is no secret: no token or credentials are this long.
@@ -92,7 +104,32 @@ fn not_enabled(name: &str) -> String {
     }
 }
 
-async fn intake(st: &Ringside, hook: &HookSettings, req: Request) -> Result<Response, HttpError> {
+async fn intake(
+    st: &Ringside,
+    m: &Metrics,
+    hook: &HookSettings,
+    req: Request,
+) -> Result<Response, HttpError> {
+    let provider = hook.provider.as_str();
+    let answer = store(st, m, hook, req).await;
+    m.webhook(
+        provider,
+        match &answer {
+            Ok(_) => "stored",
+            Err(e) if e.status.is_server_error() => "failed",
+            Err(_) => "refused",
+        },
+    );
+    answer
+}
+
+/// Read, verify, parse and store one authenticated delivery; answer as the settings say.
+async fn store(
+    st: &Ringside,
+    m: &Metrics,
+    hook: &HookSettings,
+    req: Request,
+) -> Result<Response, HttpError> {
     let (parts, body) = req.into_parts();
     let body: Bytes = crate::body::read(&parts.headers, body, MAX_BODY).await?;
     let (method, uri, headers): (Method, Uri, HeaderMap) = (parts.method, parts.uri, parts.headers);
@@ -105,10 +142,12 @@ async fn intake(st: &Ringside, hook: &HookSettings, req: Request) -> Result<Resp
         body: &body,
     };
     let now = (st.clock)();
+    let started = std::time::Instant::now();
     let receipt = st
         .engine
         .receive(hook.provider, &req, &hook.parse, hook.region, now)
         .await?;
+    m.stored_in(started.elapsed().as_secs_f64());
     Ok(match &hook.reply {
         Reply::Text { content_type, body } => (
             StatusCode::OK,
