@@ -33,7 +33,11 @@ pub struct CallFilter {
 impl CallFilter {
     /// The store's query; a text to find with a control character in it (a NUL) is refused.
     fn query(self) -> Result<CallQuery> {
-        if self.q.as_deref().is_some_and(|q| q.chars().any(char::is_control)) {
+        if self
+            .q
+            .as_deref()
+            .is_some_and(|q| q.chars().any(char::is_control))
+        {
             return Err(Error::invalid(
                 Invalid::Request,
                 "q: the text to find holds a control character",

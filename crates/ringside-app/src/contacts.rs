@@ -278,10 +278,7 @@ impl Export {
         let page = self
             .r
             .read(move |s| {
-                s.contacts_page(
-                    after.as_ref().map(|(n, id)| (n.as_str(), *id)),
-                    EXPORT_PAGE,
-                )
+                s.contacts_page(after.as_ref().map(|(n, id)| (n.as_str(), *id)), EXPORT_PAGE)
             })
             .await?;
         self.done = page.len() < EXPORT_PAGE;

@@ -258,7 +258,11 @@ mod tests {
         }
         assert_eq!(last, 50_000, "a reading subscriber misses nothing");
         let first = slow.next().await.unwrap();
-        assert!(matches!(first.frame, LiveFrame::Resync { seq: 50_000 }), "{:?}", first.frame);
+        assert!(
+            matches!(first.frame, LiveFrame::Resync { seq: 50_000 }),
+            "{:?}",
+            first.frame
+        );
         // From then on it gets every frame again.
         live.publish(resync);
         assert_eq!(slow.next().await.unwrap().frame.seq(), 50_001);

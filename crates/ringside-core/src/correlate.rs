@@ -432,7 +432,9 @@ fn merge_facts(call: &mut Call, f: &CallFacts, t: &mut Timeline) {
         added.push("transcript");
     }
     for a in &f.attachments {
-        if call.attachments.len() < MAX_ATTACHMENTS && !call.attachments.iter().any(|b| b.url == a.url) {
+        if call.attachments.len() < MAX_ATTACHMENTS
+            && !call.attachments.iter().any(|b| b.url == a.url)
+        {
             call.attachments.push(a.clone());
             if !added.contains(&a.kind.as_str()) {
                 added.push(match a.kind.as_str() {

@@ -36,7 +36,7 @@ use tokio::sync::{broadcast, oneshot};
 pub const MAX_BATCH: usize = 512;
 /// The most events one transaction takes (a delivery may carry up to
 /// [`crate::ingest::MAX_EVENTS`]): a batch's turn on the writer stays short.
-pub const MAX_BATCH_EVENTS: usize = 2048;
+pub const MAX_BATCH_EVENTS: usize = 512;
 /// Reader connections for queries.
 const READERS: usize = 4;
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -176,10 +176,24 @@ impl Engine {
         region: DefaultRegion,
         now: DateTime<Utc>,
     ) -> Result<Receipt, IntakeError> {
-        let parsed = providers::parse(provider, req, parse)?;
-        let delivery =
-            ingest::webhook(provider, req, parsed, region, now).ok_or(IntakeError::Empty)?;
+        let delivery = Engine::prepare(provider, req, parse, region, now)?;
         self.store(delivery).await.map_err(IntakeError::Store)
+    }
+
+    /// The first half of [`Engine::receive`], which needs no store: parse the delivery and
+    /// make it the [`Delivery`] to store. CPU work that grows with the request (tens of
+    /// milliseconds for one naming thousands of agents, in a debug build a second): the
+    /// listener runs it off the async threads, so one provider's large deliveries do not
+    /// hold up another's webhooks.
+    pub fn prepare(
+        provider: Provider,
+        req: &Inbound<'_>,
+        parse: &ParseContext,
+        region: DefaultRegion,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, IntakeError> {
+        let parsed = providers::parse(provider, req, parse)?;
+        ingest::webhook(provider, req, parsed, region, now).ok_or(IntakeError::Empty)
     }
 
     /// Store already-normalized events (the Xelion websocket client, Ringside's own events).
@@ -211,14 +225,24 @@ impl Engine {
     /// End the calls of `stale` (read off the writer, see [`Queries::stale_calls`]) that are
     /// still silent longer than `limits` allow, each looked at again on the writer; returns
     /// how many ended. One write: callers pass a few hundred at a time.
-    pub async fn expire(&self, stale: Vec<Call>, now: DateTime<Utc>, limits: Timeouts) -> Result<usize> {
+    pub async fn expire(
+        &self,
+        stale: Vec<Call>,
+        now: DateTime<Utc>,
+        limits: Timeouts,
+    ) -> Result<usize> {
         self.write(move |s| expire(s, &stale, now, &limits)).await
     }
 
     /// Whether the store takes writes: `Err` with why the last write failed, unless one
     /// succeeded since.
     pub fn write_health(&self) -> Result<(), String> {
-        match &*self.health.failing.lock().unwrap_or_else(|p| p.into_inner()) {
+        match &*self
+            .health
+            .failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+        {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
@@ -346,7 +370,10 @@ impl Waiting {
             let Some(source) = self.turns.pop_front() else {
                 break;
             };
-            let queue = self.deliveries.get_mut(&source).expect("a source in turn has a queue");
+            let queue = self
+                .deliveries
+                .get_mut(&source)
+                .expect("a source in turn has a queue");
             let next_events = queue.front().map_or(0, |(d, _)| d.events.len());
             if !batch.is_empty() && events + next_events > MAX_BATCH_EVENTS {
                 self.turns.push_front(source);

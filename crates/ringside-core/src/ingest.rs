@@ -109,7 +109,9 @@ fn normalized(mut events: Vec<CallEvent>, region: DefaultRegion) -> Vec<CallEven
         // the last ones if there are still too many.
         let mut per_agent = 0;
         events.retain(|e| match e.kind {
-            EventKind::Ringing { .. } | EventKind::LegStopped { .. } | EventKind::Keypress { .. } => {
+            EventKind::Ringing { .. }
+            | EventKind::LegStopped { .. }
+            | EventKind::Keypress { .. } => {
                 per_agent += 1;
                 per_agent <= correlate::MAX_LEGS
             }

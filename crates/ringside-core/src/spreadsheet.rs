@@ -80,7 +80,7 @@ mod tests {
             "\u{FF1D}1+1",
             "-",
             "+",
-            "1.5e3" /* not risky: starts with a digit */,
+            "1.5e3", /* not risky: starts with a digit */
         ] {
             let out = defuse_formula(risky);
             if risky.starts_with(|c: char| c.is_ascii_digit()) {
@@ -89,7 +89,16 @@ mod tests {
                 assert_eq!(out, format!("'{risky}"), "{risky:?}");
             }
         }
-        for plain in ["+14155550123", "-5", "+0.5", "201", "", "Anna", "a=b", "1+1"] {
+        for plain in [
+            "+14155550123",
+            "-5",
+            "+0.5",
+            "201",
+            "",
+            "Anna",
+            "a=b",
+            "1+1",
+        ] {
             assert_eq!(defuse_formula(plain), plain, "{plain:?}");
         }
     }

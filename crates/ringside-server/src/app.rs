@@ -3,11 +3,11 @@
 
 use crate::metrics::{self, Metrics};
 use crate::{api, auth, hooks, ui};
-use axum::Extension;
-use std::sync::Arc;
 use axum::routing::{any, get, post};
+use axum::Extension;
 use axum::Router;
 use ringside_app::Ringside;
+use std::sync::Arc;
 
 /// Largest webhook body accepted; providers send a few KiB at most.
 pub const MAX_BODY: usize = 64 * 1024;

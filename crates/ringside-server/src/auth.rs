@@ -91,7 +91,9 @@ pub fn bearer_ok(st: &Ringside, headers: &HeaderMap) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| !expected.is_empty() && secrets_equal(t.trim().as_bytes(), expected.as_bytes()))
+        .is_some_and(|t| {
+            !expected.is_empty() && secrets_equal(t.trim().as_bytes(), expected.as_bytes())
+        })
 }
 
 /// Whether a browser's `Origin` is the origin whose `Host` the request names: the page that
@@ -174,8 +176,14 @@ mod tests {
     #[test]
     fn only_the_served_origin_is_the_same_origin() {
         assert!(same_origin("http://127.0.0.1:8089", "127.0.0.1:8089"));
-        assert!(same_origin("https://ringside.example.com", "ringside.example.com"));
-        assert!(same_origin("https://Ringside.example.com", "ringside.example.com:443"));
+        assert!(same_origin(
+            "https://ringside.example.com",
+            "ringside.example.com"
+        ));
+        assert!(same_origin(
+            "https://Ringside.example.com",
+            "ringside.example.com:443"
+        ));
         assert!(same_origin("http://[::1]:8089", "[::1]:8089"));
         for (origin, host) in [
             ("http://evil.example", "127.0.0.1:8089"),

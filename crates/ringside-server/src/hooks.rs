@@ -6,7 +6,6 @@
 use crate::app::MAX_BODY;
 use crate::error::HttpError;
 use crate::metrics::Metrics;
-use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
@@ -16,11 +15,12 @@ use axum::{Extension, Json};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ringside_app::Ringside;
-use ringside_core::engine::Receipt;
+use ringside_core::engine::{Engine, IntakeError, Receipt};
 use ringside_core::providers::{HookSettings, Inbound, Reply};
 use ringside_core::signature::secrets_equal;
 use ringside_core::Provider;
 use serde_json::json;
+use std::sync::Arc;
 
 /// `/hooks/{provider}/{token}`. The token is checked before a byte of the body is read.
 pub async fn with_token(
@@ -135,18 +135,26 @@ async fn store(
     let (method, uri, headers): (Method, Uri, HeaderMap) = (parts.method, parts.uri, parts.headers);
     hook.verify(&headers, &body, (st.clock)().timestamp())
         .map_err(|e| HttpError::unauthorized(e.to_string()))?;
-    let req = Inbound {
-        method: &method,
-        query: uri.query(),
-        headers: &headers,
-        body: &body,
-    };
     let now = (st.clock)();
     let started = std::time::Instant::now();
+    // Parsing grows with the request: off the async threads (see `Engine::prepare`).
+    let (provider, parse, region) = (hook.provider, hook.parse.clone(), hook.region);
+    let delivery = tokio::task::spawn_blocking(move || {
+        let req = Inbound {
+            method: &method,
+            query: uri.query(),
+            headers: &headers,
+            body: &body,
+        };
+        Engine::prepare(provider, &req, &parse, region, now)
+    })
+    .await
+    .map_err(|e| HttpError::internal(anyhow::anyhow!("parsing a delivery: {e}")))??;
     let receipt = st
         .engine
-        .receive(hook.provider, &req, &hook.parse, hook.region, now)
-        .await?;
+        .store(delivery)
+        .await
+        .map_err(IntakeError::Store)?;
     m.stored_in(started.elapsed().as_secs_f64());
     Ok(match &hook.reply {
         Reply::Text { content_type, body } => (

@@ -167,6 +167,7 @@ async fn connection(
             let busy = Busy::start(conn.clone(), conns.clone());
             let router = router.clone();
             let timed_out = Arc::new(AtomicBool::new(false));
+            let pending = Arc::new(AtomicBool::new(false));
             let req = req.map(|body| {
                 Body::new(Receiving::new(
                     body,
@@ -174,6 +175,7 @@ async fn connection(
                     conn.clone(),
                     conns.clone(),
                     timed_out.clone(),
+                    pending.clone(),
                 ))
             });
             async move {
@@ -182,11 +184,17 @@ async fn connection(
                     Err(never) => match never {},
                 };
                 // However the route took the failed read of its body, the answer is 408.
-                let res = if timed_out.load(Ordering::SeqCst) {
+                let mut res = if timed_out.load(Ordering::SeqCst) {
                     timed_out_response(limits)
                 } else {
                     res
                 };
+                if pending.load(Ordering::SeqCst) {
+                    // Answered (refused) before its body came: the connection ends with the
+                    // answer, rather than wait for a body nobody will read.
+                    res.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 // Busy until the response's body is sent.
                 Ok::<_, Infallible>(res.map(|body| Body::new(Sending { body, _busy: busy })))
             }
@@ -341,7 +349,11 @@ impl Registry {
     /// body has been arriving the longest; `false` when every connection is busy answering.
     fn close_one(&self) -> bool {
         let conns = self.lock();
-        let open = || conns.values().filter(|c| !c.evicting.load(Ordering::SeqCst));
+        let open = || {
+            conns
+                .values()
+                .filter(|c| !c.evicting.load(Ordering::SeqCst))
+        };
         let victim = open()
             .filter(|c| c.idle())
             .min_by_key(|c| c.idle_since.load(Ordering::SeqCst))
@@ -417,6 +429,8 @@ struct Receiving {
     body: Incoming,
     /// Set while the body is still arriving.
     conn: Option<Arc<Conn>>,
+    /// True while the body is still arriving (for the answer: see `connection`).
+    pending: Arc<AtomicBool>,
     head_at: tokio::time::Instant,
     received: u64,
     limits: Limits,
@@ -431,18 +445,20 @@ impl Receiving {
         conn: Arc<Conn>,
         conns: Arc<Registry>,
         timed_out: Arc<AtomicBool>,
+        pending: Arc<AtomicBool>,
     ) -> Receiving {
         use http_body::Body as _;
         let head_at = tokio::time::Instant::now();
+        pending.store(!body.is_end_stream(), Ordering::SeqCst);
         let conn = (!body.is_end_stream()).then(|| {
-            conn.receiving_since
-                .store(conns.now_ms(), Ordering::SeqCst);
+            conn.receiving_since.store(conns.now_ms(), Ordering::SeqCst);
             conn.receiving.fetch_add(1, Ordering::SeqCst);
             conn
         });
         Receiving {
             body,
             conn,
+            pending,
             head_at,
             received: 0,
             limits,
@@ -461,6 +477,11 @@ impl Receiving {
     }
 
     fn arrived(&mut self) {
+        self.pending.store(false, Ordering::SeqCst);
+        self.no_longer_receiving();
+    }
+
+    fn no_longer_receiving(&mut self) {
         if let Some(conn) = self.conn.take() {
             conn.receiving.fetch_sub(1, Ordering::SeqCst);
         }
@@ -469,7 +490,9 @@ impl Receiving {
 
 impl Drop for Receiving {
     fn drop(&mut self) {
-        self.arrived();
+        // Dropped unread: the connection no longer counts as receiving, but the body is still
+        // pending (the answer closes the connection).
+        self.no_longer_receiving();
     }
 }
 
@@ -483,7 +506,9 @@ impl http_body::Body for Receiving {
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         if self.conn.is_none() {
             // All of it came (or none was announced).
-            return Pin::new(&mut self.body).poll_frame(cx).map_err(axum::Error::new);
+            return Pin::new(&mut self.body)
+                .poll_frame(cx)
+                .map_err(axum::Error::new);
         }
         let polled = Pin::new(&mut self.body).poll_frame(cx);
         match polled {
@@ -503,14 +528,16 @@ impl http_body::Body for Receiving {
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(e))) => {
-                self.arrived();
+                self.no_longer_receiving();
                 Poll::Ready(Some(Err(axum::Error::new(e))))
             }
             Poll::Pending => match self.deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => {
                     self.timed_out.store(true, Ordering::SeqCst);
-                    self.arrived();
-                    Poll::Ready(Some(Err(axum::Error::new("the body did not arrive in time"))))
+                    self.no_longer_receiving();
+                    Poll::Ready(Some(Err(axum::Error::new(
+                        "the body did not arrive in time",
+                    ))))
                 }
                 Poll::Pending => Poll::Pending,
             },

@@ -81,9 +81,21 @@ impl Default for Metrics {
             "From a webhook's body read to its commit being durable",
             m.store_seconds.clone(),
         );
-        registry.register("writer_queue", "Jobs waiting for the store's writer", m.queue.clone());
-        registry.register("live_subscribers", "Clients of the live stream", m.subscribers.clone());
-        registry.register("store_bytes", "The database and its WAL", m.store_bytes.clone());
+        registry.register(
+            "writer_queue",
+            "Jobs waiting for the store's writer",
+            m.queue.clone(),
+        );
+        registry.register(
+            "live_subscribers",
+            "Clients of the live stream",
+            m.subscribers.clone(),
+        );
+        registry.register(
+            "store_bytes",
+            "The database and its WAL",
+            m.store_bytes.clone(),
+        );
         registry.register(
             "store_free_bytes",
             "Free space for the data directory",
@@ -170,7 +182,8 @@ pub async fn metrics(State(r): State<Ringside>, Extension(m): Extension<Arc<Metr
     for s in &h.sources {
         let up = matches!(
             s.state,
-            ringside_app::status::SourceState::Connected | ringside_app::status::SourceState::Disabled
+            ringside_app::status::SourceState::Connected
+                | ringside_app::status::SourceState::Disabled
         );
         m.sources
             .get_or_create(&vec![("source", s.name.clone())])

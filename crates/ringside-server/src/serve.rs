@@ -96,7 +96,13 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     // or a pipe gets the addresses with `<token>` in place of each token (the settings page
     // and the config file have them).
     let show = std::io::stderr().is_terminal();
-    let secret = |t: &str| if show { t.to_string() } else { "<token>".into() };
+    let secret = |t: &str| {
+        if show {
+            t.to_string()
+        } else {
+            "<token>".into()
+        }
+    };
     if crate::ui::ui_dir().is_some() {
         match (show, config.api.token.as_deref()) {
             (true, Some(t)) => eprintln!("open:   {listen_url}/#token={t}"),

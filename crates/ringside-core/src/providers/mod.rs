@@ -213,7 +213,11 @@ fn check_names(provider: Provider, parsed: &Parsed) -> Result<(), ParseError> {
             ParseError::malformed(provider, format!("the {what} holds a control character"))
         })
     };
-    if let Some(e) = parsed.delivery_id.as_deref().and_then(|v| bad("delivery id", v)) {
+    if let Some(e) = parsed
+        .delivery_id
+        .as_deref()
+        .and_then(|v| bad("delivery id", v))
+    {
         return Err(e);
     }
     for ev in &parsed.events {

@@ -353,7 +353,10 @@ fn make_private(path: &Path) -> Result<()> {
         p.push(suffix);
         let p = std::path::PathBuf::from(p);
         if crate::files::narrow(&p).with_context(|| format!("making {} owner-only", p.display()))? {
-            tracing::warn!("{} was readable by other users: made owner-only", p.display());
+            tracing::warn!(
+                "{} was readable by other users: made owner-only",
+                p.display()
+            );
         }
     }
     Ok(())
