@@ -332,11 +332,14 @@ impl Engine {
 /// What to do once the transactions committed so far are durable (or could not be made so).
 type AfterSync = Box<dyn FnOnce(&Result<(), String>) + Send>;
 
+/// A delivery waiting to be stored, and who waits for its answer.
+type Queued = (Delivery, oneshot::Sender<Result<Stored>>);
+
 /// Jobs waiting for the writer thread: deliveries by source, in arrival order within each,
 /// and other writes in arrival order.
 #[derive(Default)]
 struct Waiting {
-    deliveries: HashMap<Provider, VecDeque<(Delivery, oneshot::Sender<Result<Stored>>)>>,
+    deliveries: HashMap<Provider, VecDeque<Queued>>,
     /// The order sources take turns in: the one served last goes to the back.
     turns: VecDeque<Provider>,
     writes: VecDeque<WriteFn>,
@@ -363,7 +366,7 @@ impl Waiting {
 
     /// The next batch: one delivery from each source in turn, until [`MAX_BATCH`]
     /// deliveries or [`MAX_BATCH_EVENTS`] events (at least one delivery).
-    fn batch(&mut self) -> Vec<(Delivery, oneshot::Sender<Result<Stored>>)> {
+    fn batch(&mut self) -> Vec<Queued> {
         let mut batch = Vec::new();
         let mut events = 0;
         while batch.len() < MAX_BATCH {
