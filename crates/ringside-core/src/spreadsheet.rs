@@ -22,6 +22,15 @@ pub fn defuse_formula(v: &str) -> String {
     }
 }
 
+/// A cell as it was before [`defuse_formula`] (an export imported again, by Ringside or a
+/// spreadsheet that keeps the `'`): the `'` before what would be a formula is dropped.
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if defuse_formula(rest) != rest => rest,
+        _ => cell,
+    }
+}
+
 /// `[+-]digits[.digits]`: a number, nothing a spreadsheet could run.
 fn plain_number(v: &str) -> bool {
     let unsigned = v.strip_prefix(['+', '-']).unwrap_or(v);
@@ -100,6 +109,13 @@ mod tests {
             "1+1",
         ] {
             assert_eq!(defuse_formula(plain), plain, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn a_defused_cell_is_restored_on_import() {
+        for v in ["+1 415-555-0123", "=x", "201", "'quoted", "+14155550123"] {
+            assert_eq!(restore(&defuse_formula(v)), v);
         }
     }
 

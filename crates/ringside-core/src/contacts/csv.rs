@@ -344,6 +344,7 @@ pub fn parse(bytes: &[u8], mapping: &[(Field, String)]) -> Result<Parsed, CsvErr
         };
         let cell = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
+                .map(crate::spreadsheet::restore)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
