@@ -433,8 +433,9 @@ async fn webhook_auth_failures_store_nothing() {
         post(format!("{}/hooks/generic/wrong-token", s.url)).await,
         401
     );
-    // Unknown, not enabled, no token: the same refusal, which tells nothing of the config.
-    assert_eq!(post(format!("{}/hooks/generic/", s.url)).await, 401);
+    // No token: no webhook there. Unknown, not enabled: the same refusal as a wrong token,
+    // which tells nothing of the config.
+    assert_eq!(post(format!("{}/hooks/generic/", s.url)).await, 404);
     assert_eq!(
         post(format!("{}/hooks/skype/{}", s.url, hook_token("skype"))).await,
         401
