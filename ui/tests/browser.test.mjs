@@ -2,7 +2,8 @@
 // webhooks, and the page must show them ringing, answered, ended and missed, call back with the
 // server's URI, and mark missed calls done. Callers show by name: a chooser when two contacts
 // share a number, "Add contact" for an unknown one, contacts imported and edited in the
-// Contacts tab, a CRM lookup (a slow local HTTP server) set up in Settings.
+// Contacts tab, a CRM lookup (a slow local HTTP server) set up in Settings. A provider's
+// recording URL becomes a link only when it may be opened (javascript: and the like show as text).
 //
 // Needs: ui/dist built (`npm run build`), the server built (`cargo build -p ringside-server`,
 // or RINGSIDE_SERVER_BIN), and Chromium (`apt-get install chromium`, or CHROMIUM_BIN).
@@ -28,6 +29,7 @@ const SHOTS = process.env.RINGSIDE_SCREENSHOTS === "1" ? join(REPO, "docs", "scr
 
 const API_TOKEN = "test-api-token-0123456789";
 const GENERIC_TOKEN = "generic-token-0123456789";
+const TELTEL_TOKEN = "teltel-token-0123456789";
 const CALLER = "+14155550123";
 // As the server formats it (`from_display`: libphonenumber's international format).
 const CALLER_SHOWN = "+1 415-555-0123";
@@ -49,7 +51,7 @@ password = "voiceshot-password-123"
 token = "whippy-token-0123456789"
 
 [providers.teltel]
-token = "teltel-token-0123456789"
+token = "${TELTEL_TOKEN}"
 
 [providers.exotel]
 token = "exotel-token-0123456789"
@@ -102,6 +104,23 @@ async function cti(event) {
   });
   const body = await res.text();
   assert.equal(res.status, 200, `webhook ${event.event} ${event.callId}: ${res.status} ${body}`);
+}
+
+/**
+ * A provider's request as its fixture in tests/fixtures/<provider>/<name>.http has it, its JSON
+ * body changed by `edit`, posted with the configured token in place of the fixture's.
+ */
+async function postFixture(provider, name, token, edit) {
+  const raw = readFileSync(join(REPO, "tests", "fixtures", provider, `${name}.http`), "utf8");
+  const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+  const [requestLine, ...headerLines] = head.split(/\r?\n/);
+  const [method, path] = requestLine.split(" ");
+  const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(":")).trim(), l.slice(l.indexOf(":") + 1).trim()]));
+  const body = JSON.stringify(edit(JSON.parse(rest.join("\n\n"))));
+  const url = base + path.replace(/[^/]+$/, token);
+  const res = await fetch(url, { method, headers, body });
+  const text = await res.text();
+  assert.equal(res.status, 200, `${provider} ${name}: ${res.status} ${text}`);
 }
 
 const inbound = (callId, from, user, extra = {}) => ({
@@ -703,6 +722,64 @@ test("Settings: a CRM lookup with a secret header and a CardDAV book; the CRM's 
   } finally {
     crm.close();
   }
+});
+
+test("a recording URL becomes a link only when it may be opened: javascript: and the like show as text", async () => {
+  // TelTel gives the recording as `audio_url` in its COMPLETED event (the fixture's shape).
+  const recorded = async (callId, audioUrl) => {
+    const ids = (e) => ({ ...e, id: `${e.id}-${callId}`, session_id: callId, call_id: callId });
+    await postFixture("teltel", "inbound-01-start", TELTEL_TOKEN, ids);
+    await postFixture("teltel", "inbound-10-completed-answered", TELTEL_TOKEN, (e) => ({ ...ids(e), audio_url: audioUrl }));
+    return `teltel:${callId}`;
+  };
+  const detailOf = async (id) => {
+    await page.locator("#tab-history").click();
+    const row = page.locator(`[data-testid="history-row"][data-call-id="${id}"]`);
+    await row.waitFor();
+    await row.click();
+    const detail = page.locator('[data-testid="call-detail"]');
+    await detail.locator("dt", { hasText: "Recording" }).waitFor();
+    return detail;
+  };
+
+  // These calls rang nobody of ours: show everyone's.
+  await page.locator("#tab-live").click();
+  await page.locator('[data-testid="scope-everyone"]').click();
+  const unsafe = [
+    "javascript:alert(1)",
+    "JavaScript:alert(document.cookie)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+  ];
+  for (const [i, url] of unsafe.entries()) {
+    const id = await recorded(`ui-rec-bad-${i}`, url);
+    const stored = await api(`/api/calls/${encodeURIComponent(id)}`);
+    assert.equal(stored.recording_url, url, "stored as the provider gave it");
+    assert.equal(stored.recording_link, null, `${url} is not a link`);
+    const detail = await detailOf(id);
+    assert.equal(await page.locator(`a[href="${url}"]`).count(), 0, `no link to ${url}`);
+    assert.equal(await detail.getByRole("link", { name: "Listen" }).count(), 0);
+    assert.equal(await detail.locator('[data-testid="recording-text"]').innerText(), url, "shown as text");
+    // No link anywhere on the page has a scheme the browser would run or read locally.
+    const hrefs = await page.locator("a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    assert.deepEqual(hrefs.filter((h) => !/^(https?:|tel:|sip:|callto:|#|\/)/i.test(h)), [], `links on the page: ${hrefs}`);
+    await detail.getByRole("button", { name: "Close details" }).click();
+    await detail.waitFor({ state: "detached" });
+  }
+
+  const https = "https://rec.teltel.example/acc-77/ui-rec-good.mp3";
+  const id = await recorded("ui-rec-good", https);
+  assert.equal((await api(`/api/calls/${encodeURIComponent(id)}`)).recording_link, https);
+  const detail = await detailOf(id);
+  const listen = detail.getByRole("link", { name: "Listen" });
+  await listen.waitFor();
+  assert.equal(await listen.getAttribute("href"), https);
+  assert.equal(await listen.getAttribute("rel"), "noopener noreferrer");
+  assert.equal(await detail.locator('[data-testid="recording-text"]').count(), 0);
+  await detail.getByRole("button", { name: "Close details" }).click();
+  await page.locator("#tab-live").click();
+  await page.locator('[data-testid="scope-me"]').click();
 });
 
 test("the page recovers after the server restarts", async () => {
