@@ -454,6 +454,201 @@ async fn no_secret_reaches_the_log_at_trace_level_and_first_run_files_are_owner_
     }
 }
 
+/// A CRM that answers every lookup with no match, and records the secret header it got.
+async fn crm_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new()
+        .route(
+            "/lookup",
+            axum::routing::get(
+                |axum::extract::State(seen): axum::extract::State<
+                    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+                >,
+                 headers: axum::http::HeaderMap| async move {
+                    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+                    seen.lock().unwrap().push(key.unwrap_or("").to_string());
+                    axum::Json(json!([]))
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn no_secret_of_any_source_reaches_the_log_at_trace_level() {
+    use crate::fake_xelion::{FakeXelion, PASSWORD};
+    use base64::Engine as _;
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
+    const CRM_KEY: &str = "crm-header-secret-4242";
+    const VOICESHOT_PASSWORD: &str = "voiceshot-password-123";
+    const WHIPPY_SECRET: &str = "whippy-signing-secret-9876";
+    let xelion = FakeXelion::start(true).await;
+    let (crm_port, crm_seen) = crm_server().await;
+    // Every kind of secret Ringside holds: the API token, webhook tokens, HTTP Basic
+    // credentials, a signing secret, the Xelion password (and the sessions and websocket
+    // URLs the PBX hands out), a CRM's secret header.
+    let config = format!(
+        r#"{}
+[providers.voiceshot]
+token = "{voiceshot}"
+username = "voiceshot"
+password = "{VOICESHOT_PASSWORD}"
+
+[providers.whippy]
+token = "{whippy}"
+signing_secret = "{WHIPPY_SECRET}"
+
+[providers.generic]
+token = "{generic}"
+
+[contacts.crm]
+url = "http://127.0.0.1:{crm_port}/lookup?phone={{e164}}"
+headers = {{ X-Api-Key = "{CRM_KEY}" }}
+"#,
+        xelion.ringside_config(PASSWORD, 1.0, ""),
+        voiceshot = hook_token("voiceshot"),
+        whippy = hook_token("whippy"),
+        generic = hook_token("generic"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("config.toml"), &config).unwrap();
+    let log = tmp.path().join("stderr.log");
+    let data = tmp.path().join("data");
+    let mut child = spawn_logged(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--config",
+            tmp.path().join("config.toml").to_str().unwrap(),
+        ],
+        &[],
+        &log,
+    );
+    let url = listening(&mut child);
+    let http = reqwest::Client::new();
+    // Xelion: logged in, a websocket opened and subscribed, a session renewed.
+    xelion
+        .until("subscribed", Duration::from_secs(20), |x| {
+            x.subscriptions() >= 1
+        })
+        .await;
+    // A call rings: the CRM is asked, with its secret header.
+    let generic = format!("{url}/hooks/generic/{}", hook_token("generic"));
+    let res = http
+        .post(&generic)
+        .json(&ring("log-crm", json!("201")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    eventually("the CRM asked", Duration::from_secs(10), || {
+        let seen = crm_seen.lock().unwrap().clone();
+        async move { seen.first().cloned() }
+    })
+    .await;
+    assert_eq!(crm_seen.lock().unwrap()[0], CRM_KEY);
+    // HTTP Basic: wrong and right credentials (the right ones with a body it cannot read).
+    for (user, pass) in [
+        ("voiceshot", "not-the-password"),
+        ("voiceshot", VOICESHOT_PASSWORD),
+    ] {
+        let res = http
+            .post(format!("{url}/hooks/voiceshot"))
+            .basic_auth(user, Some(pass))
+            .body("not a voiceshot body")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error());
+    }
+    // A delivery signed with the wrong secret, and one with a wrong token.
+    let res = http
+        .post(format!("{url}/hooks/whippy/{}", hook_token("whippy")))
+        .header("webhook-id", "msg_1")
+        .header(
+            "webhook-timestamp",
+            chrono::Utc::now().timestamp().to_string(),
+        )
+        .header("webhook-signature", "v1,bm90IHRoZSBzaWduYXR1cmU=")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = http
+        .post(format!("{url}/hooks/whippy/{WHIPPY_SECRET}"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // The API token in a query where it is refused, and where it is taken.
+    let res = http
+        .get(format!("{url}/api/calls?token={API_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let (live, _) = tokio_tungstenite::connect_async(format!(
+        "{}/api/live?token={API_TOKEN}",
+        url.replace("http://", "ws://")
+    ))
+    .await
+    .unwrap();
+    drop(live);
+    // The settings page gives the secrets back masked (or, for tokens, to their owner).
+    let res = http
+        .get(format!("{url}/api/settings"))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let basic = |user: &str, pass: &str| {
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    };
+    let mut secrets = vec![
+        API_TOKEN.to_string(),
+        hook_token("voiceshot"),
+        hook_token("whippy"),
+        hook_token("generic"),
+        VOICESHOT_PASSWORD.to_string(),
+        basic("voiceshot", VOICESHOT_PASSWORD),
+        WHIPPY_SECRET.to_string(),
+        PASSWORD.to_string(),
+        CRM_KEY.to_string(),
+    ];
+    let issued = xelion.issued_secrets();
+    assert!(
+        issued.len() >= 3,
+        "a session, its renewal token, a websocket: {issued:?}"
+    );
+    secrets.extend(issued);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("TRACE"), "a trace log: {text}");
+    let leaks: Vec<_> = text
+        .lines()
+        .filter_map(|line| {
+            let s = secrets.iter().find(|s| line.contains(s.as_str()))?;
+            Some(format!("{s}: {line}"))
+        })
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "secrets in the log:\n{}",
+        leaks.join("\n")
+    );
+}
+
 #[tokio::test]
 async fn readiness_turns_unavailable_on_a_full_disk_and_back() {
     let _alone = crate::ONE_AT_A_TIME.lock().await;

@@ -9,6 +9,7 @@ pub mod body;
 pub mod error;
 pub mod hooks;
 pub mod listener;
+pub mod logging;
 pub mod metrics;
 pub mod serve;
 pub mod simulate;

@@ -188,13 +188,7 @@ async fn import_through(
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RINGSIDE_LOG")
-                .unwrap_or_else(|_| "ringside_server=info,ringside_core=info,warn".into()),
-        )
-        .init();
+    ringside_server::logging::init("ringside_server=info,ringside_core=info,warn");
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
