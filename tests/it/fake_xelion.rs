@@ -246,7 +246,8 @@ backoff_max_s = 0.2
         self.st().echoes
     }
     /// Every secret handed to the client: session and renewal tokens, websocket keys (a
-    /// websocket URL is good for one connection, like a password).
+    /// websocket URL is good for one connection, like a password). For `tests/harden`.
+    #[allow(dead_code)]
     pub fn issued_secrets(&self) -> Vec<String> {
         self.st().issued.clone()
     }
