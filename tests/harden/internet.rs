@@ -410,6 +410,131 @@ async fn a_large_contact_import_never_stalls_webhooks() {
     assert_eq!(text.lines().count(), n + 1);
 }
 
+/// Calls in the store file at `db` whose id starts with `prefix` and are in `state`.
+fn count_calls(db: &Path, prefix: &str, state: &str) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM calls WHERE state = ?1 AND substr(id, 1, length(?2)) = ?2",
+        rusqlite::params![state, prefix],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn thousands_of_silent_calls_end_after_a_restart_while_webhooks_stay_fast() {
+    use ringside_core::model::{CallEvent, EventKind, Provider};
+    use ringside_core::store::{Delivery, Writer};
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
+    // What a Ringside stopped for a while leaves: calls that rang and never heard of again
+    // (due to end), and answered calls still going (looked at on every sweep).
+    let (silent, going) = if full_mode() {
+        (76_000, 60_000)
+    } else {
+        (10_000, 10_000)
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = default_config() + "\n[calls]\nringing_s = 8\nanswered_s = 3600\n";
+    std::fs::write(tmp.path().join("config.toml"), config).unwrap();
+    let db = tmp.path().join("data").join("ringside.db");
+    let made = Instant::now();
+    {
+        let mut w = Writer::open(&db).unwrap();
+        let now = chrono::Utc::now();
+        let hour_ago = now - chrono::Duration::hours(1);
+        let delivery = |key: String, at, events| Delivery {
+            source: Provider::Generic,
+            dedupe_key: key.clone(),
+            received_at: at,
+            content_type: None,
+            raw: key.into_bytes(),
+            events,
+        };
+        let ringing = |id: &str, at| {
+            let mut e = CallEvent::new(
+                Provider::Generic,
+                id,
+                EventKind::Ringing {
+                    agent: Some("201".into()),
+                },
+            )
+            .at(Some(at));
+            e.facts.from = Some("+14155550123".into());
+            e
+        };
+        let all: Vec<Delivery> = (0..silent)
+            .map(|i| {
+                let id = format!("stale-{i}");
+                delivery(format!("r-{id}"), hour_ago, vec![ringing(&id, hour_ago)])
+            })
+            .chain((0..going).map(|i| {
+                let id = format!("going-{i}");
+                let answered = CallEvent::new(
+                    Provider::Generic,
+                    id.as_str(),
+                    EventKind::Answered {
+                        by: Some("201".into()),
+                    },
+                )
+                .at(Some(now));
+                delivery(format!("a-{id}"), now, vec![ringing(&id, now), answered])
+            }))
+            .collect();
+        for batch in all.chunks(2000) {
+            for r in w.store_batch(batch).unwrap() {
+                r.unwrap();
+            }
+        }
+    }
+    eprintln!(
+        "{silent} silent and {going} answered calls stored in {:?}",
+        made.elapsed()
+    );
+    assert_eq!(count_calls(&db, "generic:stale-", "ringing"), silent);
+    let s = Server::start_in(tmp.path()).await;
+    // Webhooks from the start, while the sweeper ends the silent calls, and on until a call
+    // rung after they were all ended was ended too: a later sweep, over the answered calls.
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    let mut all_ended: Option<String> = None;
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "{} silent calls still ringing after 3 minutes",
+            count_calls(&db, "generic:stale-", "ringing")
+        );
+        let id = format!("after-restart-{}", latencies.len());
+        let (status, took) = timed_webhook(&s, &id).await;
+        assert_eq!(status, 200);
+        latencies.push(took);
+        match &all_ended {
+            None if count_calls(&db, "generic:stale-", "ringing") == 0 => {
+                eprintln!(
+                    "all {silent} silent calls ended after {:?}",
+                    started.elapsed()
+                );
+                all_ended = Some(format!("teltel:{id}"));
+            }
+            Some(marker) if count_calls(&db, marker, "missed") == 1 => break,
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (median, worst) = median_max(latencies.clone());
+    eprintln!(
+        "{} webhooks meanwhile: median {median:?}, worst {worst:?}",
+        latencies.len()
+    );
+    assert!(
+        worst < FAST,
+        "a webhook waited {worst:?} behind the sweeper"
+    );
+    assert_eq!(count_calls(&db, "generic:stale-", "missed"), silent);
+    assert_eq!(count_calls(&db, "generic:going-", "answered"), going);
+}
+
 /// Run `ringside-server serve` with `args` and `env`, its stderr into `log`.
 fn spawn_logged(args: &[&str], env: &[(&str, &Path)], log: &Path) -> std::process::Child {
     let mut cmd = Command::new(bin());

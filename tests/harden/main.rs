@@ -17,7 +17,8 @@ mod crash;
 // connections: refused, nothing stored, the server responsive throughout.
 mod hostile;
 // Issue 15's attacks: slow-body floods, fan-out floods with a stalled subscriber, a large
-// import, a full disk, secrets in logs, file modes, formula payloads, query tokens.
+// import, thousands of silent calls after a restart, a full disk, secrets in logs, file
+// modes, formula payloads, query tokens.
 mod internet;
 // Mutated fixtures and random requests through the real listener (proptest).
 mod props;
