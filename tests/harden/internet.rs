@@ -953,6 +953,10 @@ async fn formula_payloads_are_text_in_every_export() {
                              "record_url": null});
         let (status, v) = s.api_send("POST", "/api/contacts", Some(&contact)).await;
         assert_eq!(status, 201, "{v}");
+        // What the agent notes after the call is exported with it.
+        let path = format!("/api/calls/generic:formula-{i}/wrapup");
+        let (status, v) = s.api_send("POST", &path, Some(&json!({"note": p}))).await;
+        assert_eq!(status, 200, "{v}");
     }
     for export in ["/api/calls.csv", "/api/contacts.csv"] {
         let text = s
@@ -999,6 +1003,11 @@ async fn a_query_token_opens_only_the_live_stream_and_only_for_its_own_origin() 
         ("GET", "/api/calls"),
         ("POST", "/api/missed/done"),
         ("GET", "/api/settings"),
+        ("POST", "/api/dial"),
+        ("POST", "/api/calls/done"),
+        ("POST", "/api/calls/generic:x/wrapup"),
+        ("GET", "/api/calls/generic:x/context"),
+        ("GET", "/api/calls/generic:x/recording"),
     ] {
         let res = s
             .http
@@ -1037,6 +1046,35 @@ async fn a_query_token_opens_only_the_live_stream_and_only_for_its_own_origin() 
             String::from_utf8_lossy(&raw)
         );
     }
+    // Every route that takes a body: refused before a byte of it comes, without the token
+    // (401) and, with it, when its announced length is over the limit (413 as JSON).
+    for path in [
+        "/api/dial",
+        "/api/calls/done",
+        "/api/calls/generic:x/wrapup",
+        "/api/contacts",
+        "/api/contacts/import",
+        "/api/simulate",
+    ] {
+        let head = stalled_head(&addr, path, 60_000);
+        let (status, raw) = raw_exchange(&addr, head.as_bytes(), Duration::from_secs(2)).await;
+        assert_eq!(
+            status,
+            Some(401),
+            "{path}: {}",
+            String::from_utf8_lossy(&raw)
+        );
+        let authed = head.replacen(
+            "\r\n",
+            &format!("\r\nAuthorization: Bearer {API_TOKEN}\r\n"),
+            1,
+        );
+        let too_long = authed.replace("Content-Length: 60000", "Content-Length: 40000000");
+        let (status, raw) = raw_exchange(&addr, too_long.as_bytes(), Duration::from_secs(2)).await;
+        let text = String::from_utf8_lossy(&raw);
+        assert_eq!(status, Some(413), "{path}: {text}");
+        assert!(text.contains(r#""code":"too_large""#), "{path}: {text}");
+    }
     // Minor: NUL in ids and numbers, a NUL in a search.
     let nul = json!({"event": "newCall", "from": "+1415\u{0}5550123", "to": "+14155550100",
                      "direction": "in", "callId": "nul-1", "user": "201"});
@@ -1045,5 +1083,13 @@ async fn a_query_token_opens_only_the_live_stream_and_only_for_its_own_origin() 
     assert_eq!(s.post_json("generic", &nul_id).await, 400);
     let (status, v) = s.api("/api/calls?q=a%00b").await;
     assert_eq!(status, 400, "{v}");
+    let (status, v) = s
+        .api_send(
+            "POST",
+            "/api/dial",
+            Some(&json!({"number": "+1415\u{0}5550123"})),
+        )
+        .await;
+    assert!((400..500).contains(&status), "{status} {v}");
     assert_eq!(s.journal_len(), 0);
 }

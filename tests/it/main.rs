@@ -9,6 +9,9 @@ mod support;
 mod agent_api;
 // The CLI and HTTP contract: listening line, auth, errors, limits.
 mod contract;
+// Call back through the phone system: the HTTP dial template (a local PBX), Exotel (a fake);
+// the recording fetched to play in place.
+mod dial;
 // Correlation scenarios through the real listener: parallel, sequential, duplicates, order.
 mod correlation;
 // Every provider fixture posted over HTTP gets the status its expected outcome implies.

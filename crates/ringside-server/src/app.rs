@@ -19,9 +19,14 @@ pub fn app(ringside: Ringside) -> Router {
     let api = Router::new()
         .route("/api/calls", get(api::calls))
         .route("/api/calls.csv", get(api::calls_csv))
+        .route("/api/calls/done", post(api::done_many))
         .route("/api/calls/{id}", get(api::call))
         .route("/api/calls/{id}/done", post(api::done))
         .route("/api/calls/{id}/callback", post(api::callback))
+        .route("/api/calls/{id}/wrapup", post(api::wrapup))
+        .route("/api/calls/{id}/context", get(api::context))
+        .route("/api/calls/{id}/recording", get(api::recording))
+        .route("/api/dial", post(api::dial))
         .route("/api/calls/{id}/record", get(api::record))
         .route("/api/missed", get(api::missed))
         .route("/api/missed/done", post(api::all_done))
@@ -40,12 +45,14 @@ pub fn app(ringside: Ringside) -> Router {
                 .put(api::update_contact)
                 .delete(api::delete_contact),
         )
-        .route("/api/contacts/import", post(api::import_contacts))
         .route("/api/contacts.csv", get(api::contacts_csv))
         .route("/api/contacts.vcf", get(api::contacts_vcf))
         .route("/api/lookup", get(api::lookup))
         .route("/api/contacts/sync", post(api::sync_contacts))
         .route("/metrics", get(metrics::metrics))
+        // Every route above takes a JSON body or none; the import reads its own, larger one.
+        .route_layer(axum::middleware::from_fn(crate::body::json_limit))
+        .route("/api/contacts/import", post(api::import_contacts))
         .route_layer(axum::middleware::from_fn_with_state(
             ringside.clone(),
             auth::guard,

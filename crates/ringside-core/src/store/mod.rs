@@ -24,6 +24,7 @@ mod search;
 #[cfg(test)]
 mod tests;
 
+pub use calls::Party;
 pub use contacts::ContactEdit;
 
 use crate::contacts::{Contact, LookupSettings};
@@ -165,6 +166,12 @@ pub trait Queries: connected::Connected {
     /// Call `id` as stored, without its timeline.
     fn stored_call(&self, id: &str) -> Result<Option<Call>> {
         calls::load_call(self.conn(), id)
+    }
+
+    /// The calls `number` (as stored: E.164 where it parses) was the other party of before
+    /// `before`: how many, the newest `limit`, and how many of its missed calls are not done.
+    fn party(&self, number: &str, before: DateTime<Utc>, limit: usize) -> Result<Party> {
+        calls::party(self.conn(), number, before, limit)
     }
 
     /// How many deliveries the journal holds.
