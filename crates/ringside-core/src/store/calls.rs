@@ -193,16 +193,28 @@ fn reached_after(
     number: &str,
     started: DateTime<Utc>,
 ) -> Result<Option<(DateTime<Utc>, String)>> {
-    let found: Option<String> = tx
-        .prepare_cached(
-            "SELECT data FROM calls
-             WHERE ((from_num = ?1 AND direction = 'inbound') OR (to_num = ?1 AND direction = 'outbound'))
-               AND started_at > ?2 AND json_extract(data, '$.answered_at') IS NOT NULL
-             ORDER BY started_at LIMIT 1",
-        )?
-        .query_row(params![number, ts(started)], |r| r.get(0))
-        .optional()?;
-    let Some(data) = found else {
+    // The first answered call in each direction (each a seek in its partial index, however
+    // many calls the number has: a busy switchboard's calls would else be read at every
+    // missed call), then the earlier of the two.
+    let first = |sql: &str| -> Result<Option<(String, String)>> {
+        Ok(tx
+            .prepare_cached(sql)?
+            .query_row(params![number, ts(started)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    };
+    let inbound = first(
+        "SELECT started_at, data FROM calls
+         WHERE from_num = ?1 AND direction = 'inbound'
+           AND json_extract(data, '$.answered_at') IS NOT NULL AND started_at > ?2
+         ORDER BY started_at LIMIT 1",
+    )?;
+    let outbound = first(
+        "SELECT started_at, data FROM calls
+         WHERE to_num = ?1 AND direction = 'outbound'
+           AND json_extract(data, '$.answered_at') IS NOT NULL AND started_at > ?2
+         ORDER BY started_at LIMIT 1",
+    )?;
+    let Some((_, data)) = inbound.into_iter().chain(outbound).min() else {
         return Ok(None);
     };
     let later: Call = serde_json::from_str(&data)?;

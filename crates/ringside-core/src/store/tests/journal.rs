@@ -285,7 +285,7 @@ fn a_failing_delivery_is_rolled_back_alone() {
     s.conn
         .execute(
             "INSERT INTO calls (id, started_at, updated_at, state, direction, data)
-             VALUES ('generic:x1', 'x', 'x', 'ringing', 'inbound', 'not json')",
+             VALUES ('generic:x1', 'x', 'x', 'ringing', 'inbound', '{\"not\": 1}')",
             [],
         )
         .unwrap();
