@@ -694,11 +694,20 @@ async fn no_secret_of_any_source_reaches_the_log_at_trace_level() {
     const CRM_KEY: &str = "crm-header-secret-4242";
     const VOICESHOT_PASSWORD: &str = "voiceshot-password-123";
     const WHIPPY_SECRET: &str = "whippy-signing-secret-9876";
+    const DIAL_KEY: &str = "dial-query-secret-5150";
+    const DIAL_HEADER: &str = "dial-header-secret-6160";
     let xelion = FakeXelion::start(true).await;
+    // A phone system that is not there: dialling through it fails, and says so in the log.
+    let dial_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let (crm_port, crm_seen) = crm_server().await;
     // Every kind of secret Ringside holds: the API token, webhook tokens, HTTP Basic
     // credentials, a signing secret, the Xelion password (and the sessions and websocket
-    // URLs the PBX hands out), a CRM's secret header.
+    // URLs the PBX hands out), a CRM's secret header, a phone system's key in its dial URL
+    // and header.
     let config = format!(
         r#"{}
 [providers.voiceshot]
@@ -716,6 +725,15 @@ token = "{generic}"
 [contacts.crm]
 url = "http://127.0.0.1:{crm_port}/lookup?phone={{e164}}"
 headers = {{ X-Api-Key = "{CRM_KEY}" }}
+
+[callback]
+via = "http"
+agent = "201"
+
+[callback.http]
+method = "GET"
+url = "http://127.0.0.1:{dial_port}/originate?key={DIAL_KEY}&to={{e164}}"
+headers = {{ Authorization = "Bearer {DIAL_HEADER}" }}
 "#,
         xelion.ringside_config(PASSWORD, 1.0, ""),
         voiceshot = hook_token("voiceshot"),
@@ -810,6 +828,15 @@ headers = {{ X-Api-Key = "{CRM_KEY}" }}
     .await
     .unwrap();
     drop(live);
+    // Dialling through the phone system that is not there: 502, logged without its URL.
+    let res = http
+        .post(format!("{url}/api/dial"))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"number": "+14155550123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502, "{}", res.text().await.unwrap());
     // The settings page gives the secrets back masked (or, for tokens, to their owner).
     let res = http
         .get(format!("{url}/api/settings"))
@@ -834,6 +861,8 @@ headers = {{ X-Api-Key = "{CRM_KEY}" }}
         WHIPPY_SECRET.to_string(),
         PASSWORD.to_string(),
         CRM_KEY.to_string(),
+        DIAL_KEY.to_string(),
+        DIAL_HEADER.to_string(),
     ];
     let issued = xelion.issued_secrets();
     assert!(

@@ -349,11 +349,12 @@ pub async fn recording(r: &Ringside, id: &str) -> Result<(String, Vec<u8>)> {
         tracing::warn!("fetching the recording of {id}: {why}");
         Error::not_found(format!("the recording of call `{id}` could not be fetched"))
     };
+    // A provider's recording URL may be signed (a credential): never in the log.
     let mut res = client
         .get(&url)
         .send()
         .await
-        .map_err(|e| unavailable(e.to_string()))?;
+        .map_err(|e| unavailable(e.without_url().to_string()))?;
     if !res.status().is_success() {
         return Err(unavailable(format!("the server answered {}", res.status())));
     }
@@ -365,7 +366,11 @@ pub async fn recording(r: &Ringside, id: &str) -> Result<(String, Vec<u8>)> {
         .unwrap_or("audio/mpeg")
         .to_string();
     let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|e| unavailable(e.to_string()))? {
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?
+    {
         if body.len() + chunk.len() > MAX_RECORDING {
             return Err(unavailable("larger than 100 MiB".into()));
         }
