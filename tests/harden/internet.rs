@@ -535,6 +535,25 @@ async fn thousands_of_silent_calls_end_after_a_restart_while_webhooks_stay_fast(
     assert_eq!(count_calls(&db, "generic:going-", "answered"), going);
 }
 
+/// The API token where it is taken in a query (the live stream), and the settings page, which
+/// gives the secrets back masked (or, for tokens, to their owner).
+async fn live_and_settings(url: &str, api: &str) {
+    let (live, _) = tokio_tungstenite::connect_async(format!(
+        "{}/api/live?token={api}",
+        url.replace("http://", "ws://")
+    ))
+    .await
+    .unwrap();
+    drop(live);
+    let res = reqwest::Client::new()
+        .get(format!("{url}/api/settings"))
+        .bearer_auth(api)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 /// Run `ringside-server serve` with `args` and `env`, its stderr into `log`.
 fn spawn_logged(args: &[&str], env: &[(&str, &Path)], log: &Path) -> std::process::Child {
     let mut cmd = Command::new(bin());
@@ -622,20 +641,7 @@ async fn no_secret_reaches_the_log_at_trace_level_and_first_run_files_are_owner_
             .unwrap();
         assert!(res.status().is_client_error(), "{path}");
     }
-    let (live, _) = tokio_tungstenite::connect_async(format!(
-        "{}/api/live?token={api}",
-        url.replace("http://", "ws://")
-    ))
-    .await
-    .unwrap();
-    drop(live);
-    let res = http
-        .get(format!("{url}/api/settings"))
-        .bearer_auth(&api)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    live_and_settings(&url, &api).await;
     // The files of the first run: owner-only from the start.
     for (path, want) in [
         (config_dir.clone(), 0o700),
@@ -821,13 +827,6 @@ headers = {{ Authorization = "Bearer {DIAL_HEADER}" }}
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    let (live, _) = tokio_tungstenite::connect_async(format!(
-        "{}/api/live?token={API_TOKEN}",
-        url.replace("http://", "ws://")
-    ))
-    .await
-    .unwrap();
-    drop(live);
     // Dialling through the phone system that is not there: 502, logged without its URL.
     let res = http
         .post(format!("{url}/api/dial"))
@@ -837,14 +836,7 @@ headers = {{ Authorization = "Bearer {DIAL_HEADER}" }}
         .await
         .unwrap();
     assert_eq!(res.status(), 502, "{}", res.text().await.unwrap());
-    // The settings page gives the secrets back masked (or, for tokens, to their owner).
-    let res = http
-        .get(format!("{url}/api/settings"))
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    live_and_settings(&url, API_TOKEN).await;
     let _ = child.kill();
     let _ = child.wait();
 

@@ -196,25 +196,20 @@ fn reached_after(
     // The first answered call in each direction (each a seek in its partial index, however
     // many calls the number has: a busy switchboard's calls would else be read at every
     // missed call), then the earlier of the two.
-    let first = |sql: &str| -> Result<Option<(String, String)>> {
-        Ok(tx
-            .prepare_cached(sql)?
+    let mut first = None;
+    for (party, direction) in [("from_num", "inbound"), ("to_num", "outbound")] {
+        let found: Option<(String, String)> = tx
+            .prepare_cached(&format!(
+                "SELECT started_at, data FROM calls
+                 WHERE {party} = ?1 AND direction = '{direction}'
+                   AND json_extract(data, '$.answered_at') IS NOT NULL AND started_at > ?2
+                 ORDER BY started_at LIMIT 1"
+            ))?
             .query_row(params![number, ts(started)], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
-    };
-    let inbound = first(
-        "SELECT started_at, data FROM calls
-         WHERE from_num = ?1 AND direction = 'inbound'
-           AND json_extract(data, '$.answered_at') IS NOT NULL AND started_at > ?2
-         ORDER BY started_at LIMIT 1",
-    )?;
-    let outbound = first(
-        "SELECT started_at, data FROM calls
-         WHERE to_num = ?1 AND direction = 'outbound'
-           AND json_extract(data, '$.answered_at') IS NOT NULL AND started_at > ?2
-         ORDER BY started_at LIMIT 1",
-    )?;
-    let Some((_, data)) = inbound.into_iter().chain(outbound).min() else {
+            .optional()?;
+        first = first.into_iter().chain(found).min();
+    }
+    let Some((_, data)) = first else {
         return Ok(None);
     };
     let later: Call = serde_json::from_str(&data)?;
