@@ -203,7 +203,8 @@ pub async fn export_csv(app: AppHandle, r: Shared<'_>, query: CallFilter) -> Res
     save_download(&app, &r, "ringside-calls", "csv", &csv)
 }
 
-/// Write `body` as `<stem>-<time>.<ext>` in the Downloads folder (else home); returns the path.
+/// Write `body` as `<stem>-<time>.<ext>` in the Downloads folder (else home), owner-only;
+/// returns the path.
 fn save_download(
     app: &AppHandle,
     r: &Ringside,
@@ -218,7 +219,13 @@ fn save_download(
         .map_err(|e| Error::Internal(anyhow::anyhow!("no folder to save to: {e}")))?;
     let name = format!("{stem}-{}.{ext}", r.now().format("%Y%m%d-%H%M%S"));
     let path = dir.join(name);
-    std::fs::write(&path, body)
+    // Callers' numbers and names: readable by the agent only, from the start.
+    ringside_core::files::private_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, body.as_bytes()))
         .map_err(|e| Error::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }

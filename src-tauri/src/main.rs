@@ -45,14 +45,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RINGSIDE_LOG").unwrap_or_else(|_| {
-                "ringside=info,ringside_server=info,ringside_core=info,warn".into()
-            }),
-        )
-        .init();
+    ringside_server::logging::init("ringside=info,ringside_server=info,ringside_core=info,warn");
     let cli = Cli::parse();
     let opts = ServeOptions {
         listen: Some(cli.listen),

@@ -16,6 +16,10 @@ mod crash;
 // Entities, deep nesting, bad UTF-8, huge headers, slow headers and bodies, 10,000 idle
 // connections: refused, nothing stored, the server responsive throughout.
 mod hostile;
+// Issue 15's attacks: slow-body floods, fan-out floods with a stalled subscriber, a large
+// import, thousands of silent calls after a restart, a full disk, secrets in logs, file
+// modes, formula payloads, query tokens.
+mod internet;
 // Mutated fixtures and random requests through the real listener (proptest).
 mod props;
 // Every provider's calls redelivered and shuffled: one call, one timeline, one pop.

@@ -56,14 +56,14 @@ async fn listen_takes_a_host_name_and_every_printed_url_works() {
             .unwrap_or_else(|| panic!("{listen}: {line:?} {stderr}"))
             .to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "{listen}: {url}");
+        // Not a terminal: the addresses, never a token (the settings page has them).
+        assert!(stderr.contains(&format!("open:   {url}/ ")), "{stderr}");
         assert!(
-            stderr.contains(&format!("open:   {url}/#token={API_TOKEN}")),
+            stderr.contains(&format!("{url}/hooks/generic/<token>")),
             "{stderr}"
         );
-        assert!(
-            stderr.contains(&format!("{url}/hooks/generic/")),
-            "{stderr}"
-        );
+        assert!(!stderr.contains(API_TOKEN), "{stderr}");
+        assert!(!stderr.contains(&hook_token("generic")), "{stderr}");
         // The hint names this very binary, which the quick start does not put on PATH.
         let hint = stderr.lines().find(|l| l.starts_with("try it:")).unwrap();
         assert!(
@@ -522,14 +522,16 @@ async fn webhook_auth_failures_store_nothing() {
         post(format!("{}/hooks/generic/wrong-token", s.url)).await,
         401
     );
+    // No token: no webhook there. Unknown, not enabled: the same refusal as a wrong token,
+    // which tells nothing of the config.
     assert_eq!(post(format!("{}/hooks/generic/", s.url)).await, 404);
     assert_eq!(
         post(format!("{}/hooks/skype/{}", s.url, hook_token("skype"))).await,
-        404
+        401
     );
     assert_eq!(
         post(format!("{}/hooks/exotel/{}", s.url, hook_token("exotel"))).await,
-        404
+        401
     );
     // Another provider's token does not open this one.
     assert_eq!(

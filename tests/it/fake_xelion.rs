@@ -47,6 +47,8 @@ struct St {
     ws_keys: HashSet<String>,
     conns: Vec<mpsc::UnboundedSender<Cmd>>,
     next: u64,
+    /// Every session token, renewal token and websocket key handed out.
+    issued: Vec<String>,
     // What the client did.
     logins: u32,
     refused_logins: Vec<Instant>,
@@ -243,6 +245,12 @@ backoff_max_s = 0.2
     pub fn echoes(&self) -> u32 {
         self.st().echoes
     }
+    /// Every secret handed to the client: session and renewal tokens, websocket keys (a
+    /// websocket URL is good for one connection, like a password). For `tests/harden`.
+    #[allow(dead_code)]
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.st().issued.clone()
+    }
 
     /// Wait until `cond` holds (checked every 20 ms), at most `within`.
     pub async fn until(&self, what: &str, within: Duration, cond: impl Fn(&FakeXelion) -> bool) {
@@ -295,7 +303,9 @@ fn refuse(code: i64, message: &str) -> Response {
 
 fn token(st: &mut St, prefix: &str) -> String {
     st.next += 1;
-    format!("{prefix}-{}-{}", st.next, uuid::Uuid::new_v4().simple())
+    let t = format!("{prefix}-{}-{}", st.next, uuid::Uuid::new_v4().simple());
+    st.issued.push(t.clone());
+    t
 }
 
 fn session_answer(st: &St, space: &Space) -> Value {

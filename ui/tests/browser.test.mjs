@@ -2,7 +2,8 @@
 // webhooks, and the page must show them ringing, answered, ended and missed, call back with the
 // server's URI, and mark missed calls done. Callers show by name: a chooser when two contacts
 // share a number, "Add contact" for an unknown one, contacts imported and edited in the
-// Contacts tab, a CRM lookup (a slow local HTTP server) set up in Settings.
+// Contacts tab, a CRM lookup (a slow local HTTP server) set up in Settings. A provider's
+// recording URL is played only when it may be opened (javascript: and the like show as text).
 //
 // Needs: ui/dist built (`npm run build`), the server built (`cargo build -p ringside-server`,
 // or RINGSIDE_SERVER_BIN), and Chromium (`apt-get install chromium`, or CHROMIUM_BIN).
@@ -21,6 +22,7 @@ import {
   GENERIC_TOKEN,
   SERVER_BIN,
   SHOTS,
+  TELTEL_TOKEN,
   checkPrerequisites,
   client,
   eventually,
@@ -44,6 +46,7 @@ let page;
 let cti;
 let api;
 let addContact;
+let fixture;
 const pageErrors = [];
 
 /** No notice left over in a screenshot. */
@@ -62,7 +65,7 @@ before(async () => {
   const started = await startServer(tmp);
   server = started.child;
   base = started.url;
-  ({ cti, api, addContact } = client(base));
+  ({ cti, api, addContact, fixture } = client(base));
   context = await launch(tmp);
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -810,6 +813,79 @@ test("languages: the browser's, and the one chosen in Settings, for words, dates
   await page.locator("#tab-live .label", { hasText: "Live" }).waitFor();
   assert.equal((await api("/api/settings")).config.app.locale ?? null, null);
   await page.locator("#tab-live").click();
+});
+
+test("a recording URL is played only when it may be opened: javascript: and the like show as text", async () => {
+  // TelTel gives the recording as `audio_url` in its COMPLETED event (the fixture's shape).
+  const recorded = async (callId, audioUrl) => {
+    const ids = (e) => ({ ...e, id: `${e.id}-${callId}`, session_id: callId, call_id: callId });
+    await fixture("teltel", "inbound-01-start", TELTEL_TOKEN, ids);
+    await fixture("teltel", "inbound-10-completed-answered", TELTEL_TOKEN, (e) => ({ ...ids(e), audio_url: audioUrl }));
+    return `teltel:${callId}`;
+  };
+  const detailOf = async (id) => {
+    await page.locator("#tab-history").click();
+    const row = page.locator(`[data-testid="history-row"][data-call-id="${id}"]`);
+    await row.waitFor();
+    await row.click();
+    const detail = page.locator('[data-testid="call-detail"]');
+    await detail.locator('[data-testid="recording"]').waitFor();
+    return detail;
+  };
+  const close = async (detail) => {
+    await detail.getByRole("button", { name: "Close details" }).click();
+    await detail.waitFor({ state: "detached" });
+  };
+
+  // These calls rang nobody of ours: show everyone's.
+  await page.locator("#tab-live").click();
+  await page.locator('[data-testid="scope-everyone"]').click();
+  const unsafe = [
+    "javascript:alert(1)",
+    "JavaScript:alert(document.cookie)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+  ];
+  for (const [i, url] of unsafe.entries()) {
+    const id = await recorded(`ui-rec-bad-${i}`, url);
+    const stored = await api(`/api/calls/${encodeURIComponent(id)}`);
+    assert.equal(stored.recording_url, url, "stored as the provider gave it");
+    assert.equal(stored.recording_link, null, `${url} is not a link`);
+    const detail = await detailOf(id);
+    assert.equal(await detail.locator('[data-testid="recording-text"]').innerText(), url, "shown as text");
+    assert.equal(await detail.locator('[data-testid="recording-play"]').count(), 0, `${url} is not played`);
+    assert.equal(await page.locator(`a[href="${url}"]`).count(), 0, `no link to ${url}`);
+    // No link anywhere on the page has a scheme the browser would run or read locally.
+    const hrefs = await page.locator("a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    assert.deepEqual(hrefs.filter((h) => !/^(https?:|tel:|sip:|callto:|#|\/)/i.test(h)), [], `links on the page: ${hrefs}`);
+    // Nor will the server fetch it.
+    const res = await fetch(`${base}/api/calls/${encodeURIComponent(id)}/recording`, { headers: { Authorization: `Bearer ${API_TOKEN}` } });
+    assert.equal(res.status, 404, `${url} fetched: ${res.status}`);
+    await close(detail);
+  }
+
+  // An http(s) one plays in place, fetched by the server (here from a local one).
+  const audio = createServer((req, res) => {
+    res.writeHead(200, { "Content-Type": "audio/wav" });
+    res.end(Buffer.alloc(64));
+  });
+  await new Promise((r) => audio.listen(0, "127.0.0.1", r));
+  try {
+    const good = `http://127.0.0.1:${audio.address().port}/acc-77/ui-rec-good.wav`;
+    const id = await recorded("ui-rec-good", good);
+    assert.equal((await api(`/api/calls/${encodeURIComponent(id)}`)).recording_link, good);
+    const detail = await detailOf(id);
+    assert.equal(await detail.locator('[data-testid="recording-text"]').count(), 0);
+    await detail.locator('[data-testid="recording-play"]').click();
+    await detail.locator('[data-testid="recording-player"]').waitFor();
+    assert.match(await detail.locator('[data-testid="recording-player"]').getAttribute("src"), /^blob:/);
+    await close(detail);
+  } finally {
+    audio.close();
+  }
+  await page.locator("#tab-live").click();
+  await page.locator('[data-testid="scope-me"]').click();
 });
 
 test("the page recovers after the server restarts", async () => {

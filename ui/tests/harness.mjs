@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,7 @@ export const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js")
 
 export const API_TOKEN = "test-api-token-0123456789";
 export const GENERIC_TOKEN = "generic-token-0123456789";
+export const TELTEL_TOKEN = "teltel-token-0123456789";
 
 export function config(extra = "") {
   return `
@@ -45,7 +46,7 @@ password = "voiceshot-password-123"
 token = "whippy-token-0123456789"
 
 [providers.teltel]
-token = "teltel-token-0123456789"
+token = "${TELTEL_TOKEN}"
 
 [providers.exotel]
 token = "exotel-token-0123456789"
@@ -154,6 +155,21 @@ export function client(base) {
       });
       const body = await res.text();
       assert.equal(res.status, 200, `webhook ${event.event} ${event.callId}: ${res.status} ${body}`);
+    },
+    /**
+     * A provider's request as its fixture in tests/fixtures/<provider>/<name>.http has it, its
+     * JSON body changed by `edit`, posted with `token` in place of the fixture's.
+     */
+    async fixture(provider, name, token, edit) {
+      const raw = readFileSync(join(REPO, "tests", "fixtures", provider, `${name}.http`), "utf8");
+      const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+      const [requestLine, ...headerLines] = head.split(/\r?\n/);
+      const [method, path] = requestLine.split(" ");
+      const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(":")).trim(), l.slice(l.indexOf(":") + 1).trim()]));
+      const body = JSON.stringify(edit(JSON.parse(rest.join("\n\n"))));
+      const res = await fetch(base + path.replace(/[^/]+$/, token), { method, headers, body });
+      const text = await res.text();
+      assert.equal(res.status, 200, `${provider} ${name}: ${res.status} ${text}`);
     },
     async api(path, init = {}) {
       const res = await fetch(base + path, { ...init, headers: { ...auth, ...(init.headers ?? {}) } });

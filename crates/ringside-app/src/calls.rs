@@ -14,14 +14,11 @@ use ringside_core::dial::{Dial, DialVia};
 use ringside_core::inbox::Refused;
 use ringside_core::links::{self, RecordValues, Template};
 use ringside_core::phone;
-use ringside_core::spreadsheet::defuse_formula;
+use ringside_core::spreadsheet::Sheet;
 use ringside_core::store::{CallQuery, Queries};
 use ringside_core::{Call, CallState, CallWithTimeline, Direction, Wrapup};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-
-/// How many calls a CSV export holds unless the filter says.
-const CSV_ROWS: usize = 1000;
 
 /// Which calls to list (`GET /api/calls` query, the `list_calls` command's argument).
 #[derive(Debug, Clone, Default, Deserialize, TS)]
@@ -38,10 +35,23 @@ pub struct CallFilter {
     /// Paging: the last call of the previous page.
     pub before: Option<DateTime<Utc>>,
     pub before_id: Option<String>,
-    /// The API token, when the browser sends it in the query; not a filter.
-    #[serde(default)]
-    #[ts(skip)]
-    pub token: Option<String>,
+}
+
+impl CallFilter {
+    /// The store's query; a text to find with a control character in it (a NUL) is refused.
+    fn query(self) -> Result<CallQuery> {
+        if self
+            .q
+            .as_deref()
+            .is_some_and(|q| q.chars().any(char::is_control))
+        {
+            return Err(Error::invalid(
+                Invalid::Request,
+                "q: the text to find holds a control character",
+            ));
+        }
+        Ok(self.into())
+    }
 }
 
 impl From<CallFilter> for CallQuery {
@@ -68,7 +78,7 @@ fn no_call(id: &str) -> Error {
 pub async fn list(r: &Ringside, v: &Viewer, filter: CallFilter) -> Result<Vec<CallView>> {
     let q = CallQuery {
         seen_by: v.keys(),
-        ..filter.into()
+        ..filter.query()?
     };
     let calls = r.read(move |s| s.calls(&q)).await?;
     Ok(views(calls, &v.me, &r.settings()))
@@ -525,11 +535,12 @@ pub async fn recording(r: &Ringside, v: &Viewer, id: &str) -> Result<(String, Ve
         tracing::warn!("fetching the recording of {id}: {why}");
         Error::not_found(format!("the recording of call `{id}` could not be fetched"))
     };
+    // A provider's recording URL may be signed (a credential): never in the log.
     let mut res = client
         .get(&url)
         .send()
         .await
-        .map_err(|e| unavailable(e.to_string()))?;
+        .map_err(|e| unavailable(e.without_url().to_string()))?;
     if !res.status().is_success() {
         return Err(unavailable(format!("the server answered {}", res.status())));
     }
@@ -541,7 +552,11 @@ pub async fn recording(r: &Ringside, v: &Viewer, id: &str) -> Result<(String, Ve
         .unwrap_or("audio/mpeg")
         .to_string();
     let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|e| unavailable(e.to_string()))? {
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| unavailable(e.without_url().to_string()))?
+    {
         if body.len() + chunk.len() > MAX_RECORDING {
             return Err(unavailable("larger than 100 MiB".into()));
         }
@@ -556,82 +571,146 @@ pub async fn other_party(r: &Ringside, v: &Viewer, id: &str) -> Result<Option<St
     Ok(links::other_party(&call).map(str::to_string))
 }
 
-/// Calls as CSV, for a spreadsheet. Cells that a spreadsheet would run as a formula are
-/// prefixed with `'`.
+/// Calls the viewer sees as CSV, whole (the desktop saves it): see [`CsvExport`].
 pub async fn csv(r: &Ringside, v: &Viewer, filter: CallFilter) -> Result<String> {
-    let q = CallQuery {
-        limit: Some(filter.limit.unwrap_or(CSV_ROWS)),
-        seen_by: v.keys(),
-        ..filter.into()
-    };
-    let calls: Vec<Call> = r.read(move |s| s.calls(&q)).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "id",
-        "provider",
-        "direction",
-        "state",
-        "from",
-        "to",
-        "name",
-        "company",
-        "line",
-        "answered_by",
-        "agents_rung",
-        "started_at",
-        "answered_at",
-        "ended_at",
-        "duration_s",
-        "end_reason",
-        "done",
-        "disposition",
-        "note",
-        "recording_url",
-    ];
-    w.write_record(header).map_err(anyhow::Error::from)?;
-    let t = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
-    for c in calls {
-        // The caller as the contacts know them: the best match (the one the UI names first).
-        let best = c.contacts.first();
-        let mut rung: Vec<&str> = Vec::new();
-        for l in &c.legs {
-            if !rung.contains(&l.agent.as_str()) {
-                rung.push(&l.agent);
-            }
-        }
-        let row = [
-            c.id.clone(),
-            c.provider.to_string(),
-            serde_plain(&c.direction),
-            c.state.as_str().to_string(),
-            c.from.clone().unwrap_or_default(),
-            c.to.clone().unwrap_or_default(),
-            best.map(|m| m.name.clone()).unwrap_or_default(),
-            best.and_then(|m| m.company.clone()).unwrap_or_default(),
-            c.line.clone().unwrap_or_default(),
-            c.answered_by.clone().unwrap_or_default(),
-            rung.join(" "),
-            c.started_at.to_rfc3339(),
-            t(c.answered_at),
-            t(c.ended_at),
-            c.duration_s.map(|d| d.to_string()).unwrap_or_default(),
-            c.end_reason.as_ref().map(serde_plain).unwrap_or_default(),
-            if c.done { "yes" } else { "no" }.to_string(),
-            c.wrapup
-                .as_ref()
-                .and_then(|w| w.disposition.clone())
-                .unwrap_or_default(),
-            c.wrapup
-                .as_ref()
-                .map(|w| w.note.clone())
-                .unwrap_or_default(),
-            c.recording_url.clone().unwrap_or_default(),
-        ];
-        w.write_record(row.iter().map(|v| defuse_formula(v)))
-            .map_err(anyhow::Error::from)?;
+    let mut pages = CsvExport::start(r, v, filter)?;
+    let mut file = String::new();
+    while let Some(page) = pages.next().await? {
+        file.push_str(&page);
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
+    Ok(file)
+}
+
+/// Calls as CSV for a spreadsheet, newest first, a page at a time so an export of any size
+/// streams: every call the filter finds (or its `limit`, when it has one). Cells a
+/// spreadsheet would run as a formula are made text ([`Sheet`]).
+pub struct CsvExport {
+    r: Ringside,
+    query: CallQuery,
+    /// Rows still to give, when the filter limits them.
+    left: Option<usize>,
+    sheet: Sheet,
+    started: bool,
+    done: bool,
+}
+
+impl CsvExport {
+    /// The calls `v` sees, as `filter` says.
+    pub fn start(r: &Ringside, v: &Viewer, filter: CallFilter) -> Result<CsvExport> {
+        let left = filter.limit;
+        Ok(CsvExport {
+            r: r.clone(),
+            query: CallQuery {
+                seen_by: v.keys(),
+                ..filter.query()?
+            },
+            left,
+            sheet: Sheet::default(),
+            started: false,
+            done: false,
+        })
+    }
+
+    /// The parts of the file, as a stream.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<String>> + Send {
+        futures_util::stream::try_unfold(self, |mut e| async move {
+            Ok(e.next().await?.map(|part| (part, e)))
+        })
+    }
+
+    /// The next part of the file; `None` once it is all given.
+    pub async fn next(&mut self) -> Result<Option<String>> {
+        if !self.started {
+            self.started = true;
+            self.sheet.row(CSV_HEADER)?;
+            return Ok(Some(self.sheet.take()?));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let page = self.left.unwrap_or(CSV_PAGE).min(CSV_PAGE);
+        let q = CallQuery {
+            limit: Some(page),
+            ..self.query.clone()
+        };
+        let calls: Vec<Call> = self.r.read(move |s| s.calls(&q)).await?;
+        if let Some(left) = &mut self.left {
+            *left -= calls.len();
+        }
+        self.done = calls.len() < page || self.left == Some(0);
+        let Some(last) = calls.last() else {
+            return Ok(None);
+        };
+        self.query.before = Some(last.started_at);
+        self.query.before_id = Some(last.id.clone());
+        for c in &calls {
+            self.sheet.row(csv_row(c))?;
+        }
+        Ok(Some(self.sheet.take()?))
+    }
+}
+
+/// Calls a CSV export reads from the store at a time.
+const CSV_PAGE: usize = 1000;
+
+const CSV_HEADER: [&str; 20] = [
+    "id",
+    "provider",
+    "direction",
+    "state",
+    "from",
+    "to",
+    "name",
+    "company",
+    "line",
+    "answered_by",
+    "agents_rung",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "duration_s",
+    "end_reason",
+    "done",
+    "disposition",
+    "note",
+    "recording_url",
+];
+
+fn csv_row(c: &Call) -> [String; 20] {
+    let t = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
+    // The caller as the contacts know them: the best match (the one the UI names first).
+    let best = c.contacts.first();
+    let mut rung: Vec<&str> = Vec::new();
+    for l in &c.legs {
+        if !rung.contains(&l.agent.as_str()) {
+            rung.push(&l.agent);
+        }
+    }
+    let wrapup = c.wrapup.as_ref();
+    [
+        c.id.clone(),
+        c.provider.to_string(),
+        serde_plain(&c.direction),
+        c.state.as_str().to_string(),
+        c.from.clone().unwrap_or_default(),
+        c.to.clone().unwrap_or_default(),
+        best.map(|m| m.name.clone()).unwrap_or_default(),
+        best.and_then(|m| m.company.clone()).unwrap_or_default(),
+        c.line.clone().unwrap_or_default(),
+        c.answered_by.clone().unwrap_or_default(),
+        rung.join(" "),
+        c.started_at.to_rfc3339(),
+        t(c.answered_at),
+        t(c.ended_at),
+        c.duration_s.map(|d| d.to_string()).unwrap_or_default(),
+        c.end_reason.as_ref().map(serde_plain).unwrap_or_default(),
+        if c.done { "yes" } else { "no" }.to_string(),
+        wrapup
+            .and_then(|w| w.disposition.clone())
+            .unwrap_or_default(),
+        wrapup.map(|w| w.note.clone()).unwrap_or_default(),
+        c.recording_url.clone().unwrap_or_default(),
+    ]
 }
 
 fn serde_plain<T: Serialize>(v: &T) -> String {

@@ -21,9 +21,6 @@ pub struct ContactFilter {
     pub q: Option<String>,
     /// At most this many (default 200).
     pub limit: Option<usize>,
-    #[serde(default)]
-    #[ts(skip)]
-    pub token: Option<String>,
 }
 
 /// The file formats contacts come in and go out as.
@@ -131,6 +128,9 @@ pub async fn delete(r: &Ringside, id: i64) -> Result<()> {
         .ok_or_else(|| not_found(id))
 }
 
+/// Contacts one write of an import stores: a few milliseconds of the writer.
+const IMPORT_PART: usize = 200;
+
 /// Read a CSV or vCard file into local contacts (`mapping`: CSV `field=Header` overrides).
 /// The same file imported again updates rather than duplicates.
 pub async fn import(
@@ -155,9 +155,32 @@ pub async fn import_into(
 ) -> Result<ImportResult> {
     let format = format.unwrap_or_else(|| ContactFormat::sniff(&bytes));
     let (items, skipped, columns) = parse_file(&bytes, format, mapping)?;
-    let mut report = engine
-        .write(move |s| s.upsert_contacts(LOCAL, items, region, now))
-        .await?;
+    drop(bytes);
+    // A part at a time, each its own short write, so webhooks are stored in between (a file
+    // of a hundred thousand contacts would hold the writer for many seconds).
+    let mut report = ImportReport::default();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let part: Vec<_> = items.by_ref().take(IMPORT_PART).collect();
+        let done = engine
+            .write(move |s| {
+                let (r, calls) = s.upsert_contacts_part(LOCAL, part, &mut seen, region, now)?;
+                Ok(((r, seen), calls))
+            })
+            .await;
+        let (part_report, part_seen) = done.map_err(|e| {
+            anyhow::anyhow!(
+                "the import stopped after {} of its contacts were stored: {e:#}",
+                report.added + report.updated + report.unchanged
+            )
+        })?;
+        seen = part_seen;
+        report.added += part_report.added;
+        report.updated += part_report.updated;
+        report.unchanged += part_report.unchanged;
+        report.skipped.extend(part_report.skipped);
+    }
     report.skipped.splice(0..0, skipped);
     Ok(ImportResult {
         format,
@@ -206,13 +229,84 @@ pub fn parse_file(
     }
 }
 
-/// Every contact as one file.
+/// How many contacts an export reads from the store at a time.
+const EXPORT_PAGE: usize = 500;
+
+/// Every contact as one file, whole (the desktop saves it).
 pub async fn export(r: &Ringside, format: ContactFormat) -> Result<String> {
-    let all = r.read(|s| s.contacts(None, usize::MAX)).await?;
-    Ok(match format {
-        ContactFormat::Csv => csv::export(&all)?,
-        ContactFormat::Vcard => vcard::export(&all),
-    })
+    let mut pages = Export::start(r, format).await?;
+    let mut file = String::new();
+    while let Some(page) = pages.next().await? {
+        file.push_str(&page);
+    }
+    Ok(file)
+}
+
+/// Every contact as one file, a page at a time, so an export of any size streams: memory
+/// holds one page of contacts, however many there are.
+pub struct Export {
+    r: Ringside,
+    format: ContactFormat,
+    csv: Option<csv::Export>,
+    /// The last contact given (name, id); `None` before the first page.
+    after: Option<(String, i64)>,
+    header: Option<String>,
+    done: bool,
+}
+
+impl Export {
+    pub async fn start(r: &Ringside, format: ContactFormat) -> Result<Export> {
+        let (csv, header) = match format {
+            ContactFormat::Csv => {
+                let most = r.read(|s| s.most_numbers()).await?;
+                let e = csv::Export::new(most)?;
+                let header = e.header.clone();
+                (Some(e), Some(header))
+            }
+            ContactFormat::Vcard => (None, None),
+        };
+        Ok(Export {
+            r: r.clone(),
+            format,
+            csv,
+            after: None,
+            header,
+            done: false,
+        })
+    }
+
+    /// The parts of the file, as a stream.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<String>> + Send {
+        futures_util::stream::try_unfold(self, |mut e| async move {
+            Ok(e.next().await?.map(|part| (part, e)))
+        })
+    }
+
+    /// The next part of the file; `None` once it is all given.
+    pub async fn next(&mut self) -> Result<Option<String>> {
+        if let Some(header) = self.header.take() {
+            return Ok(Some(header));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let after = self.after.clone();
+        let page = self
+            .r
+            .read(move |s| {
+                s.contacts_page(after.as_ref().map(|(n, id)| (n.as_str(), *id)), EXPORT_PAGE)
+            })
+            .await?;
+        self.done = page.len() < EXPORT_PAGE;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = Some((last.name.clone(), last.id));
+        Ok(Some(match (self.format, &mut self.csv) {
+            (ContactFormat::Csv, Some(e)) => e.rows(&page)?,
+            _ => vcard::export(&page),
+        }))
+    }
 }
 
 /// Who `number` is, as the stored contacts know it right now (the CRM answers for calls).

@@ -40,7 +40,8 @@ pub async fn send(via: DialVia, req: &DialRequest) -> Result<()> {
         } else {
             "the request failed".to_string()
         };
-        tracing::warn!("dialling through {who}: {e}");
+        // Its URL may carry the phone system's key: never in the log.
+        tracing::warn!("dialling through {who}: {}", e.without_url());
         Error::DialFailed(format!("{who} could not be asked to dial: {why}"))
     })?;
     let status = res.status().as_u16();

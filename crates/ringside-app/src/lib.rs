@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod crm;
 pub mod dial;
 pub mod error;
+pub mod health;
 pub mod live;
 pub mod lock;
 pub mod presence;

@@ -542,6 +542,14 @@ pub const DEMO_IDENTITIES: [&str; 2] = ["201", "202"];
 impl Config {
     /// Read and check `path`. Errors name the file and the key.
     pub fn load(path: &Path) -> Result<Config> {
+        // It holds every token: one left readable by others (by hand, an older Ringside) is
+        // narrowed, and said so.
+        if crate::files::narrow(path).unwrap_or(false) {
+            tracing::warn!(
+                "{} was readable by other users: made owner-only",
+                path.display()
+            );
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config {}", path.display()))?;
         Config::parse(&text).with_context(|| format!("in config {}", path.display()))
@@ -649,21 +657,12 @@ impl Config {
 
     /// Write to `path` (creating its directory), readable by the owner only: it holds secrets.
     pub fn save(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let text = format!(
             "# Ringside configuration. See README.md for every key.\n{}",
             self.to_toml()?
         );
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
-        }
-        std::fs::rename(&tmp, path)?;
+        // It holds every token: owner-only from the first byte (never written, then narrowed).
+        crate::files::write_private(path, text.as_bytes())?;
         Ok(())
     }
 }

@@ -8,6 +8,13 @@
 //! event is on disk, concurrent webhooks share syncs instead of waiting in line for one each,
 //! and the writer builds the next transaction while the previous ones are being synced.
 //! A third thread checkpoints the WAL into the database file, off the commit path.
+//!
+//! Fair and short turns on the writer: a batch takes deliveries from every source in turn
+//! (one provider's flood does not push another's webhook back behind it), at most
+//! [`MAX_BATCH`] of them or [`MAX_BATCH_EVENTS`] events; between two batches the writer runs
+//! one other write. Long operations (a contacts import, ending thousands of silent calls) are
+//! cut by their callers into such writes of a few milliseconds each, so a webhook never waits
+//! behind more than one of them.
 
 use crate::contacts::LookupSettings;
 use crate::correlate::Timeouts;
@@ -18,13 +25,18 @@ use crate::providers::{self, Inbound, ParseContext, ParseError};
 use crate::store::{Checkpointer, Delivery, Queries, Reader, Stored, WalSync, Writer};
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, oneshot};
 
 /// The most deliveries one transaction takes.
 pub const MAX_BATCH: usize = 512;
+/// The most events one transaction takes (a delivery may carry up to
+/// [`crate::ingest::MAX_EVENTS`]): a batch's turn on the writer stays short.
+pub const MAX_BATCH_EVENTS: usize = 512;
 /// Reader connections for queries.
 const READERS: usize = 4;
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -46,6 +58,49 @@ pub struct Engine {
     jobs: mpsc::Sender<Job>,
     readers: Arc<Vec<Mutex<Reader>>>,
     live: broadcast::Sender<Arc<Call>>,
+    health: Arc<Health>,
+}
+
+/// How the store's writes are going, for readiness and metrics.
+#[derive(Default)]
+struct Health {
+    /// Jobs sent to the writer and not yet answered.
+    queued: AtomicUsize,
+    /// Why the last write failed, unless one succeeded since.
+    failing: Mutex<Option<String>>,
+}
+
+impl Health {
+    fn set(&self, failing: Option<String>) {
+        *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = failing;
+    }
+
+    /// A write answered: it tells how the store is when it succeeded or failed for the
+    /// store's sake (disk full, read-only, I/O), not for what it was asked to write.
+    fn outcome<T>(&self, r: &Result<T>) {
+        match r {
+            Ok(_) => self.set(None),
+            Err(e) if store_failure(e) => self.set(Some(format!("{e:#}"))),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Whether `e` is the store failing (the disk, the file), rather than what was written.
+fn store_failure(e: &anyhow::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    e.chain().any(|c| {
+        c.is::<std::io::Error>()
+            || c.to_string().starts_with("storing failed")
+            || matches!(
+                c.downcast_ref::<rusqlite::Error>(),
+                Some(rusqlite::Error::SqliteFailure(f, _)) if matches!(
+                    f.code,
+                    DiskFull | SystemIoFailure | ReadOnly | DatabaseCorrupt | CannotOpen
+                        | NotADatabase | DatabaseBusy | DatabaseLocked
+                )
+            )
+    })
 }
 
 /// A delivery's outcome, as the webhook answers it.
@@ -80,11 +135,15 @@ impl Engine {
         let (jobs, rx) = mpsc::channel();
         let (live, _) = broadcast::channel(LIVE_BACKLOG);
         let live2 = live.clone();
+        let health = Arc::new(Health::default());
         let (writing, written) = mpsc::channel::<()>();
         let (to_sync, synced) = mpsc::channel::<AfterSync>();
         std::thread::Builder::new()
             .name("ringside-sync".into())
-            .spawn(move || syncer(wal, synced))?;
+            .spawn({
+                let health = health.clone();
+                move || syncer(wal, synced, &health)
+            })?;
         std::thread::Builder::new()
             .name("ringside-writer".into())
             .spawn(move || {
@@ -98,6 +157,7 @@ impl Engine {
             jobs,
             readers: Arc::new(readers),
             live,
+            health,
         })
     }
 
@@ -116,20 +176,36 @@ impl Engine {
         region: DefaultRegion,
         now: DateTime<Utc>,
     ) -> Result<Receipt, IntakeError> {
-        let parsed = providers::parse(provider, req, parse)?;
-        let delivery =
-            ingest::webhook(provider, req, parsed, region, now).ok_or(IntakeError::Empty)?;
+        let delivery = Engine::prepare(provider, req, parse, region, now)?;
         self.store(delivery).await.map_err(IntakeError::Store)
+    }
+
+    /// The first half of [`Engine::receive`], which needs no store: parse the delivery and
+    /// make it the [`Delivery`] to store. CPU work that grows with the request (tens of
+    /// milliseconds for one naming thousands of agents, in a debug build a second): the
+    /// listener runs it off the async threads, so one provider's large deliveries do not
+    /// hold up another's webhooks.
+    pub fn prepare(
+        provider: Provider,
+        req: &Inbound<'_>,
+        parse: &ParseContext,
+        region: DefaultRegion,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, IntakeError> {
+        let parsed = providers::parse(provider, req, parse)?;
+        ingest::webhook(provider, req, parsed, region, now).ok_or(IntakeError::Empty)
     }
 
     /// Store already-normalized events (the Xelion websocket client, Ringside's own events).
     pub async fn store(&self, delivery: Delivery) -> Result<Receipt> {
         let (tx, rx) = oneshot::channel();
         self.send(Job::Store(delivery, tx))?;
-        match rx
+        let stored = rx
             .await
-            .map_err(|_| anyhow!("the store's writer stopped"))??
-        {
+            .map_err(|_| anyhow!("the store's writer stopped"))
+            .and_then(|r| r);
+        self.answered(&stored);
+        match stored? {
             Stored::New { seq, calls } => Ok(Receipt::Stored { seq, calls }),
             Stored::Duplicate => Ok(Receipt::Duplicate),
         }
@@ -186,15 +262,51 @@ impl Engine {
         .await
     }
 
-    /// End every call that has been silent longer than `limits` allow, and clear the claims
-    /// that lapsed; returns how many calls ended.
-    pub async fn expire(&self, now: DateTime<Utc>, limits: Timeouts) -> Result<usize> {
+    /// End the calls of `stale` (read off the writer, see [`Queries::stale_calls`]) that are
+    /// still silent longer than `limits` allow, each looked at again on the writer; returns
+    /// how many ended. One write: callers pass a few hundred at a time.
+    pub async fn expire(
+        &self,
+        stale: Vec<Call>,
+        now: DateTime<Utc>,
+        limits: Timeouts,
+    ) -> Result<usize> {
+        self.write(move |s| expire(s, &stale, now, &limits)).await
+    }
+
+    /// Let go of the claims on missed calls that lapsed by `now` ("I am calling back" held
+    /// too long); returns how many.
+    pub async fn clear_lapsed_claims(&self, now: DateTime<Utc>) -> Result<usize> {
         self.write(move |s| {
-            let (n, mut changed) = expire(s, now, &limits)?;
-            changed.extend(s.clear_lapsed_claims(now)?);
-            Ok((n, changed))
+            let changed = s.clear_lapsed_claims(now)?;
+            Ok((changed.len(), changed))
         })
         .await
+    }
+
+    /// Whether the store takes writes: `Err` with why the last write failed, unless one
+    /// succeeded since.
+    pub fn write_health(&self) -> Result<(), String> {
+        match &*self
+            .health
+            .failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Write (and sync) one row that says nothing, to learn whether the store takes writes
+    /// again after a failure (see [`Engine::write_health`]).
+    pub async fn probe(&self) -> Result<()> {
+        self.write(|s| Ok((s.probe()?, Vec::new()))).await
+    }
+
+    /// Jobs waiting for the writer (or for the sync after it).
+    pub fn queued(&self) -> usize {
+        self.health.queued.load(Ordering::SeqCst)
     }
 
     /// Run `f` on the writer thread (the only connection that writes); once what it wrote is
@@ -219,8 +331,17 @@ impl Engine {
                 }
             })
         })))?;
-        rx.await
-            .map_err(|_| anyhow!("the store's writer stopped"))?
+        let written = rx
+            .await
+            .map_err(|_| anyhow!("the store's writer stopped"))
+            .and_then(|r| r);
+        self.answered(&written);
+        written
+    }
+
+    fn answered<T>(&self, r: &Result<T>) {
+        self.health.queued.fetch_sub(1, Ordering::SeqCst);
+        self.health.outcome(r);
     }
 
     /// How calls find contacts from now on (the settings changed).
@@ -250,17 +371,82 @@ impl Engine {
     }
 
     fn send(&self, job: Job) -> Result<()> {
-        self.jobs
-            .send(job)
-            .map_err(|_| anyhow!("the store's writer stopped"))
+        self.health.queued.fetch_add(1, Ordering::SeqCst);
+        self.jobs.send(job).map_err(|_| {
+            self.health.queued.fetch_sub(1, Ordering::SeqCst);
+            anyhow!("the store's writer stopped")
+        })
     }
 }
 
 /// What to do once the transactions committed so far are durable (or could not be made so).
 type AfterSync = Box<dyn FnOnce(&Result<(), String>) + Send>;
 
-/// The writer thread: take every queued job, store deliveries in one transaction, and leave
-/// the answers and announcements to the syncer.
+/// A delivery waiting to be stored, and who waits for its answer.
+type Queued = (Delivery, oneshot::Sender<Result<Stored>>);
+
+/// Jobs waiting for the writer thread: deliveries by source, in arrival order within each,
+/// and other writes in arrival order.
+#[derive(Default)]
+struct Waiting {
+    deliveries: HashMap<Provider, VecDeque<Queued>>,
+    /// The order sources take turns in: the one served last goes to the back.
+    turns: VecDeque<Provider>,
+    writes: VecDeque<WriteFn>,
+}
+
+impl Waiting {
+    fn add(&mut self, job: Job) {
+        match job {
+            Job::Store(d, tx) => {
+                let source = d.source;
+                let queue = self.deliveries.entry(source).or_default();
+                if queue.is_empty() {
+                    self.turns.push_back(source);
+                }
+                queue.push_back((d, tx));
+            }
+            Job::Write(f) => self.writes.push_back(f),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.turns.is_empty() && self.writes.is_empty()
+    }
+
+    /// The next batch: one delivery from each source in turn, until [`MAX_BATCH`]
+    /// deliveries or [`MAX_BATCH_EVENTS`] events (at least one delivery).
+    fn batch(&mut self) -> Vec<Queued> {
+        let mut batch = Vec::new();
+        let mut events = 0;
+        while batch.len() < MAX_BATCH {
+            let Some(source) = self.turns.pop_front() else {
+                break;
+            };
+            let queue = self
+                .deliveries
+                .get_mut(&source)
+                .expect("a source in turn has a queue");
+            let next_events = queue.front().map_or(0, |(d, _)| d.events.len());
+            if !batch.is_empty() && events + next_events > MAX_BATCH_EVENTS {
+                self.turns.push_front(source);
+                break;
+            }
+            let (d, tx) = queue.pop_front().expect("a source in turn has a delivery");
+            events += d.events.len();
+            batch.push((d, tx));
+            if queue.is_empty() {
+                self.deliveries.remove(&source);
+            } else {
+                self.turns.push_back(source);
+            }
+        }
+        batch
+    }
+}
+
+/// The writer thread: store a fair batch of deliveries in one transaction, then run one
+/// other write, and again; the answers and announcements are the syncer's.
 fn writer(
     mut store: Writer,
     rx: mpsc::Receiver<Job>,
@@ -271,23 +457,18 @@ fn writer(
         // The syncer stops only once this sender is dropped.
         let _ = to_sync.send(f);
     };
-    while let Ok(first) = rx.recv() {
-        let mut deliveries = Vec::new();
-        let mut waiting = Vec::new();
-        let mut writes: Vec<WriteFn> = Vec::new();
-        let mut next = Some(first);
-        while let Some(job) = next.take() {
-            match job {
-                Job::Store(d, tx) => {
-                    deliveries.push(d);
-                    waiting.push(tx);
-                }
-                Job::Write(f) => writes.push(f),
-            }
-            if deliveries.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+    let mut waiting = Waiting::default();
+    loop {
+        if waiting.is_empty() {
+            match rx.recv() {
+                Ok(job) => waiting.add(job),
+                Err(_) => return,
             }
         }
+        for job in rx.try_iter() {
+            waiting.add(job);
+        }
+        let (deliveries, answers): (Vec<Delivery>, Vec<_>) = waiting.batch().into_iter().unzip();
         if !deliveries.is_empty() {
             let started = std::time::Instant::now();
             let stored = store.store_batch(&deliveries);
@@ -301,7 +482,7 @@ fn writer(
                     let live = live.clone();
                     after_sync(Box::new(move |synced| {
                         if let Err(e) = synced {
-                            for tx in waiting {
+                            for tx in answers {
                                 let _ = tx.send(Err(anyhow!("storing failed: {e}")));
                             }
                             return;
@@ -313,20 +494,20 @@ fn writer(
                                 }
                             }
                         }
-                        for (tx, r) in waiting.into_iter().zip(results) {
+                        for (tx, r) in answers.into_iter().zip(results) {
                             let _ = tx.send(r);
                         }
                     }));
                 }
                 Err(e) => {
                     tracing::error!("storing a batch of {} failed: {e:#}", deliveries.len());
-                    for tx in waiting {
+                    for tx in answers {
                         let _ = tx.send(Err(anyhow!("storing failed: {e:#}")));
                     }
                 }
             }
         }
-        for f in writes {
+        if let Some(f) = waiting.writes.pop_front() {
             after_sync(f(&mut store, &live));
         }
     }
@@ -343,7 +524,7 @@ fn durable<T>(r: Result<T>, synced: &Result<(), String>) -> Result<T> {
 /// The syncer thread: make everything committed so far durable with one sync, then run what
 /// waited for it, in commit order. Every follow-up received before the sync began belongs to
 /// a transaction that had committed by then, so the sync covers it.
-fn syncer(wal: WalSync, rx: mpsc::Receiver<AfterSync>) {
+fn syncer(wal: WalSync, rx: mpsc::Receiver<AfterSync>, health: &Health) {
     while let Ok(first) = rx.recv() {
         let mut pending = vec![first];
         pending.extend(rx.try_iter());
@@ -351,6 +532,9 @@ fn syncer(wal: WalSync, rx: mpsc::Receiver<AfterSync>) {
             tracing::error!("syncing the store's WAL failed: {e}");
             format!("syncing the store failed: {e}")
         });
+        if let Err(e) = &synced {
+            health.set(Some(e.clone()));
+        }
         for f in pending {
             f(&synced);
         }
@@ -367,13 +551,20 @@ fn checkpoints(store: Checkpointer, writer: mpsc::Receiver<()>) {
     }
 }
 
-/// End the calls silent for longer than `limits` allow: how many, and the calls changed.
-fn expire(store: &mut Writer, now: DateTime<Utc>, limits: &Timeouts) -> Result<(usize, Vec<Call>)> {
-    let deliveries: Vec<Delivery> = store
-        .open_calls()?
-        .iter()
-        .filter_map(|c| ingest::timeout(c, now, limits))
-        .collect();
+/// End those of `stale` still silent for longer than `limits` allow, as the writer sees them
+/// now: how many, and the calls changed.
+fn expire(
+    store: &mut Writer,
+    stale: &[Call],
+    now: DateTime<Utc>,
+    limits: &Timeouts,
+) -> Result<(usize, Vec<Call>)> {
+    let mut deliveries = Vec::new();
+    for c in stale {
+        if let Some(current) = store.stored_call(&c.id)? {
+            deliveries.extend(ingest::timeout(&current, now, limits));
+        }
+    }
     let n = deliveries.len();
     let mut changed = Vec::new();
     if n > 0 {

@@ -9,7 +9,7 @@
 //! - a timeout: `ringside:timeout:<call id>:<when the call last changed>`.
 
 use crate::correlate::{self, Timeouts};
-use crate::model::{Call, CallEvent, Provider};
+use crate::model::{Call, CallEvent, EventKind, Provider};
 use crate::phone::{self, DefaultRegion};
 use crate::providers::xelion::Notice;
 use crate::providers::{Inbound, Parsed};
@@ -90,8 +90,36 @@ fn delivery(
     })
 }
 
-/// `events` with their numbers in E.164 (`region` for numbers without a country code).
+/// The most events one delivery carries into the store: a call keeps at most
+/// [`correlate::MAX_LEGS`] legs, so a delivery naming more agents than that (one 64 KiB
+/// request can name thousands) has nothing more to say, and journaling its every event
+/// would cost the single writer and the disk for nothing. The raw request keeps them all.
+pub const MAX_EVENTS: usize = correlate::MAX_LEGS + 8;
+
+/// `events` with their numbers in E.164 (`region` for numbers without a country code), at
+/// most [`MAX_EVENTS`] of them.
 fn normalized(mut events: Vec<CallEvent>, region: DefaultRegion) -> Vec<CallEvent> {
+    if events.len() > MAX_EVENTS {
+        tracing::warn!(
+            "a delivery of {} events for call {}: {MAX_EVENTS} are kept",
+            events.len(),
+            events[0].provider_call_id
+        );
+        // The agents' (and keypresses') first ones, then every event that moves the call,
+        // the last ones if there are still too many.
+        let mut per_agent = 0;
+        events.retain(|e| match e.kind {
+            EventKind::Ringing { .. }
+            | EventKind::LegStopped { .. }
+            | EventKind::Keypress { .. } => {
+                per_agent += 1;
+                per_agent <= correlate::MAX_LEGS
+            }
+            _ => true,
+        });
+        let extra = events.len().saturating_sub(MAX_EVENTS);
+        events.drain(..extra);
+    }
     for ev in &mut events {
         phone::normalize_event(ev, region);
     }

@@ -226,7 +226,12 @@ pub struct Call {
     #[ts(type = "number | null")]
     pub duration_s: Option<u64>,
     pub end_reason: Option<EndReason>,
+    /// The recording as the provider gave it: shown as text.
     pub recording_url: Option<String>,
+    /// `recording_url` when it may be opened ([`crate::links::openable`]: http(s), tel, sip,
+    /// callto): the one URL of a recording the UI makes a link of.
+    #[serde(default)]
+    pub recording_link: Option<String>,
     pub transcript: Option<String>,
     pub attachments: Vec<Attachment>,
     pub keypresses: Vec<Keypress>,

@@ -446,6 +446,7 @@ mod tests {
             duration_s: None,
             end_reason: None,
             recording_url: None,
+            recording_link: None,
             transcript: None,
             attachments: vec![],
             keypresses: vec![],

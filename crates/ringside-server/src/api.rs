@@ -2,12 +2,12 @@
 //! apart, call [`ringside_app`] with the [`Viewer`] the token named and answer JSON; and
 //! `/api/live`, the live stream as a websocket. Authentication is [`crate::auth`]'s.
 
+use crate::app::MAX_CONTACTS_FILE;
 use crate::error::HttpError;
-use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Extension, Path, Query, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ringside_app::agents::{self, IssuedToken, MeView, TeamMember};
@@ -38,6 +38,16 @@ fn refused(what: Invalid, message: String) -> HttpError {
     HttpError::from(Error::invalid(what, message)).with_status(StatusCode::BAD_REQUEST)
 }
 
+/// A JSON body refused: over the size limit (413, as every body over its limit), or not the
+/// JSON it must be (400).
+fn refused_body(what: Invalid, e: JsonRejection) -> HttpError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        crate::body::too_large(crate::body::JSON_BODY)
+    } else {
+        refused(what, e.body_text())
+    }
+}
+
 /// `GET /api/calls`
 pub async fn calls(
     State(r): State<Ringside>,
@@ -47,16 +57,17 @@ pub async fn calls(
     Ok(Json(calls::list(&r, &v, f).await?))
 }
 
-/// `GET /api/calls.csv`
+/// `GET /api/calls.csv`: every call the filter finds, streamed.
 pub async fn calls_csv(
     State(r): State<Ringside>,
     Extension(v): Extension<Viewer>,
     Query(f): Query<CallFilter>,
 ) -> Result<Response, HttpError> {
+    let export = calls::CsvExport::start(&r, &v, f)?;
     Ok(download(
         "text/csv; charset=utf-8",
         "ringside-calls.csv",
-        calls::csv(&r, &v, f).await?,
+        export.into_stream(),
     ))
 }
 
@@ -129,7 +140,7 @@ pub async fn done_many(
     Extension(v): Extension<Viewer>,
     body: Result<Json<DoneBody>, JsonRejection>,
 ) -> Answer<Vec<CallView>> {
-    let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    let Json(b) = body.map_err(|e| refused_body(Invalid::Request, e))?;
     Ok(Json(calls::set_done(&r, &v, &b.ids, b.done).await?))
 }
 
@@ -155,7 +166,7 @@ pub async fn dial(
     Extension(v): Extension<Viewer>,
     body: Result<Json<DialBody>, JsonRejection>,
 ) -> Answer<Dialled> {
-    let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    let Json(b) = body.map_err(|e| refused_body(Invalid::Request, e))?;
     Ok(Json(calls::dial(&r, &v, &b.number).await?))
 }
 
@@ -166,7 +177,7 @@ pub async fn wrapup(
     Path(id): Path<String>,
     body: Result<Json<WrapupInput>, JsonRejection>,
 ) -> Answer<CallView> {
-    let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    let Json(b) = body.map_err(|e| refused_body(Invalid::Request, e))?;
     Ok(Json(calls::wrap_up(&r, &v, &id, b).await?))
 }
 
@@ -193,9 +204,6 @@ pub async fn context(
 #[serde(deny_unknown_fields)]
 pub struct RecordQuery {
     contact: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    token: Option<String>,
 }
 
 /// `GET /api/calls/{id}/record?contact=KEY`: the record URL for the caller as contact `KEY`
@@ -227,7 +235,7 @@ fn contact_body(
     body: Result<Json<ContactInput>, JsonRejection>,
 ) -> Result<ContactInput, HttpError> {
     body.map(|Json(b)| b)
-        .map_err(|e| refused(Invalid::Contact, e.body_text()))
+        .map_err(|e| refused_body(Invalid::Contact, e))
 }
 
 /// `GET /api/contacts/{id}`
@@ -268,13 +276,17 @@ pub async fn delete_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/contacts/import?format=csv|vcard&column=field=Header...`: the file is the body.
-pub async fn import_contacts(
-    State(r): State<Ringside>,
-    Extension(v): Extension<Viewer>,
-    uri: Uri,
-    body: Bytes,
-) -> Answer<ImportResult> {
+/// `POST /api/contacts/import?format=csv|vcard&column=field=Header...`: the file is the body
+/// (read once the request is authenticated, up to [`MAX_CONTACTS_FILE`]).
+pub async fn import_contacts(State(r): State<Ringside>, req: Request) -> Answer<ImportResult> {
+    let (parts, body) = req.into_parts();
+    let uri = parts.uri;
+    let v = parts
+        .extensions
+        .get::<Viewer>()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no viewer: the import is outside the guard"))
+        .map_err(Error::Internal)?;
     oversee(&v, "importing contacts")?;
     let mut format = None;
     let mut mapping = Vec::new();
@@ -293,7 +305,6 @@ pub async fn import_contacts(
                 })
             }
             "column" => mapping.push(v.into_owned()),
-            "token" => {}
             other => {
                 return Err(refused(
                     Invalid::Request,
@@ -302,6 +313,7 @@ pub async fn import_contacts(
             }
         }
     }
+    let body = crate::body::read(&parts.headers, body, MAX_CONTACTS_FILE).await?;
     if body.is_empty() {
         return Err(refused(Invalid::File, "the file is empty".into()));
     }
@@ -310,28 +322,36 @@ pub async fn import_contacts(
     ))
 }
 
-/// `GET /api/contacts.csv`
+/// `GET /api/contacts.csv`: every contact, streamed.
 pub async fn contacts_csv(State(r): State<Ringside>) -> Result<Response, HttpError> {
-    let body = contacts::export(&r, ContactFormat::Csv).await?;
+    let export = contacts::Export::start(&r, ContactFormat::Csv).await?;
     Ok(download(
         "text/csv; charset=utf-8",
         "ringside-contacts.csv",
-        body,
+        export.into_stream(),
     ))
 }
 
-/// `GET /api/contacts.vcf`
+/// `GET /api/contacts.vcf`: every contact, streamed.
 pub async fn contacts_vcf(State(r): State<Ringside>) -> Result<Response, HttpError> {
-    let body = contacts::export(&r, ContactFormat::Vcard).await?;
+    let export = contacts::Export::start(&r, ContactFormat::Vcard).await?;
     Ok(download(
         "text/vcard; charset=utf-8",
         "ringside-contacts.vcf",
-        body,
+        export.into_stream(),
     ))
 }
 
-/// `body` as a file to save.
-fn download(content_type: &'static str, file: &'static str, body: String) -> Response {
+/// A file to save, streamed part by part. A failure half-way is logged and cuts the
+/// transfer short (the status was sent with the first part), so the client sees an
+/// incomplete download rather than a complete-looking one.
+fn download(
+    content_type: &'static str,
+    file: &'static str,
+    parts: impl futures_util::Stream<Item = Result<String, Error>> + Send + 'static,
+) -> Response {
+    use futures_util::TryStreamExt;
+    let parts = parts.inspect_err(|e| tracing::error!("export cut short: {e}"));
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -340,7 +360,7 @@ fn download(content_type: &'static str, file: &'static str, body: String) -> Res
                 format!("attachment; filename=\"{file}\""),
             ),
         ],
-        body,
+        axum::body::Body::from_stream(parts),
     )
         .into_response()
 }
@@ -349,9 +369,6 @@ fn download(content_type: &'static str, file: &'static str, body: String) -> Res
 #[serde(deny_unknown_fields)]
 pub struct LookupQuery {
     number: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    token: Option<String>,
 }
 
 /// `GET /api/lookup?number=...`: the stored contacts a number finds.
@@ -379,7 +396,7 @@ pub async fn save_settings(
     body: Result<Json<Config>, JsonRejection>,
 ) -> Answer<SettingsView> {
     admin(&v, "the settings")?;
-    let Json(config) = body.map_err(|e| refused(Invalid::Settings, e.body_text()))?;
+    let Json(config) = body.map_err(|e| refused_body(Invalid::Settings, e))?;
     Ok(Json(setup::save(&r, config).await?))
 }
 
@@ -417,7 +434,7 @@ pub async fn simulate(
     body: Result<Json<SimulateBody>, JsonRejection>,
 ) -> Result<Response, HttpError> {
     admin(&v, "a test call")?;
-    let Json(body) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    let Json(body) = body.map_err(|e| refused_body(Invalid::Request, e))?;
     simulate::test_call(&r, &body.scenario)?;
     Ok((
         StatusCode::ACCEPTED,
@@ -562,6 +579,11 @@ pub struct LiveQuery {
     token: Option<String>,
 }
 
+/// How long one frame may take to be taken by a client: one that takes no more is closed (it
+/// reconnects and reloads). Frames meanwhile wait in its bounded queue
+/// ([`ringside_app::live::SUBSCRIBER_BYTES`]), then it is owed a `resync`.
+const LIVE_SEND: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `GET /api/live[?after=SEQ]`: one text frame per [`ringside_app::live::LiveFrame`] the
 /// token's viewer may see: `{"type":"call","seq":N,"call":{...}}` for each stored call change,
 /// `{"type":"resync","seq":N}` when this client fell behind (it reloads from the API). With
@@ -589,21 +611,17 @@ async fn stream(mut socket: WebSocket, r: Ringside, mut frames: ringside_app::li
     let mut ping = tokio::time::interval(LIVE_PING);
     ping.tick().await;
     loop {
-        tokio::select! {
+        let message = tokio::select! {
             frame = frames.next() => match frame {
-                Some(f) => {
-                    if socket.send(Message::Text(f.json.as_ref().into())).await.is_err() {
-                        return;
-                    }
-                }
+                Some(f) => Message::Text(f.json.as_ref().into()),
                 None => return,
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => continue,
             },
             gone = revoked.recv() => match gone {
-                Ok(id) if Some(id) != agent => {}
+                Ok(id) if Some(id) != agent => continue,
                 // Their token was replaced or they were removed (or revocations were missed:
                 // close to be safe; the app reconnects with a token that still works).
                 _ if agent.is_some() => {
@@ -615,12 +633,19 @@ async fn stream(mut socket: WebSocket, r: Ringside, mut frames: ringside_app::li
                         .await;
                     return;
                 }
-                _ => {}
+                _ => continue,
             },
-            _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return;
-                }
+            _ = ping.tick() => Message::Ping(Vec::new().into()),
+        };
+        match tokio::time::timeout(LIVE_SEND, socket.send(message)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                tracing::info!(
+                    "a live client took no frame for {} s: closed",
+                    LIVE_SEND.as_secs()
+                );
+                return;
             }
         }
     }

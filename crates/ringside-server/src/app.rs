@@ -1,11 +1,13 @@
 //! The router: `app(ringside)` is the whole HTTP surface (webhooks, the API, the live stream,
 //! the UI), so tests drive it without a socket and the desktop embeds it unchanged.
 
+use crate::metrics::{self, Metrics};
 use crate::{api, auth, hooks, ui};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
+use axum::Extension;
 use axum::Router;
 use ringside_app::Ringside;
+use std::sync::Arc;
 
 /// Largest webhook body accepted; providers send a few KiB at most.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -43,10 +45,6 @@ pub fn app(ringside: Ringside) -> Router {
                 .put(api::update_contact)
                 .delete(api::delete_contact),
         )
-        .route(
-            "/api/contacts/import",
-            post(api::import_contacts).layer(DefaultBodyLimit::max(MAX_CONTACTS_FILE)),
-        )
         .route("/api/contacts.csv", get(api::contacts_csv))
         .route("/api/contacts.vcf", get(api::contacts_vcf))
         .route("/api/lookup", get(api::lookup))
@@ -68,20 +66,30 @@ pub fn app(ringside: Ringside) -> Router {
         .route("/api/agents/{name}/token", post(api::new_token))
         .route("/api/webhooks", get(api::webhooks))
         .route("/api/webhooks/{id}/replay", post(api::replay_webhook))
+        .route("/metrics", get(metrics::metrics))
+        // Every route above takes a JSON body or none; the import reads its own, larger one.
+        .route_layer(axum::middleware::from_fn(crate::body::json_limit))
+        .route("/api/contacts/import", post(api::import_contacts))
         .route_layer(axum::middleware::from_fn_with_state(
             auth::Guard::new(ringside.clone()),
             auth::guard,
         ));
     // Every method reaches the hook: the adapter says which its provider uses, so another one
-    // gets the same JSON 405 as any refusal (after authentication, which comes first).
+    // gets the same JSON 405 as any refusal (after authentication, which comes first). Each
+    // reads its body itself, once authenticated, up to MAX_BODY.
     let hooks = Router::new()
         .route("/hooks/{provider}/{token}", any(hooks::with_token))
-        .route("/hooks/{provider}", any(hooks::with_basic_auth))
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .route("/hooks/{provider}", any(hooks::with_basic_auth));
+    let counted = Arc::new(Metrics::default());
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(metrics::healthz))
         .merge(api)
         .merge(hooks)
         .merge(ui::router())
         .with_state(ringside)
+        .layer(axum::middleware::from_fn_with_state(
+            counted.clone(),
+            metrics::count,
+        ))
+        .layer(Extension(counted))
 }

@@ -1,21 +1,29 @@
-//! Who may use the API, and who they are. Every request carries a token (Bearer header;
-//! `?token=` too for the websocket, which browsers cannot give headers): the API token (the
-//! admin) or, on a hub, an agent's; the handlers get the [`Viewer`] it names. The Host header
-//! must be a loopback name, one of `[api] allowed_hosts`, or the host of `[hub] public_url` (no
-//! DNS rebinding from a web page). Failed authentication is logged and limited per client:
-//! after [`FAILURES_PER_MINUTE`] a client gets 429 until the minute is over.
+//! Who may use the API, and who they are. Every request carries a token in its
+//! `Authorization: Bearer` header: the API token (the admin) or, on a hub, an agent's; the
+//! handlers get the [`Viewer`] it names. The live websocket alone may carry the token as
+//! `?token=` (a browser cannot give a websocket a header), and a browser's request for it must
+//! come from the origin that served the UI; a token in the query of any other route is refused
+//! (URLs end up in logs, proxies' too). The Host header must be a loopback name, one of
+//! `[api] allowed_hosts`, or the host of `[hub] public_url` (no DNS rebinding from a web page).
+//! Failed authentication is logged and limited per client: after [`FAILURES_PER_MINUTE`] a
+//! client gets 429 until the minute is over.
 
 use crate::error::{HttpError, HttpErrorCode};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ringside_app::agents;
+use ringside_app::viewer::Viewer;
 use ringside_app::Ringside;
+use ringside_core::signature::secrets_equal;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The one route that takes `?token=`.
+pub const LIVE: &str = "/api/live";
 
 /// Failed authentications a client may make per minute.
 pub const FAILURES_PER_MINUTE: u32 = 20;
@@ -72,7 +80,8 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
         )
         .into_response();
     }
-    match check(&g.ringside, req.headers(), req.uri().query()).await {
+    let live = req.method() == Method::GET && req.uri().path() == LIVE;
+    match check(&g.ringside, req.headers(), req.uri().query(), live).await {
         Ok(viewer) => {
             req.extensions_mut().insert(viewer);
             next.run(req).await
@@ -113,7 +122,8 @@ async fn check(
     r: &Ringside,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<ringside_app::viewer::Viewer, HttpError> {
+    live: bool,
+) -> Result<Viewer, HttpError> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -128,12 +138,33 @@ async fn check(
             format!("Host `{host}` is not allowed; the API answers on loopback names only"),
         ));
     }
+    if live {
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("");
+            if !same_origin(origin, host) {
+                return Err(HttpError::new(
+                    StatusCode::FORBIDDEN,
+                    HttpErrorCode::OriginNotAllowed,
+                    format!(
+                        "a page from `{origin}` may not open the live stream; only the one \
+                         Ringside served"
+                    ),
+                ));
+            }
+        }
+    }
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let from_query = query.and_then(form_urlencoded_token);
+    if from_query.is_some() && !live {
+        return Err(HttpError::unauthorized(format!(
+            "the token goes in the `Authorization: Bearer` header; `?token=` is taken by \
+             {LIVE} only"
+        )));
+    }
     let Some(given) = bearer.map(str::to_string).or(from_query) else {
         return Err(HttpError::unauthorized(
             "missing API token: send `Authorization: Bearer <token>`",
@@ -148,6 +179,45 @@ async fn check(
 pub fn public_host(config: &ringside_core::config::Config) -> Option<String> {
     let url = config.hub.as_ref()?.public_url.as_deref()?;
     url::Url::parse(url).ok()?.host_str().map(str::to_string)
+}
+
+/// Whether `headers` carry the API token as a Bearer header.
+pub fn bearer_ok(st: &Ringside, headers: &HeaderMap) -> bool {
+    let settings = st.settings();
+    let expected = settings.config.api.token.as_deref().unwrap_or("");
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| {
+            !expected.is_empty() && secrets_equal(t.trim().as_bytes(), expected.as_bytes())
+        })
+}
+
+/// Whether a browser's `Origin` is the origin whose `Host` the request names: the page that
+/// asks is one Ringside served (scheme aside: behind a TLS proxy the page is `https:`).
+fn same_origin(origin: &str, host: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return false,
+    };
+    let with_port = |h: &str| {
+        let h = h.to_ascii_lowercase();
+        let has_port = match h.rfind(']') {
+            Some(end) => h[end..].contains(':'),
+            None => h.contains(':'),
+        };
+        if has_port {
+            h
+        } else {
+            format!("{h}{default_port}")
+        }
+    };
+    !host.is_empty() && with_port(authority) == with_port(host)
 }
 
 fn form_urlencoded_token(q: &str) -> Option<String> {
@@ -199,6 +269,30 @@ mod tests {
             assert!(!host_allowed(bad, &[]), "{bad}");
         }
         assert!(host_allowed("hub.example:443", &["hub.example".into()]));
+    }
+
+    #[test]
+    fn only_the_served_origin_is_the_same_origin() {
+        assert!(same_origin("http://127.0.0.1:8089", "127.0.0.1:8089"));
+        assert!(same_origin(
+            "https://ringside.example.com",
+            "ringside.example.com"
+        ));
+        assert!(same_origin(
+            "https://Ringside.example.com",
+            "ringside.example.com:443"
+        ));
+        assert!(same_origin("http://[::1]:8089", "[::1]:8089"));
+        for (origin, host) in [
+            ("http://evil.example", "127.0.0.1:8089"),
+            ("http://127.0.0.1:9999", "127.0.0.1:8089"),
+            ("null", "127.0.0.1:8089"),
+            ("http://127.0.0.1:8089", ""),
+            ("file://", "127.0.0.1:8089"),
+            ("https://ringside.example.com", "ringside.example.com:8089"),
+        ] {
+            assert!(!same_origin(origin, host), "{origin} {host}");
+        }
     }
 
     #[test]

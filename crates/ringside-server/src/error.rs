@@ -24,6 +24,8 @@ pub enum HttpErrorCode {
     Unauthorized,
     /// The Host header names a host the API does not answer to.
     HostNotAllowed,
+    /// A web page from another origin asked for the live stream.
+    OriginNotAllowed,
     /// A query, path or body that does not parse.
     BadRequest,
     /// A webhook body that is not the provider's format.
@@ -34,6 +36,8 @@ pub enum HttpErrorCode {
     Method,
     /// The request took too long to arrive.
     RequestTimeout,
+    /// The body is over the route's limit.
+    TooLarge,
     /// The event could not be stored; the provider should retry.
     StoreFailed,
     /// Too many failed authentications from this client: wait a minute.
@@ -44,6 +48,8 @@ pub enum HttpErrorCode {
 pub struct HttpError {
     pub status: StatusCode,
     body: Body,
+    /// Already logged (with more than the answer says).
+    quiet: bool,
 }
 
 /// Either kind of code, as the body says it.
@@ -71,6 +77,7 @@ impl HttpError {
                 message: message.into(),
                 field: None,
             },
+            quiet: false,
         }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -98,6 +105,13 @@ impl HttpError {
 
     pub fn message(&self) -> &str {
         &self.body.message
+    }
+
+    /// Not logged again when answered: the caller logged why, with more than the answer
+    /// tells the client.
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
     }
 }
 
@@ -127,6 +141,7 @@ impl From<ringside_app::Error> for HttpError {
                 message: b.message,
                 field: b.field,
             },
+            quiet: false,
         }
     }
 }
@@ -167,7 +182,7 @@ impl From<IntakeError> for HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        if self.status.is_client_error() {
+        if self.status.is_client_error() && !self.quiet {
             tracing::info!(status = %self.status, "{}", self.body.message);
         }
         let mut res = (self.status, Json(json!({ "error": self.body }))).into_response();

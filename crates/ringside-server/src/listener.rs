@@ -1,17 +1,25 @@
 //! The HTTP listener, with the limits that keep a slow, stuck or hostile client from starving
 //! the others (`axum::serve` has none of them):
 //!
-//! - a request's head (request line and headers) must arrive within `header_timeout`, and be
-//!   at most [`MAX_HEAD`] bytes (431 beyond); the same timeout closes a connection idle between
-//!   requests (slow headers, idle sockets);
-//! - a request, body included, must be received and answered within `request_timeout` (408
-//!   after it: slow bodies);
+//! - a request's head (request line and headers) must arrive within `header_timeout`, be at
+//!   most [`MAX_HEAD`] bytes and hold at most [`MAX_HEADERS`] headers (431 beyond); the same
+//!   timeout closes a connection idle between requests (slow headers, idle sockets);
+//! - its body must arrive within `body_timeout` of the head, plus a second for every
+//!   [`BODY_RATE`] bytes received (a large upload may take longer, as long as it keeps
+//!   coming), and the whole request within `request_timeout`: 408 after either (slow bodies).
+//!   Answering is not bounded here: each operation bounds its own work, and a request that
+//!   was received is answered with what happened, never 408;
 //! - at most `max_connections` are open: the next one closes the connection idle the longest
-//!   (one that sent no request, or is between requests), and is refused only when none is
-//!   idle. The process raises its own open-file limit to make room.
+//!   (one that sent no request, or is between requests), else the one whose request body has
+//!   been arriving the longest (a slow body is dropped before anything was acknowledged), and
+//!   is refused only when every connection is busy answering. The process raises its own
+//!   open-file limit to make room.
+//!
+//! Routes read a body only once the request is authenticated (see `hooks` and `auth`), so a
+//! client without a token can hold a connection no longer than it takes to refuse it.
 //!
 //! HTTP/1.1 only (what providers, browsers and the desktop window speak to a plain-HTTP
-//! loopback listener), with upgrades for `/api/live`. A websocket leaves the count once
+//! listener behind a proxy), with upgrades for `/api/live`. A websocket leaves the count once
 //! upgraded: it is authenticated and answers pings.
 
 use crate::error::{HttpError, HttpErrorCode};
@@ -36,6 +44,13 @@ use tower::ServiceExt;
 /// Largest request head (request line and headers) accepted; 431 beyond.
 pub const MAX_HEAD: usize = 16 * 1024;
 
+/// Most headers a request may carry; 431 beyond. Providers send about a dozen, browsers
+/// about twenty, a proxy adds a few.
+pub const MAX_HEADERS: usize = 100;
+
+/// Bytes a body may take per second beyond `body_timeout` (see the module's doc).
+pub const BODY_RATE: u64 = 64 * 1024;
+
 /// How long shutting down waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -43,7 +58,10 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub struct Limits {
     /// A request's head must arrive within this; a connection idle this long is closed.
     pub header_timeout: Duration,
-    /// A request, body included, must be received and answered within this.
+    /// A request's body must arrive within this after its head (plus a second per
+    /// [`BODY_RATE`] bytes received).
+    pub body_timeout: Duration,
+    /// A request, head and body, must be received within this.
     pub request_timeout: Duration,
     /// Connections open at once, at most.
     pub max_connections: usize,
@@ -53,6 +71,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
         }
@@ -101,7 +120,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        if conns.open() >= limits.max_connections && !conns.close_longest_idle() {
+        if conns.open() >= limits.max_connections && !conns.close_one() {
             // Every connection is busy with a request: this one waits for nothing.
             refused_since_log += 1;
             if refused_since_log == 1 || refused_since_log.is_power_of_two() {
@@ -152,17 +171,35 @@ async fn connection(
             // Who is on the other end, for the handlers (as `axum::serve` gives it).
             req.extensions_mut()
                 .insert(axum::extract::ConnectInfo(peer));
+            let timed_out = Arc::new(AtomicBool::new(false));
+            let pending = Arc::new(AtomicBool::new(false));
+            let req = req.map(|body| {
+                Body::new(Receiving::new(
+                    body,
+                    limits,
+                    conn.clone(),
+                    conns.clone(),
+                    timed_out.clone(),
+                    pending.clone(),
+                ))
+            });
             async move {
-                let res = match tokio::time::timeout(
-                    limits.request_timeout,
-                    router.oneshot(req.map(Body::new)),
-                )
-                .await
-                {
-                    Ok(Ok(res)) => res,
-                    Ok(Err(never)) => match never {},
-                    Err(_) => timed_out(limits.request_timeout),
+                let res = match router.oneshot(req).await {
+                    Ok(res) => res,
+                    Err(never) => match never {},
                 };
+                // However the route took the failed read of its body, the answer is 408.
+                let mut res = if timed_out.load(Ordering::SeqCst) {
+                    timed_out_response(limits)
+                } else {
+                    res
+                };
+                if pending.load(Ordering::SeqCst) {
+                    // Answered (refused) before its body came: the connection ends with the
+                    // answer, rather than wait for a body nobody will read.
+                    res.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 // Busy until the response's body is sent.
                 Ok::<_, Infallible>(res.map(|body| Body::new(Sending { body, _busy: busy })))
             }
@@ -171,7 +208,8 @@ async fn connection(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(MAX_HEAD);
+        .max_buf_size(MAX_HEAD)
+        .max_headers(MAX_HEADERS);
     let served = http
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
@@ -186,8 +224,9 @@ async fn connection(
                 return;
             }
             () = conn.evict.notified() => {
-                if conn.busy.load(Ordering::SeqCst) == 0 {
-                    // Idle: nothing is lost by dropping it.
+                if conn.evictable() {
+                    // Idle, or still receiving its request: nothing was acknowledged, nothing
+                    // is lost by dropping it.
                     return;
                 }
                 conn.evicting.store(false, Ordering::SeqCst);
@@ -202,14 +241,16 @@ async fn connection(
     }
 }
 
-/// The answer to a request that took longer than `limit`.
-fn timed_out(limit: Duration) -> Response<Body> {
+/// The answer to a request that did not arrive in time.
+fn timed_out_response(limits: Limits) -> Response<Body> {
     let mut res = HttpError::new(
         StatusCode::REQUEST_TIMEOUT,
         HttpErrorCode::RequestTimeout,
         format!(
-            "the request was not received and answered within {} s",
-            limit.as_secs_f64()
+            "the request was not received in time (its body within {} s of its head, the \
+             whole request within {} s)",
+            limits.body_timeout.as_secs_f64(),
+            limits.request_timeout.as_secs_f64()
         ),
     )
     .into_response();
@@ -226,7 +267,7 @@ async fn accept_failed(e: &std::io::Error, conns: &Registry) {
         _ => {
             // Out of file descriptors (EMFILE/ENFILE) or worse: make room and breathe.
             tracing::warn!("accepting a connection failed: {e}");
-            conns.close_longest_idle();
+            conns.close_one();
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -255,11 +296,27 @@ struct Conn {
     id: u64,
     /// Requests being answered or whose response is being sent.
     busy: AtomicUsize,
+    /// Of those, the ones whose body is still arriving.
+    receiving: AtomicUsize,
     /// When it last became idle, in ms since the registry started.
     idle_since: AtomicU64,
-    /// Asked to close (it does if still idle when it wakes).
+    /// When its request's body began to arrive, in ms since the registry started.
+    receiving_since: AtomicU64,
+    /// Asked to close (it does if still idle or receiving when it wakes).
     evicting: AtomicBool,
     evict: Notify,
+}
+
+impl Conn {
+    fn idle(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) == 0
+    }
+
+    /// Nothing was acknowledged on it and no answer is being worked on: idle, or every
+    /// request on it still receiving its body.
+    fn evictable(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) == self.receiving.load(Ordering::SeqCst)
+    }
 }
 
 impl Registry {
@@ -275,7 +332,9 @@ impl Registry {
         let conn = Arc::new(Conn {
             id: self.next.fetch_add(1, Ordering::Relaxed),
             busy: AtomicUsize::new(0),
+            receiving: AtomicUsize::new(0),
             idle_since: AtomicU64::new(self.now_ms()),
+            receiving_since: AtomicU64::new(0),
             evicting: AtomicBool::new(false),
             evict: Notify::new(),
         });
@@ -291,13 +350,23 @@ impl Registry {
             .count()
     }
 
-    /// Ask the connection idle the longest to close; `false` when none is idle.
-    fn close_longest_idle(&self) -> bool {
+    /// Ask one connection to close: the one idle the longest, else the one whose request
+    /// body has been arriving the longest; `false` when every connection is busy answering.
+    fn close_one(&self) -> bool {
         let conns = self.lock();
-        let victim = conns
-            .values()
-            .filter(|c| c.busy.load(Ordering::SeqCst) == 0 && !c.evicting.load(Ordering::SeqCst))
-            .min_by_key(|c| c.idle_since.load(Ordering::SeqCst));
+        let open = || {
+            conns
+                .values()
+                .filter(|c| !c.evicting.load(Ordering::SeqCst))
+        };
+        let victim = open()
+            .filter(|c| c.idle())
+            .min_by_key(|c| c.idle_since.load(Ordering::SeqCst))
+            .or_else(|| {
+                open()
+                    .filter(|c| c.evictable())
+                    .min_by_key(|c| c.receiving_since.load(Ordering::SeqCst))
+            });
         match victim {
             Some(c) => {
                 c.evicting.store(true, Ordering::SeqCst);
@@ -355,6 +424,137 @@ impl Drop for Busy {
             .idle_since
             .store(self.conns.now_ms(), Ordering::SeqCst);
         self.conn.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A request body as it arrives: its connection counts as receiving (the first to go when
+/// connections run out) until it has all come, and it must come in time (see [`Limits`]).
+/// Past its deadline it fails, and the request is answered 408.
+struct Receiving {
+    body: Incoming,
+    /// Set while the body is still arriving.
+    conn: Option<Arc<Conn>>,
+    /// True while the body is still arriving (for the answer: see `connection`).
+    pending: Arc<AtomicBool>,
+    head_at: tokio::time::Instant,
+    received: u64,
+    limits: Limits,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timed_out: Arc<AtomicBool>,
+}
+
+impl Receiving {
+    fn new(
+        body: Incoming,
+        limits: Limits,
+        conn: Arc<Conn>,
+        conns: Arc<Registry>,
+        timed_out: Arc<AtomicBool>,
+        pending: Arc<AtomicBool>,
+    ) -> Receiving {
+        use http_body::Body as _;
+        let head_at = tokio::time::Instant::now();
+        pending.store(!body.is_end_stream(), Ordering::SeqCst);
+        let conn = (!body.is_end_stream()).then(|| {
+            conn.receiving_since.store(conns.now_ms(), Ordering::SeqCst);
+            conn.receiving.fetch_add(1, Ordering::SeqCst);
+            conn
+        });
+        Receiving {
+            body,
+            conn,
+            pending,
+            head_at,
+            received: 0,
+            limits,
+            deadline: Box::pin(tokio::time::sleep_until(
+                head_at + limits.body_timeout.min(limits.request_timeout),
+            )),
+            timed_out,
+        }
+    }
+
+    /// When the rest of the body must have come, given what came so far.
+    fn deadline(&self) -> tokio::time::Instant {
+        let allowed = self.limits.body_timeout
+            + Duration::from_secs_f64(self.received as f64 / BODY_RATE as f64);
+        self.head_at + allowed.min(self.limits.request_timeout)
+    }
+
+    fn arrived(&mut self) {
+        self.pending.store(false, Ordering::SeqCst);
+        self.no_longer_receiving();
+    }
+
+    fn no_longer_receiving(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.receiving.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        // Dropped unread: the connection no longer counts as receiving, but the body is still
+        // pending (the answer closes the connection).
+        self.no_longer_receiving();
+    }
+}
+
+impl http_body::Body for Receiving {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.conn.is_none() {
+            // All of it came (or none was announced).
+            return Pin::new(&mut self.body)
+                .poll_frame(cx)
+                .map_err(axum::Error::new);
+        }
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        match polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.received += data.len() as u64;
+                    let deadline = self.deadline();
+                    self.deadline.as_mut().reset(deadline);
+                }
+                if self.body.is_end_stream() {
+                    self.arrived();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(None) => {
+                self.arrived();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.no_longer_receiving();
+                Poll::Ready(Some(Err(axum::Error::new(e))))
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.timed_out.store(true, Ordering::SeqCst);
+                    self.no_longer_receiving();
+                    Poll::Ready(Some(Err(axum::Error::new(
+                        "the body did not arrive in time",
+                    ))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -416,23 +616,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_longest_idle_connection_goes_first_and_busy_ones_never() {
+    fn idle_connections_go_first_then_slow_bodies_and_busy_ones_never() {
         let reg = Arc::new(Registry::default());
         let a = reg.add();
         let b = reg.add();
         let c = reg.add();
+        let d = reg.add();
         a.idle_since.store(5, Ordering::SeqCst);
         b.idle_since.store(1, Ordering::SeqCst);
         c.idle_since.store(0, Ordering::SeqCst);
         let busy = Busy::start(c.clone(), reg.clone());
-        assert_eq!(reg.open(), 3);
-        assert!(reg.close_longest_idle());
+        // d's request is still receiving its body, since 7.
+        let receiving = Busy::start(d.clone(), reg.clone());
+        d.receiving.fetch_add(1, Ordering::SeqCst);
+        d.receiving_since.store(7, Ordering::SeqCst);
+        assert_eq!(reg.open(), 4);
+        assert!(reg.close_one());
         assert!(b.evicting.load(Ordering::SeqCst), "b is idle the longest");
-        assert_eq!(reg.open(), 2);
-        assert!(reg.close_longest_idle());
+        assert_eq!(reg.open(), 3);
+        assert!(reg.close_one());
         assert!(a.evicting.load(Ordering::SeqCst));
-        assert!(!reg.close_longest_idle(), "c is busy");
+        assert!(reg.close_one(), "d is only receiving a body");
+        assert!(d.evicting.load(Ordering::SeqCst));
+        assert!(!reg.close_one(), "c is busy answering");
         drop(busy);
-        assert!(reg.close_longest_idle(), "c is idle again");
+        assert!(reg.close_one(), "c is idle again");
+        drop(receiving);
     }
 }

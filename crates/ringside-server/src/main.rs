@@ -34,10 +34,15 @@ enum Command {
         /// stays open.
         #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
         header_timeout: Duration,
-        /// Seconds a request, body included, has to be received and answered (408 after).
+        /// Seconds a request's body has to arrive after its head, plus one per 64 KiB received
+        /// (408 after).
+        #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+        body_timeout: Duration,
+        /// Seconds a request's body may take at most, however fast it comes (408 after).
         #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
         request_timeout: Duration,
-        /// Connections open at once; beyond it the one idle the longest is closed.
+        /// Connections open at once; beyond it the one idle the longest is closed, else the
+        /// one whose request body has been arriving the longest.
         #[arg(long, value_name = "N", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
         max_connections: u32,
     },
@@ -201,13 +206,7 @@ async fn import_through(
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RINGSIDE_LOG")
-                .unwrap_or_else(|_| "ringside_server=info,ringside_core=info,warn".into()),
-        )
-        .init();
+    ringside_server::logging::init("ringside_server=info,ringside_core=info,warn");
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -226,6 +225,7 @@ fn main() -> ExitCode {
                 data_dir,
                 config,
                 header_timeout,
+                body_timeout,
                 request_timeout,
                 max_connections,
             } => {
@@ -235,6 +235,7 @@ fn main() -> ExitCode {
                     config,
                     limits: Limits {
                         header_timeout,
+                        body_timeout,
                         request_timeout,
                         max_connections: max_connections as usize,
                     },

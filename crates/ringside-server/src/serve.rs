@@ -10,7 +10,7 @@ use ringside_app::lock::DataLock;
 use ringside_app::settings::{load_config, Settings};
 use ringside_app::Ringside;
 use ringside_core::config::Paths;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -107,18 +107,33 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     std::io::stdout().flush()?;
     eprintln!("config: {}", loaded.path.display());
     eprintln!("data:   {}", data_dir.display());
+    // Secrets go to a person at a terminal, never to a log: a service manager, a container
+    // or a pipe gets the addresses with `<token>` in place of each token (the settings page
+    // and the config file have them).
+    let show = std::io::stderr().is_terminal();
+    let secret = |t: &str| {
+        if show {
+            t.to_string()
+        } else {
+            "<token>".into()
+        }
+    };
     if crate::ui::ui_dir().is_some() {
-        eprintln!(
-            "open:   {listen_url}/#token={}",
-            config.api.token.as_deref().unwrap_or_default()
-        );
+        match (show, config.api.token.as_deref()) {
+            (true, Some(t)) => eprintln!("open:   {listen_url}/#token={t}"),
+            _ => eprintln!(
+                "open:   {listen_url}/ (sign in with [api] token from {})",
+                loaded.path.display()
+            ),
+        }
     }
     for h in ringside.settings().hooks.iter().filter(|h| h.enabled) {
         if let Some(t) = &h.token {
             eprintln!(
-                "webhook {:<9} {listen_url}/hooks/{}/{t}",
+                "webhook {:<9} {listen_url}/hooks/{}/{}",
                 h.provider.as_str(),
-                h.provider
+                h.provider,
+                secret(t)
             );
         }
     }

@@ -61,7 +61,11 @@ pub fn router() -> Router<Ringside> {
 async fn serve(dir: Option<PathBuf>, req: Request) -> Response {
     let path = req.uri().path();
     let ours = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    if ours("/api") || ours("/hooks") {
+    if ours("/hooks") {
+        // A webhook path holds a token: it is neither echoed nor logged.
+        return HttpError::not_found("no webhook at this address").into_response();
+    }
+    if ours("/api") {
         return HttpError::not_found(format!("nothing at {path}")).into_response();
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {

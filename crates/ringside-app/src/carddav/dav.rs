@@ -276,7 +276,7 @@ impl Dav {
             .request(Method::GET, member.url.clone())
             .send()
             .await
-            .map_err(|e| failed(&what, &e))?;
+            .map_err(|e| failed(&what, e))?;
         let status = res.status();
         self.check_redirect(status, res.url())?;
         let etag = res
@@ -334,7 +334,7 @@ impl Dav {
         if let Some(d) = depth {
             req = req.header("Depth", d);
         }
-        let res = req.send().await.map_err(|e| failed(&what, &e))?;
+        let res = req.send().await.map_err(|e| failed(&what, e))?;
         let status = res.status();
         self.check_redirect(status, res.url())?;
         let base = res.url().clone();
@@ -362,7 +362,7 @@ impl Dav {
 /// The answer's body, refused past [`MAX_ANSWER`].
 async fn read_capped(mut res: reqwest::Response, what: &str) -> Result<Vec<u8>, DavError> {
     let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|e| failed(what, &e))? {
+    while let Some(chunk) = res.chunk().await.map_err(|e| failed(what, e))? {
         if body.len() + chunk.len() > MAX_ANSWER {
             return Err(DavError::Failed(format!(
                 "{what}: the answer is larger than {} MiB",
@@ -427,7 +427,9 @@ fn reason(body: &[u8]) -> Option<String> {
 
 /// A request that never got an answer: the URL is left out of reqwest's message (the caller
 /// names the path) and the chain of causes kept.
-fn failed(what: &str, e: &reqwest::Error) -> DavError {
+fn failed(what: &str, e: reqwest::Error) -> DavError {
+    // The URL may carry credentials (user:password@): never in a message or the log.
+    let e = e.without_url();
     if e.is_timeout() {
         return DavError::Failed(format!(
             "{what}: no answer within {} s",
@@ -435,7 +437,7 @@ fn failed(what: &str, e: &reqwest::Error) -> DavError {
         ));
     }
     let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         msg.push_str(": ");
         msg.push_str(&s.to_string());

@@ -315,28 +315,7 @@ pub fn save_session(path: &Path, account: &Account, session: Option<&Session>) -
         user_space: account.user_space.clone(),
         session: session.clone(),
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        use std::io::Write;
-        let mut f = opts.open(&tmp)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        f.write_all(&serde_json::to_vec(&saved)?)?;
-    }
-    std::fs::rename(&tmp, path)?;
+    ringside_core::files::write_private(path, &serde_json::to_vec(&saved)?)?;
     Ok(())
 }
 

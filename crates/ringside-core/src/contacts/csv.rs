@@ -344,6 +344,7 @@ pub fn parse(bytes: &[u8], mapping: &[(Field, String)]) -> Result<Parsed, CsvErr
         };
         let cell = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
+                .map(crate::spreadsheet::restore)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
@@ -411,35 +412,59 @@ pub fn name_key(c: &ContactInput) -> String {
 /// Contacts as CSV, one row per contact, numbers in `Phone N - Label` / `Phone N - Value`
 /// column pairs (as Google exports them, so the file imports back anywhere, Ringside included).
 pub fn export(contacts: &[Contact]) -> Result<String> {
-    let most = contacts
-        .iter()
-        .map(|c| c.numbers.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut header: Vec<String> = ["Name", "Company", "Record URL", "Source"]
-        .map(String::from)
-        .to_vec();
-    for i in 1..=most {
-        header.push(format!("Phone {i} - Label"));
-        header.push(format!("Phone {i} - Value"));
-    }
-    let mut w = ::csv::Writer::from_writer(Vec::new());
-    w.write_record(&header)?;
-    for c in contacts {
-        let mut row = vec![
-            c.name.clone(),
-            c.company.clone().unwrap_or_default(),
-            c.record_url.clone().unwrap_or_default(),
-            c.source.clone(),
-        ];
-        for i in 0..most {
-            let n = c.numbers.get(i);
-            row.push(n.and_then(|n| n.label.clone()).unwrap_or_default());
-            row.push(n.map(|n| n.number.clone()).unwrap_or_default());
+    let most = contacts.iter().map(|c| c.numbers.len()).max().unwrap_or(1);
+    let mut e = Export::new(most)?;
+    let mut out = e.rows(contacts)?;
+    out.insert_str(0, &e.header);
+    Ok(out)
+}
+
+/// A contacts CSV written a page of contacts at a time (an export streams, whatever the
+/// number of contacts): the header, then [`Export::rows`] for each page.
+pub struct Export {
+    sheet: crate::spreadsheet::Sheet,
+    most: usize,
+    /// The header line.
+    pub header: String,
+}
+
+impl Export {
+    /// An export whose contacts have at most `most_numbers` numbers each.
+    pub fn new(most_numbers: usize) -> Result<Export> {
+        let most = most_numbers.max(1);
+        let mut header: Vec<String> = ["Name", "Company", "Record URL", "Source"]
+            .map(String::from)
+            .to_vec();
+        for i in 1..=most {
+            header.push(format!("Phone {i} - Label"));
+            header.push(format!("Phone {i} - Value"));
         }
-        w.write_record(row.iter().map(|v| crate::spreadsheet::defuse_formula(v)))?;
+        let mut sheet = crate::spreadsheet::Sheet::default();
+        sheet.row(&header)?;
+        let header = sheet.take()?;
+        Ok(Export {
+            sheet,
+            most,
+            header,
+        })
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(String::from_utf8(bytes)?)
+
+    /// The rows of `contacts`.
+    pub fn rows(&mut self, contacts: &[Contact]) -> Result<String> {
+        for c in contacts {
+            let mut row = vec![
+                c.name.clone(),
+                c.company.clone().unwrap_or_default(),
+                c.record_url.clone().unwrap_or_default(),
+                c.source.clone(),
+            ];
+            for i in 0..self.most {
+                let n = c.numbers.get(i);
+                row.push(n.and_then(|n| n.label.clone()).unwrap_or_default());
+                row.push(n.map(|n| n.number.clone()).unwrap_or_default());
+            }
+            self.sheet.row(&row)?;
+        }
+        self.sheet.take()
+    }
 }

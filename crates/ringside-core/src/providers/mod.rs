@@ -6,7 +6,7 @@
 //! [`HookSettings`]), its signature check where it signs, and its built-in test calls
 //! ([`scenario`]). Each exposes an [`Adapter`]; [`adapter`] is the one explicit registry.
 
-use crate::model::{CallEvent, Provider};
+use crate::model::{CallEvent, EventKind, Provider};
 use crate::phone::DefaultRegion;
 use crate::signature::SignatureError;
 use chrono::FixedOffset;
@@ -192,13 +192,57 @@ pub fn parse(
     req: &Inbound<'_>,
     ctx: &ParseContext,
 ) -> Result<Parsed, ParseError> {
-    match adapter(provider) {
-        Some(a) => (a.parse)(req, ctx),
-        None => Err(ParseError::unsupported(
-            provider,
-            "Ringside's own events do not arrive over HTTP",
-        )),
+    let parsed = match adapter(provider) {
+        Some(a) => (a.parse)(req, ctx)?,
+        None => {
+            return Err(ParseError::unsupported(
+                provider,
+                "Ringside's own events do not arrive over HTTP",
+            ))
+        }
+    };
+    check_names(provider, &parsed)?;
+    Ok(parsed)
+}
+
+/// Ids, numbers and agents are names: one holding a control character (a NUL, a line
+/// break) names nothing a provider has, and would reach searches, logs and CSV files.
+fn check_names(provider: Provider, parsed: &Parsed) -> Result<(), ParseError> {
+    let bad = |what: &str, v: &str| {
+        v.chars().any(char::is_control).then(|| {
+            ParseError::malformed(provider, format!("the {what} holds a control character"))
+        })
+    };
+    if let Some(e) = parsed
+        .delivery_id
+        .as_deref()
+        .and_then(|v| bad("delivery id", v))
+    {
+        return Err(e);
     }
+    for ev in &parsed.events {
+        let agent = match &ev.kind {
+            EventKind::Ringing { agent } => agent.as_deref(),
+            EventKind::LegStopped { agent, .. } => Some(agent.as_str()),
+            EventKind::Answered { by } => by.as_deref(),
+            EventKind::Transferred { to } => to.as_deref(),
+            _ => None,
+        };
+        let f = &ev.facts;
+        let names = [
+            ("call id", Some(ev.provider_call_id.as_str())),
+            ("agent", agent),
+            ("caller number", f.from.as_deref()),
+            ("called number", f.to.as_deref()),
+            ("line", f.line.as_deref()),
+        ];
+        for (what, v) in names {
+            if let Some(e) = v.and_then(|v| bad(what, v)) {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

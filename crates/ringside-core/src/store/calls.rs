@@ -302,16 +302,23 @@ pub(super) fn settle(
 
 /// When and how `number` was first reached by a call that started after `started`, if it was.
 fn reached_after(tx: &Connection, number: &str, started: DateTime<Utc>) -> Result<Option<Reached>> {
-    let found: Option<String> = tx
-        .prepare_cached(
-            "SELECT data FROM calls
-             WHERE ((from_num = ?1 AND direction = 'inbound') OR (to_num = ?1 AND direction = 'outbound'))
-               AND started_at > ?2 AND json_extract(data, '$.answered_at') IS NOT NULL
-             ORDER BY started_at LIMIT 1",
-        )?
-        .query_row(params![number, ts(started)], |r| r.get(0))
-        .optional()?;
-    let Some(data) = found else {
+    // The first answered call in each direction (each a seek in its partial index, however
+    // many calls the number has: a busy switchboard's calls would else be read at every
+    // missed call), then the earlier of the two.
+    let mut first = None;
+    for (party, direction) in [("from_num", "inbound"), ("to_num", "outbound")] {
+        let found: Option<(String, String)> = tx
+            .prepare_cached(&format!(
+                "SELECT started_at, data FROM calls
+                 WHERE {party} = ?1 AND direction = '{direction}'
+                   AND json_extract(data, '$.answered_at') IS NOT NULL AND started_at > ?2
+                 ORDER BY started_at LIMIT 1"
+            ))?
+            .query_row(params![number, ts(started)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        first = first.into_iter().chain(found).min();
+    }
+    let Some((_, data)) = first else {
         return Ok(None);
     };
     let later: Call = serde_json::from_str(&data)?;
@@ -448,6 +455,30 @@ pub(super) fn open(conn: &Connection) -> Result<Vec<Call>> {
         "SELECT data FROM calls WHERE state IN ('ringing', 'answered') ORDER BY started_at",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+}
+
+/// At most `limit` open calls unchanged since before the cutoffs: ringing ones since
+/// `ringing_before`, answered ones since `answered_before` (the ones a timeout may end).
+/// The partial index `calls_open` holds the open calls only; SQLite uses a partial index
+/// only when the query repeats its condition word for word (it cannot tell that the two
+/// `OR`ed states imply it), hence the `IN` term.
+pub(super) fn stale(
+    conn: &Connection,
+    ringing_before: DateTime<Utc>,
+    answered_before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Call>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT data FROM calls INDEXED BY calls_open
+         WHERE state IN ('ringing', 'answered')
+           AND ((state = 'ringing' AND updated_at <= ?1) OR (state = 'answered' AND updated_at <= ?2))
+         LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![ts(ringing_before), ts(answered_before), limit as i64],
+        |r| r.get::<_, String>(0),
+    )?;
     rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
 }
 

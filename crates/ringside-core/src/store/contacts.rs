@@ -107,10 +107,22 @@ impl Writer {
         region: DefaultRegion,
         now: DateTime<Utc>,
     ) -> Result<(ImportReport, Vec<Call>)> {
+        self.upsert_contacts_part(source, items, &mut BTreeSet::new(), region, now)
+    }
+
+    /// [`Writer::upsert_contacts`] for one part of a larger set: `seen` holds the contacts
+    /// the earlier parts matched (a local contact is adopted by one item of the set only).
+    pub fn upsert_contacts_part(
+        &mut self,
+        source: &str,
+        items: Vec<SourcedContact>,
+        seen: &mut BTreeSet<i64>,
+        region: DefaultRegion,
+        now: DateTime<Utc>,
+    ) -> Result<(ImportReport, Vec<Call>)> {
         let tx = self.conn.transaction()?;
         let mut report = ImportReport::default();
         let mut touched = BTreeSet::new();
-        let mut seen: BTreeSet<i64> = BTreeSet::new();
         for item in items {
             let label = item.input.name.clone();
             let input = match item.input.cleaned() {
@@ -131,7 +143,7 @@ impl Writer {
             // A local contact entered by hand, or imported under another key, is the same
             // person when name and company agree: update it rather than add a twin.
             let existing = match existing {
-                None if source == LOCAL => adopt(&tx, &input, &item.external_id, &seen)?,
+                None if source == LOCAL => adopt(&tx, &input, &item.external_id, seen)?,
                 e => e,
             };
             if let Some((id, _)) = &existing {
@@ -266,6 +278,33 @@ pub(super) fn list(conn: &Connection, q: Option<&str>, limit: usize) -> Result<V
     )?;
     let rows = stmt.query_map(params![text, rdigits, limit], row_to_contact)?;
     rows.map(|r| r?).collect()
+}
+
+/// Every contact a page at a time, by name: the `limit` after `after` (the previous page's
+/// last contact's name and id).
+pub(super) fn page(
+    conn: &Connection,
+    after: Option<(&str, i64)>,
+    limit: usize,
+) -> Result<Vec<Contact>> {
+    let (name, id) = after.map_or((None, 0), |(n, id)| (Some(n), id));
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, source, name, company, record_url, numbers, updated_at FROM contacts
+         WHERE ?1 IS NULL OR name > ?1 COLLATE NOCASE OR (name = ?1 COLLATE NOCASE AND id > ?2)
+         ORDER BY name COLLATE NOCASE, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![name, id, limit as i64], row_to_contact)?;
+    rows.map(|r| r?).collect()
+}
+
+/// The most numbers one contact has.
+pub(super) fn most_numbers(conn: &Connection) -> Result<usize> {
+    let n: Option<i64> = conn.query_row(
+        "SELECT max(json_array_length(numbers)) FROM contacts",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n.unwrap_or(0) as usize)
 }
 
 pub(super) fn counts(conn: &Connection) -> Result<Vec<(String, u64)>> {

@@ -168,6 +168,28 @@ pub trait Queries: connected::Connected {
         calls::open(self.conn())
     }
 
+    /// At most `limit` open calls silent for longer than `limits` allow at `now` (the ones
+    /// the sweeper ends), read without the writer.
+    fn stale_calls(
+        &self,
+        now: DateTime<Utc>,
+        limits: &crate::correlate::Timeouts,
+        limit: usize,
+    ) -> Result<Vec<Call>> {
+        let before = |s: u64| now - chrono::Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64);
+        calls::stale(
+            self.conn(),
+            before(limits.ringing_s),
+            before(limits.answered_s),
+            limit,
+        )
+    }
+
+    /// Call `id` as stored, without its timeline.
+    fn stored_call(&self, id: &str) -> Result<Option<Call>> {
+        calls::load_call(self.conn(), id)
+    }
+
     /// The calls `number` (as stored: E.164 where it parses) was the other party of before
     /// `before`: how many, the newest `limit`, and how many of its missed calls are not done.
     fn party(&self, number: &str, before: DateTime<Utc>, limit: usize) -> Result<Party> {
@@ -187,6 +209,17 @@ pub trait Queries: connected::Connected {
     /// Contacts whose name, company or number contains `q` (all without `q`), by name.
     fn contacts(&self, q: Option<&str>, limit: usize) -> Result<Vec<Contact>> {
         contacts::list(self.conn(), q, limit)
+    }
+
+    /// Every contact a page at a time, by name: the `limit` after `after` (the previous
+    /// page's last contact's name and id). For exports, which hold every contact.
+    fn contacts_page(&self, after: Option<(&str, i64)>, limit: usize) -> Result<Vec<Contact>> {
+        contacts::page(self.conn(), after, limit)
+    }
+
+    /// The most numbers one contact has.
+    fn most_numbers(&self) -> Result<usize> {
+        contacts::most_numbers(self.conn())
     }
 
     fn contact(&self, id: i64) -> Result<Option<Contact>> {
@@ -281,9 +314,10 @@ impl Writer {
     /// Open (creating if needed) the store at `path`, bringing its schema up to date.
     pub fn open(path: &Path) -> Result<Writer> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            crate::files::create_private_dir(dir)
                 .with_context(|| format!("creating data directory {}", dir.display()))?;
         }
+        make_private(path)?;
         let conn = connect(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -317,6 +351,16 @@ impl Writer {
         // file: reset in place, never deleted) while a connection is open.
         let wal = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
         Ok(WalSync { wal })
+    }
+
+    /// Write the one row that says nothing: whether the store takes writes.
+    pub fn probe(&mut self) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO health (id, checked_at) VALUES (1, datetime('now'))
+             ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at",
+            [],
+        )?;
+        Ok(())
     }
 
     /// How calls find contacts from now on.
@@ -359,6 +403,32 @@ impl WalSync {
     pub fn sync(&self) -> std::io::Result<()> {
         self.wal.sync_data()
     }
+}
+
+/// Callers' numbers, names and transcripts are for the owner only. SQLite creates the
+/// database 0644 (under the usual umask) and gives the WAL and shared-memory files the
+/// database's mode: so the database is created owner-only before SQLite opens it, and those
+/// an older Ringside left readable are narrowed.
+fn make_private(path: &Path) -> Result<()> {
+    crate::files::private_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("creating store {}", path.display()))?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = std::path::PathBuf::from(p);
+        if crate::files::narrow(&p).with_context(|| format!("making {} owner-only", p.display()))? {
+            tracing::warn!(
+                "{} was readable by other users: made owner-only",
+                p.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn connect(path: &Path) -> Result<Connection> {

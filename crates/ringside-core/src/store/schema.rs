@@ -7,6 +7,11 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 pub(super) const SCHEMA: &str = r#"
+-- One row, written to learn whether the store takes writes again after a failure.
+CREATE TABLE IF NOT EXISTS health (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS journal (
     seq          INTEGER PRIMARY KEY,
     source       TEXT NOT NULL,
@@ -143,6 +148,16 @@ CREATE TABLE popped (
     call_id TEXT PRIMARY KEY,
     at      TEXT NOT NULL
 );
+"#,
+    // 5: a number's missed calls not done, and its answered calls, each by start: what
+    // `calls::settle` looks up at every missed or answered call. Without them it read every
+    // call the number ever had (a switchboard's thousands), each time, on the writer.
+    r#"
+CREATE INDEX calls_missed_from ON calls(from_num, started_at) WHERE state = 'missed' AND done = 0;
+CREATE INDEX calls_answered_from ON calls(from_num, started_at)
+    WHERE direction = 'inbound' AND json_extract(data, '$.answered_at') IS NOT NULL;
+CREATE INDEX calls_answered_to ON calls(to_num, started_at)
+    WHERE direction = 'outbound' AND json_extract(data, '$.answered_at') IS NOT NULL;
 "#,
 ];
 

@@ -29,7 +29,16 @@ line: string | null,
 /**
  * The identity that answered, when known.
  */
-answered_by: string | null, started_at: string, answered_at: string | null, ended_at: string | null, duration_s: number | null, end_reason: EndReason | null, recording_url: string | null, transcript: string | null, attachments: Array<Attachment>, keypresses: Array<Keypress>, legs: Array<Leg>, 
+answered_by: string | null, started_at: string, answered_at: string | null, ended_at: string | null, duration_s: number | null, end_reason: EndReason | null, 
+/**
+ * The recording as the provider gave it: shown as text.
+ */
+recording_url: string | null, 
+/**
+ * `recording_url` when it may be opened ([`crate::links::openable`]: http(s), tel, sip,
+ * callto): the one URL of a recording the UI makes a link of.
+ */
+recording_link: string | null, transcript: string | null, attachments: Array<Attachment>, keypresses: Array<Keypress>, legs: Array<Leg>, 
 /**
  * The other party's number for people to read ("+44 20 7946 0018", "Withheld number",
  * an extension as it is): see [`crate::phone::display`].

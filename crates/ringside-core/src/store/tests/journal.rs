@@ -113,6 +113,55 @@ fn missed_list_and_done() {
     );
 }
 
+/// The calls the sweeper ends: open ones silent past their state's timeout, at most `limit`.
+#[test]
+fn stale_calls_are_the_open_ones_silent_past_their_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Writer::open(&dir.path().join("r.db")).unwrap();
+    let on = |call: &str, key: &str, kind: EventKind, at: i64| Delivery {
+        events: vec![CallEvent::new(Provider::Generic, call, kind).at(Some(t(at)))],
+        ..delivery(key, EventKind::Ringing { agent: None }, at)
+    };
+    let ended = EventKind::Ended {
+        answered: None,
+        reason: EndReason::Completed,
+        duration_s: None,
+    };
+    s.store_batch(&[
+        on("ringing-old", "1", EventKind::Ringing { agent: None }, 0),
+        on("ringing-new", "2", EventKind::Ringing { agent: None }, 90),
+        on("answered", "3", EventKind::Ringing { agent: None }, 0),
+        on("answered", "4", EventKind::Answered { by: None }, 10),
+        on("over", "5", EventKind::Ringing { agent: None }, 0),
+        on("over", "6", ended, 5),
+    ])
+    .unwrap();
+    let limits = crate::correlate::Timeouts {
+        ringing_s: 60,
+        answered_s: 3600,
+    };
+    let ids = |now: i64, limit: usize| {
+        let mut ids: Vec<_> = s
+            .stale_calls(t(now), &limits, limit)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(100, 10), ["generic:ringing-old"]);
+    assert_eq!(
+        ids(3700, 10),
+        [
+            "generic:answered",
+            "generic:ringing-new",
+            "generic:ringing-old"
+        ]
+    );
+    assert_eq!(ids(3700, 2).len(), 2);
+}
+
 /// A timed call delivered in every order: each gives the call and timeline the in-order
 /// delivery gives, the live fold agrees with `rebuild`, and the call's deliveries are found
 /// through the index.
@@ -245,7 +294,7 @@ fn a_failing_delivery_is_rolled_back_alone() {
     s.conn
         .execute(
             "INSERT INTO calls (id, started_at, updated_at, state, direction, data)
-             VALUES ('generic:x1', 'x', 'x', 'ringing', 'inbound', 'not json')",
+             VALUES ('generic:x1', 'x', 'x', 'ringing', 'inbound', '{\"not\": 1}')",
             [],
         )
         .unwrap();
