@@ -432,7 +432,7 @@ impl Config {
             }
         }
         self.contacts.check()?;
-        if self.calls.ringing_s == 0 || self.calls.answered_s == 0 {
+        if self.calls.ringing_s == 0 || self.calls.answered_s == 0 || self.calls.quiet_s == 0 {
             bail!("calls: timeouts must be at least 1 second");
         }
         Ok(())

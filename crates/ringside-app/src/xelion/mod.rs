@@ -475,7 +475,7 @@ impl Client {
     async fn store_due(&mut self) {
         let now = (self.clock)();
         for notice in self.transfers.due(now) {
-            tracing::info!("xelion: no transfer after all; the customer hung up");
+            tracing::debug!("xelion: a hangup held for a transfer is due: no transfer");
             if let Some(d) = ingest::xelion(notice, b"", self.region, now) {
                 self.store(d).await;
             }
@@ -492,7 +492,7 @@ enum Frame {
     Subscription(Subscription),
     /// Anything else that is JSON (the `test` echo): skipped.
     Other,
-    /// Not JSON, or a CallEvent under an unknown notification type: logged and skipped.
+    /// Not JSON: logged and skipped.
     Unreadable(String),
 }
 
@@ -511,7 +511,8 @@ fn read_frame(
         Ok(notices) => Frame::Deliveries(
             notices
                 .into_iter()
-                .filter_map(|n| ingest::xelion(transfers.track(n, now), frame, region, now))
+                .flat_map(|n| transfers.track(n, now))
+                .filter_map(|n| ingest::xelion(n, frame, region, now))
                 .collect(),
         ),
         Err(e) => Frame::Unreadable(e.to_string()),

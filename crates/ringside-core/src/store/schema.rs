@@ -75,6 +75,9 @@ CREATE VIRTUAL TABLE calls_fts USING fts5(
 INSERT INTO calls_fts(rowid, search)
     SELECT ringside_search_key(started_at, rowid), search FROM calls;
 "#,
+    // 3: what Ringside could not read in a delivery (a JSON array of sentences; NULL: nothing).
+    // A delivery with no events and notes is one Ringside journaled without reading it.
+    "ALTER TABLE journal ADD COLUMN notes TEXT;",
 ];
 
 /// The contact tables (also version 1).

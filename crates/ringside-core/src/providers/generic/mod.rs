@@ -8,9 +8,12 @@
 //! ```
 //!
 //! The format has no timestamps and no event ids: `at` is left to the receive time and
-//! deliveries are deduplicated on the body's hash.
+//! deliveries are deduplicated on the body's hash (a `callId` is taken to be unique). Another
+//! event name is journaled, logged and acknowledged and changes nothing; a hangup `cause` or
+//! `direction` Ringside does not know is noted and left unknown. What Ringside does with each
+//! field: `docs/providers/generic.md`.
 
-use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use serde_json::Value;
 
@@ -23,6 +26,7 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports::FULL,
 };
 
 enum CtiEvent {
@@ -55,9 +59,9 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         "answer" => CtiEvent::Answer,
         "hangup" => CtiEvent::Hangup,
         _ => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("event `{event_name}`"),
+            return Ok(Parsed::ignored(
+                format!("event `{event_name}` is not newCall, answer or hangup"),
+                None,
             ))
         }
     };
@@ -66,8 +70,15 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         .ok_or_else(|| ParseError::malformed(PROVIDER, "missing `callId`"))?;
     let users = users(req, &fields)?;
 
+    let mut notes = Vec::new();
     let facts = CallFacts {
-        direction: fields.text("direction").as_deref().and_then(direction),
+        direction: fields.text("direction").and_then(|d| {
+            let read = direction(&d);
+            if read.is_none() {
+                notes.push(format!("`direction` `{d}` is not in or out"));
+            }
+            read
+        }),
         // Kept as sent, `anonymous` included; the engine normalizes numbers.
         from: fields.text("from"),
         to: fields.text("to"),
@@ -88,10 +99,14 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
                 .or_else(|| users.into_iter().next()),
         }],
         CtiEvent::Hangup => {
-            let (answered, reason) = match fields.text("cause") {
+            let (answered, reason) = match fields.text("cause").map(|c| (cause(&c), c)) {
+                // Whether anyone answered is the engine's to say, from what it saw.
                 None => (None, EndReason::Completed),
-                Some(c) => match cause(&c)? {
-                    // Whether anyone answered is the engine's to say, from what it saw.
+                Some((None, c)) => {
+                    notes.push(format!("hangup cause `{c}` is not one Ringside reads"));
+                    (None, EndReason::Completed)
+                }
+                Some((Some(c), _)) => match c {
                     Cause::NormalClearing | Cause::Forwarded => (None, EndReason::Completed),
                     Cause::Busy => (Some(false), EndReason::Busy),
                     Cause::Cancel | Cause::NoAnswer => (Some(false), EndReason::NoAnswer),
@@ -106,17 +121,18 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         }
     };
 
-    Ok(Parsed {
-        events: kinds
+    Ok(Parsed::events(
+        kinds
             .into_iter()
             .map(|k| CallEvent::new(PROVIDER, call_id.clone(), k).facts(facts.clone()))
             .collect(),
-        delivery_id: None,
-    })
+        None,
+    )
+    .with_notes(notes))
 }
 
-fn cause(c: &str) -> Result<Cause, ParseError> {
-    Ok(match c.to_ascii_lowercase().as_str() {
+fn cause(c: &str) -> Option<Cause> {
+    Some(match c.to_ascii_lowercase().as_str() {
         "normalclearing" => Cause::NormalClearing,
         "busy" => Cause::Busy,
         "cancel" => Cause::Cancel,
@@ -124,12 +140,7 @@ fn cause(c: &str) -> Result<Cause, ParseError> {
         "congestion" => Cause::Congestion,
         "notfound" => Cause::NotFound,
         "forwarded" => Cause::Forwarded,
-        _ => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("hangup cause `{c}`"),
-            ))
-        }
+        _ => return None,
     })
 }
 
@@ -332,21 +343,13 @@ mod tests {
         assert_eq!(end(Some("noAnswer")), (Some(false), EndReason::NoAnswer));
         assert_eq!(end(Some("congestion")), (Some(false), EndReason::Failed));
         assert_eq!(end(Some("notFound")), (Some(false), EndReason::Failed));
-        assert!(matches!(
-            parse_as(
-                "application/x-www-form-urlencoded",
-                "event=hangup&callId=c1&cause=exploded"
-            ),
-            Err(ParseError::Unsupported { .. })
-        ));
+        assert_eq!(end(Some("exploded")), (None, EndReason::Completed), "noted");
     }
 
     #[test]
     fn errors_are_typed() {
-        assert!(matches!(
-            parse_as("application/json", r#"{"event":"transfer","callId":"c1"}"#),
-            Err(ParseError::Unsupported { .. })
-        ));
+        let other = parse_as("application/json", r#"{"event":"transfer","callId":"c1"}"#).unwrap();
+        assert!(other.events.is_empty() && other.notes[0].contains("transfer"));
         for (ct, body) in [
             ("application/json", r#"{"event":"answer"}"#),
             ("application/json", r#"{"callId":"c1"}"#),

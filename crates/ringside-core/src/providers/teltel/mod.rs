@@ -49,16 +49,19 @@
 //!   only `START` and `COMPLETED` (which describe the whole session) set the call's from/to.
 //! - The identity on an agent `JOIN` is `subject` (the SIP device, the same identity `RING` used
 //!   for the leg, so the correlator can match them), falling back to `subject_user`.
-//! - `is_answered` may be a JSON bool, 0/1 or `"true"`/`"false"`; absent means "not said".
+//! - `is_answered` may be a JSON bool, 0/1 or `"true"`/`"false"`; absent (or anything else,
+//!   noted) means "not said".
 //! - No duration attribute is documented: `duration` (else `billsec`) in seconds is used if present.
-//! - `timestamp` is UTC; RFC 3339, `YYYY-MM-DD HH:MM:SS` or Unix seconds. One that does not parse
-//!   is ignored (Ringside then uses its receive time) rather than refusing the whole event.
+//! - `timestamp` is UTC; RFC 3339, `YYYY-MM-DD HH:MM:SS`, Unix seconds or milliseconds. One that
+//!   does not read is noted and Ringside uses its receive time, rather than refusing the event.
+//! - An event name or `RINGRESULT` state Ringside does not know is journaled, logged and
+//!   acknowledged, and changes nothing.
 //! - HTTP method: POST only; content type JSON, urlencoded or multipart.
 //! - `line` is the autodialer campaign (`data.campaign_id`) or, on an inbound `START`, the number
 //!   dialled (`to`).
 
 use super::wire::{self, Fields};
-use super::{Adapter, Inbound, ParseContext, ParseError, Parsed};
+use super::{Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
 use serde_json::Value;
 
@@ -71,6 +74,7 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports::FULL,
 };
 
 /// The event names TelTel sends.
@@ -195,20 +199,32 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     let name = f
         .first_text(&["event", "event_type", "name"])
         .ok_or_else(|| malformed("no event name (`event`, `event_type` or `name`)"))?;
-    let event = Event::from_wire(&name)
-        .ok_or_else(|| ParseError::unsupported(PROVIDER, format!("event `{name}`")))?;
+    let delivery_id = f.text("id");
+    let Some(event) = Event::from_wire(&name) else {
+        return Ok(Parsed::ignored(
+            format!("TelTel event `{name}` is not one Ringside reads"),
+            delivery_id,
+        ));
+    };
     let call_id = f
         .first_text(&["call_id", "session_id"])
         .ok_or_else(|| malformed("no `call_id` or `session_id`"))?;
-    let at = f
-        .text("timestamp")
-        .and_then(|t| wire::timestamp(&t, wire::utc()));
+    let mut notes = Vec::new();
+    let at = wire::time_field(
+        "timestamp",
+        f.text("timestamp").as_deref(),
+        wire::utc(),
+        &mut notes,
+    );
     let direction = f
         .text("direction")
         .and_then(|d| match d.to_ascii_lowercase().as_str() {
             "inbound" => Some(Direction::Inbound),
             "outbound" => Some(Direction::Outbound),
-            _ => None,
+            _ => {
+                notes.push(format!("`direction` `{d}` is not inbound or outbound"));
+                None
+            }
         });
     let leg = f.text("leg").and_then(|l| Leg::from_wire(&l));
     // The party a RING/RINGRESULT is about: see the module docs.
@@ -226,16 +242,22 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             let raw = f
                 .text("state")
                 .ok_or_else(|| malformed("RINGRESULT without `state`"))?;
-            let state = RingState::from_wire(&raw).ok_or_else(|| {
-                ParseError::unsupported(PROVIDER, format!("RINGRESULT state `{raw}`"))
-            })?;
-            match leg {
-                Some(Leg::Contact) => EventKind::Details,
-                Some(Leg::Operator) | None => match (state.outcome(), destination()) {
-                    (None, by) => EventKind::Answered { by },
-                    (Some(outcome), Some(agent)) => EventKind::LegStopped { agent, outcome },
-                    (Some(_), None) => EventKind::Details,
-                },
+            match (RingState::from_wire(&raw), leg) {
+                (None, _) => {
+                    // The ring ended somehow: the leg is left to later events (COMPLETED).
+                    notes.push(format!(
+                        "RINGRESULT `state` `{raw}` is not one Ringside reads"
+                    ));
+                    EventKind::Details
+                }
+                (Some(_), Some(Leg::Contact)) => EventKind::Details,
+                (Some(state), Some(Leg::Operator) | None) => {
+                    match (state.outcome(), destination()) {
+                        (None, by) => EventKind::Answered { by },
+                        (Some(outcome), Some(agent)) => EventKind::LegStopped { agent, outcome },
+                        (Some(_), None) => EventKind::Details,
+                    }
+                }
             }
         }
         Event::Ready | Event::Leave => EventKind::Details,
@@ -249,13 +271,15 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             Some(SubjectType::Phone) | None => EventKind::Details,
         },
         Event::Completed => {
-            let answered =
-                match f.text("is_answered") {
-                    None => None,
-                    Some(v) => Some(flag(&v).ok_or_else(|| {
-                        malformed(format!("`is_answered` is `{v}`, not a boolean"))
-                    })?),
-                };
+            let answered = f.text("is_answered").and_then(|v| {
+                let answered = flag(&v);
+                if answered.is_none() {
+                    notes.push(format!(
+                        "`is_answered` is `{v}`, not a boolean; Ringside goes by what it saw"
+                    ));
+                }
+                answered
+            });
             EventKind::Ended {
                 answered,
                 reason: match answered {
@@ -287,10 +311,11 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         }
     }
 
-    Ok(Parsed {
-        events: vec![CallEvent::new(PROVIDER, call_id, kind).at(at).facts(facts)],
-        delivery_id: f.text("id"),
-    })
+    Ok(Parsed::events(
+        vec![CallEvent::new(PROVIDER, call_id, kind).at(at).facts(facts)],
+        delivery_id,
+    )
+    .with_notes(notes))
 }
 
 fn malformed(message: impl Into<String>) -> ParseError {

@@ -7,13 +7,20 @@
 //! ```
 //!
 //! The IVR itself answers every inbound call, so there is no ringing and no missed event:
-//! answer is the screen-pop moment and hangup ends the call. Outbound campaigns send keypress
-//! events only. The Content-Type VoiceShot sends is unconfirmed, so the body is parsed as XML
+//! answer is the screen-pop moment and hangup ends the call (answered: by the IVR; VoiceShot
+//! cannot report a missed call, and Ringside never makes one up). Outbound campaigns send
+//! keypress events only: a call Ringside knows only by its keypresses is taken for an outbound
+//! campaign's (assumed: an inbound call starts with its answer), which VoiceShot says no more
+//! about, so it is over after `[calls] quiet_s` of silence. `callid` is unique only while the
+//! call lives: the same `menuid`/`callid` after a call ended is a new call. An element or
+//! `action` that is not a Call Event is journaled, logged and acknowledged, and changes
+//! nothing. The Content-Type VoiceShot sends is unconfirmed, so the body is parsed as XML
 //! whatever the header says. A document type declaration is refused outright: entities are
-//! never declared, let alone expanded.
+//! never declared, let alone expanded. The seed and what Ringside does with each attribute:
+//! `docs/providers/voiceshot.md`.
 
-use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
-use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
+use crate::model::{Call, CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use std::collections::BTreeMap;
@@ -29,7 +36,17 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports {
+        ringing: false,
+        ids_reused: true,
+        quiet,
+    },
 };
+
+/// An outbound campaign's call (known only by its keypresses) gets no hangup.
+fn quiet(call: &Call) -> bool {
+    call.direction == Direction::Outbound && !call.state.is_terminal()
+}
 
 /// The root element of a Call Event: its name and attributes (names lower-cased, values
 /// unescaped but otherwise as sent).
@@ -73,21 +90,19 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             match action.as_str() {
                 "4" => CallEventKind::Answer,
                 "5" => CallEventKind::Hangup,
-                other => {
-                    return Err(ParseError::unsupported(
-                        PROVIDER,
-                        format!(
-                        "<campaign> action `{other}` is not a call event (4 = answer, 5 = hangup)"
+                other => return Ok(Parsed::ignored(
+                    format!(
+                        "<campaign> action `{other}` is not a Call Event (4 = answer, 5 = hangup)"
                     ),
-                    ))
-                }
+                    None,
+                )),
             }
         }
         "prompt" => CallEventKind::Keypress,
         other => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("unknown element <{other}>"),
+            return Ok(Parsed::ignored(
+                format!("<{other}> is not a VoiceShot Call Event"),
+                None,
             ))
         }
     };
@@ -109,6 +124,7 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         ..CallFacts::default()
     };
 
+    let mut notes = Vec::new();
     let event = match kind {
         // Answer and hangup exist for inbound campaigns only.
         CallEventKind::Answer => {
@@ -117,30 +133,44 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         }
         CallEventKind::Hangup => {
             facts.direction = Some(Direction::Inbound);
-            EventKind::Ended {
-                // The IVR answered the call; whether a person did is not said.
-                answered: None,
-                reason: EndReason::Completed,
+            let duration = root.attr("duration");
+            let duration_s = duration.as_deref().and_then(wire::seconds);
+            if let (Some(d), None) = (&duration, duration_s) {
                 // A duration that does not read is dropped, not the hangup.
-                duration_s: root.attr("duration").as_deref().and_then(wire::seconds),
+                notes.push(format!("`duration` is `{d}`, not seconds"));
+            }
+            EventKind::Ended {
+                // The IVR answers every call: a hangup is never a missed call.
+                answered: Some(true),
+                reason: EndReason::Completed,
+                duration_s,
             }
         }
-        // Inbound or outbound campaign: the keypress does not say which.
-        CallEventKind::Keypress => EventKind::Keypress {
-            prompt: root.attr("promptid"),
-            digits: root
-                .attrs
-                .get("keypress")
-                .map(|d| d.trim().to_string())
-                .ok_or_else(|| ParseError::malformed(PROVIDER, "<prompt> without `keypress`"))?,
-        },
+        // The keypress does not say which campaign it is from. A call that starts with it is
+        // an outbound campaign's (assumed: inbound calls start with their answer); when the
+        // answer comes after all, it says inbound.
+        CallEventKind::Keypress => {
+            facts.direction = Some(Direction::Outbound);
+            EventKind::Keypress {
+                prompt: root.attr("promptid"),
+                digits: root
+                    .attrs
+                    .get("keypress")
+                    .map(|d| d.trim().to_string())
+                    .ok_or_else(|| {
+                        ParseError::malformed(PROVIDER, "<prompt> without `keypress`")
+                    })?,
+            }
+        }
     };
 
-    Ok(Parsed {
-        events: vec![CallEvent::new(PROVIDER, provider_call_id, event).facts(facts)],
-        // No event id on the wire: Ringside deduplicates on the body's hash.
-        delivery_id: None,
-    })
+    // No event id on the wire: Ringside deduplicates on the body's hash, within one call (the
+    // `callid` is reused once a call is over).
+    Ok(Parsed::events(
+        vec![CallEvent::new(PROVIDER, provider_call_id, event).facts(facts)],
+        None,
+    )
+    .with_notes(notes))
 }
 
 /// The one root element of the document. Refuses DTDs, a second root and stray text; an XML
@@ -256,12 +286,12 @@ mod tests {
     }
 
     #[test]
-    fn hangup_leaves_answered_to_the_engine() {
+    fn a_hangup_is_of_a_call_the_ivr_answered() {
         let e = one(r#"<campaign menuid="1-3" callid="213167" action="5" duration="24"/>"#);
         assert_eq!(
             e.kind,
             EventKind::Ended {
-                answered: None,
+                answered: Some(true),
                 reason: EndReason::Completed,
                 duration_s: Some(24)
             }
@@ -280,7 +310,7 @@ mod tests {
                 digits: "10000000".into()
             }
         );
-        assert_eq!(e.facts.direction, None);
+        assert_eq!(e.facts.direction, Some(Direction::Outbound), "assumed");
     }
 
     #[test]
@@ -357,10 +387,8 @@ mod tests {
             r#"<campaign callid="1" action="answer"/>"#,
             r#"<call callid="1"/>"#,
         ] {
-            assert!(
-                matches!(parse_body(body), Err(ParseError::Unsupported { .. })),
-                "{body:?}"
-            );
+            let p = parse_body(body).unwrap();
+            assert!(p.events.is_empty() && p.notes.len() == 1, "{body:?}");
         }
         let headers = HeaderMap::new();
         let get = Inbound {

@@ -3,10 +3,17 @@
 //!
 //! Whippy calls are mostly AI-agent calls: `call.started` means connected (there is no ringing
 //! phase), `call.ended` ends the call and `call.analyzed` later adds the transcript, recording
-//! and analysis. A missed call is not documented; a `call.ended` whose `delivery_status` is not
-//! `call_completed.*` is the best signal there is.
+//! and analysis. A missed call is not documented: a call that was connected (`call.started`) is
+//! never missed, whatever `call.ended` says; one that ends without having started is missed
+//! when its `delivery_status` is not `call_completed.*`. Another event name (`message.created`,
+//! ...) is journaled, logged and acknowledged, and changes nothing. The seed and what Ringside
+//! does with each field: `docs/providers/whippy.md`.
+//!
+//! Dedupe: the seed's three events of one call share one `request_id`, and two calls' events
+//! may too, so a delivery is named by what Whippy keeps stable per call and event: `data.id`,
+//! the event name and `data.updated_at`.
 
-use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{Attachment, CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,17 +30,20 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports {
+        ringing: false,
+        ..Reports::FULL
+    },
 };
 
 /// The envelope. `data` stays raw until the event name is known, so that a well-formed event
-/// of another kind (`message.created`, ...) is reported as unsupported rather than malformed.
+/// of another kind (`message.created`, ...) is ignored rather than refused as malformed.
+/// `request_id` is not read: a call's events share it (see the module docs).
 #[derive(Deserialize)]
 struct Envelope {
     event: String,
     #[serde(default)]
     data: Option<Value>,
-    #[serde(default)]
-    request_id: Option<String>,
     /// Newer payloads only.
     #[serde(default)]
     created_at: Option<String>,
@@ -62,6 +72,7 @@ struct CallData {
     /// A number in the published examples; may be null.
     #[serde(default)]
     user_id: Option<Value>,
+    /// When the call's record last changed: part of a delivery's id, not the event's time.
     #[serde(default)]
     updated_at: Option<String>,
     /// Newer payloads only.
@@ -100,10 +111,20 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         "call.ended" => WhippyEvent::Ended,
         "call.analyzed" => WhippyEvent::Analyzed,
         other => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("event `{other}`"),
-            ))
+            let id = envelope
+                .data
+                .as_ref()
+                .and_then(|d| d.get("id"))
+                .and_then(id_text);
+            let updated = envelope
+                .data
+                .as_ref()
+                .and_then(|d| d.get("updated_at"))
+                .and_then(Value::as_str);
+            return Ok(Parsed::ignored(
+                format!("Whippy event `{other}` is not a call event Ringside reads"),
+                id.map(|id| delivery_id(&id, other, updated)),
+            ));
         }
     };
     let data: CallData = match envelope.data {
@@ -144,8 +165,9 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
                         duration_s,
                     }
                 }
+                // Not completed: missed, unless the call was connected (`call.started`).
                 Some(_) => EventKind::Ended {
-                    answered: Some(false),
+                    answered: None,
                     reason: EndReason::NoAnswer,
                     duration_s,
                 },
@@ -160,8 +182,15 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         .into_iter()
         .filter_map(attachment)
         .collect();
+    let mut notes = Vec::new();
     let facts = CallFacts {
-        direction: data.direction.as_deref().and_then(direction),
+        direction: data.direction.as_deref().and_then(|d| {
+            let read = direction(d);
+            if read.is_none() {
+                notes.push(format!("`direction` `{d}` is not INBOUND or OUTBOUND"));
+            }
+            read
+        }),
         from: non_empty(data.from),
         to: non_empty(data.to),
         line: None,
@@ -172,20 +201,40 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         transcript: data.body.filter(|b| !b.trim().is_empty()),
         attachments,
     };
-    let at = data
-        .updated_at
-        .as_deref()
-        .or(envelope.created_at.as_deref())
-        .and_then(|s| wire::timestamp(s, wire::utc()));
+    // The envelope's `created_at` is when the event happened (newer payloads). `data.updated_at`
+    // is not: the seed's three events of one call carry the same one, so a call would last
+    // no time at all. Without the envelope's, Ringside's receive time is the event's.
+    let at = wire::time_field(
+        "created_at",
+        envelope.created_at.as_deref(),
+        wire::utc(),
+        &mut notes,
+    );
+    let duration_given = data.metadata.as_ref().and_then(|m| m.duration.as_ref());
+    if let Some(d) = duration_given.filter(|d| !d.is_null() && seconds(d).is_none()) {
+        notes.push(format!("`metadata.duration` is `{d}`, not seconds"));
+    }
 
-    Ok(Parsed {
-        events: vec![CallEvent::new(PROVIDER, data.id.trim(), kind)
-            .at(at)
-            .facts(facts)],
-        // The published examples reuse one request_id for all three events of a call, so the
-        // event name is part of the key.
-        delivery_id: non_empty(envelope.request_id).map(|id| format!("{id}:{}", envelope.event)),
-    })
+    let call = data.id.trim();
+    Ok(Parsed::events(
+        vec![CallEvent::new(PROVIDER, call, kind).at(at).facts(facts)],
+        Some(delivery_id(
+            call,
+            envelope.event.trim(),
+            data.updated_at.as_deref(),
+        )),
+    )
+    .with_notes(notes))
+}
+
+/// One delivery of one event of one call: the call, the event name, and the call's
+/// `updated_at` (a new version of the same event, such as a second analysis, is new).
+fn delivery_id(call: &str, event: &str, updated_at: Option<&str>) -> String {
+    format!(
+        "{call}:{}:{}",
+        event.to_ascii_lowercase(),
+        updated_at.unwrap_or("").trim()
+    )
 }
 
 fn direction(s: &str) -> Option<Direction> {
@@ -266,12 +315,12 @@ mod tests {
             data["delivery_status"] = json!(s);
         }
         let p = parse_json(&json!({"event": "call.ended", "data": data})).unwrap();
-        assert_eq!(p.delivery_id, None);
+        assert_eq!(p.delivery_id.as_deref(), Some("c1:call.ended:"));
         p.events[0].kind.clone()
     }
 
     #[test]
-    fn call_ended_reads_missed_from_the_delivery_status() {
+    fn call_ended_says_answered_when_completed_and_leaves_the_rest_to_what_was_seen() {
         assert_eq!(
             ended(Some("call_completed.agent_hangup")),
             EventKind::Ended {
@@ -280,10 +329,11 @@ mod tests {
                 duration_s: Some(61)
             }
         );
+        // Missed only if the call never started: not the adapter's to say.
         assert_eq!(
             ended(Some("call_no_answer")),
             EventKind::Ended {
-                answered: Some(false),
+                answered: None,
                 reason: EndReason::NoAnswer,
                 duration_s: Some(61)
             }
@@ -299,19 +349,21 @@ mod tests {
     }
 
     #[test]
-    fn one_request_id_across_events_gives_distinct_delivery_ids() {
-        let ids: Vec<_> = ["call.started", "call.ended", "call.analyzed"]
-            .into_iter()
-            .map(|ev| {
-                parse_json(&json!({"event": ev, "request_id": "r1", "data": {"id": "c1"}}))
-                    .unwrap()
-                    .delivery_id
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(
-            ids,
-            ["r1:call.started", "r1:call.ended", "r1:call.analyzed"]
+    fn a_delivery_is_named_by_call_event_and_version_never_by_request_id() {
+        let id = |ev: &str, call: &str, updated: &str| {
+            parse_json(&json!({"event": ev, "request_id": "r1",
+                "data": {"id": call, "updated_at": updated}}))
+            .unwrap()
+            .delivery_id
+            .unwrap()
+        };
+        let t = "2023-08-24T10:05:18.432652Z";
+        assert_eq!(id("call.started", "c1", t), format!("c1:call.started:{t}"));
+        assert_ne!(id("call.started", "c1", t), id("call.ended", "c1", t));
+        assert_ne!(id("call.started", "c1", t), id("call.started", "c2", t));
+        assert_ne!(
+            id("call.analyzed", "c1", t),
+            id("call.analyzed", "c1", "2023-08-24T10:09:00Z")
         );
     }
 
@@ -368,12 +420,17 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_typed() {
-        let unsupported = json!({"event": "message.created", "data": {"body": "hi"}});
-        assert!(matches!(
-            parse_json(&unsupported),
-            Err(ParseError::Unsupported { .. })
-        ));
+    fn other_events_are_ignored_and_broken_ones_refused() {
+        let other =
+            parse_json(&json!({"event": "message.created", "data": {"id": "m1", "body": "hi"}}))
+                .unwrap();
+        assert!(other.events.is_empty());
+        assert_eq!(other.delivery_id.as_deref(), Some("m1:message.created:"));
+        assert!(
+            other.notes[0].contains("message.created"),
+            "{:?}",
+            other.notes
+        );
         for bad in [
             json!({"event": "call.ended"}),
             json!({"event": "call.ended", "data": null}),

@@ -11,6 +11,7 @@ fn delivery(key: &str, kind: EventKind, at: i64) -> Delivery {
         content_type: None,
         raw: key.as_bytes().to_vec(),
         events: vec![CallEvent::new(Provider::Generic, "x1", kind).at(Some(t(at)))],
+        notes: Vec::new(),
     }
 }
 
@@ -151,6 +152,7 @@ fn out_of_order_deliveries_fold_like_in_order_ones() {
                 content_type: None,
                 raw: vec![],
                 events: vec![events[i].clone()],
+                notes: Vec::new(),
             };
             assert!(matches!(
                 s.store_batch(&[d]).unwrap()[0],
