@@ -152,9 +152,10 @@ fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
     };
     let rings = providers::adapter(call.provider).is_none_or(|a| a.reports.ringing);
     match call.state {
-        CallState::Ringing => {
-            (mode == PopWhen::Ringing && s.me.rung(call)).then(|| pop(call, PopKind::Ringing, s))
-        }
+        // A provider that never reports ringing has a call "ringing" only until Ringside hears
+        // more of it (an analysis that overtook the start): nothing to pop yet.
+        CallState::Ringing => (rings && mode == PopWhen::Ringing && s.me.rung(call))
+            .then(|| pop(call, PopKind::Ringing, s)),
         // Transferred to me: my leg rings.
         CallState::Answered if mode == PopWhen::Ringing && s.me.rung_by_transfer(call) => {
             Some(pop(call, PopKind::Ringing, s))

@@ -90,12 +90,14 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             match action.as_str() {
                 "4" => CallEventKind::Answer,
                 "5" => CallEventKind::Hangup,
-                other => return Ok(Parsed::ignored(
-                    format!(
+                other => {
+                    return Ok(Parsed::ignored(
+                        format!(
                         "<campaign> action `{other}` is not a Call Event (4 = answer, 5 = hangup)"
                     ),
-                    None,
-                )),
+                        None,
+                    ))
+                }
             }
         }
         "prompt" => CallEventKind::Keypress,
