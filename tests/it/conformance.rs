@@ -666,3 +666,242 @@ async fn generic_new_call_answer_hangup_and_an_unanswered_hangup() {
     assert_eq!((ended.len(), missed.len()), (1, 1), "{calls:#?}");
     assert!(!ended[0]["answered_by"].is_null());
 }
+
+// ---- Every value of the fields that decide a state ----
+
+/// A TelTel event of call `call`, shaped as the fixtures are.
+fn teltel(call: &str, n: u32, event: &str, ts: &str, extra: Value) -> Value {
+    let mut v = json!({"id": format!("{call}-{n}"), "event": event, "timestamp": ts,
+        "accountcode": "acc-77", "session_id": format!("s-{call}"), "call_id": call,
+        "direction": "inbound", "type": "standard", "participants": 0, "phase": "didtosip"});
+    v.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    v
+}
+
+#[tokio::test]
+async fn teltel_every_ringresult_state_answers_or_stops_the_leg_it_names() {
+    let s = server(&["201"], "").await;
+    for (state, leg_outcome) in [
+        ("ANSWER", None),
+        ("BUSY", Some("busy")),
+        ("NOANSWER", Some("no_answer")),
+        ("CANCEL", Some("cancelled")),
+        ("ABORT", Some("cancelled")),
+        ("CONGESTION", Some("failed")),
+        ("CHANUNAVAIL", Some("failed")),
+        ("DONTCALL", Some("failed")),
+        ("TORTURE", Some("failed")),
+        ("INVALIDARGS", Some("failed")),
+    ] {
+        let call = format!("rr-{}", state.to_lowercase());
+        let id = format!("teltel:{call}");
+        let mut desk = Desk::of(&s);
+        let events = [
+            teltel(
+                &call,
+                1,
+                "START",
+                "2024-05-02 09:15:00",
+                json!({"from": "37120000000", "to": "37167000000"}),
+            ),
+            teltel(
+                &call,
+                2,
+                "RING",
+                "2024-05-02 09:15:01",
+                json!({"to": "201"}),
+            ),
+            teltel(
+                &call,
+                3,
+                "RINGRESULT",
+                "2024-05-02 09:15:09",
+                json!({"to": "201", "state": state}),
+            ),
+        ];
+        let mut seen = Vec::new();
+        for e in &events {
+            assert_eq!(s.post_json("teltel", e).await, 200, "{e}");
+            seen.push(desk.look(&s, &id).await);
+        }
+        assert_eq!(seen, ["none", "show", "close"], "{state}");
+        let c = listed(&s, &id).await;
+        match leg_outcome {
+            None => check(
+                &c,
+                &json!({"state": "answered", "answered_by": "201",
+                                       "legs": [{"agent": "201", "state": "answered"}]}),
+                state,
+            ),
+            Some(o) => check(
+                &c,
+                &json!({"state": "ringing",
+                                          "legs": [{"agent": "201", "state": "stopped", "outcome": o}]}),
+                state,
+            ),
+        }
+        let completed = teltel(
+            &call,
+            4,
+            "COMPLETED",
+            "2024-05-02 09:16:00",
+            json!({"is_answered": leg_outcome.is_none(), "hanged_by": "phone"}),
+        );
+        assert_eq!(s.post_json("teltel", &completed).await, 200);
+        let want = if leg_outcome.is_none() {
+            "ended"
+        } else {
+            "missed"
+        };
+        check(&listed(&s, &id).await, &json!({"state": want}), state);
+    }
+}
+
+#[tokio::test]
+async fn teltel_ready_join_and_leave_change_only_what_a_sip_join_says() {
+    let s = server(&["201"], "").await;
+    let call = "rjl-1";
+    let id = "teltel:rjl-1";
+    for (n, (event, extra)) in [
+        ("START", json!({"from": "37120000000", "to": "37167000000"})),
+        ("RING", json!({"to": "201"})),
+        (
+            "READY",
+            json!({"subject_type": "phone", "subject": "37120000000"}),
+        ),
+        (
+            "JOIN",
+            json!({"subject_type": "phone", "subject": "37120000000"}),
+        ),
+        (
+            "READY",
+            json!({"subject_type": "sip", "subject": "201", "subject_user": "u-201"}),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = teltel(
+            call,
+            n as u32,
+            event,
+            &format!("2024-05-02 09:15:0{n}"),
+            extra,
+        );
+        assert_eq!(s.post_json("teltel", &e).await, 200);
+    }
+    check(
+        &listed(&s, id).await,
+        &json!({"state": "ringing", "answered_by": null}),
+        "before",
+    );
+    let join = teltel(
+        call,
+        8,
+        "JOIN",
+        "2024-05-02 09:15:08",
+        json!({"subject_type": "sip", "subject": "201", "subject_user": "u-201"}),
+    );
+    assert_eq!(s.post_json("teltel", &join).await, 200);
+    check(
+        &listed(&s, id).await,
+        &json!({"state": "answered", "answered_by": "201"}),
+        "join",
+    );
+    let leave = teltel(
+        call,
+        9,
+        "LEAVE",
+        "2024-05-02 09:16:00",
+        json!({"subject_type": "sip", "subject": "201", "subject_user": "u-201"}),
+    );
+    assert_eq!(s.post_json("teltel", &leave).await, 200);
+    check(
+        &listed(&s, id).await,
+        &json!({"state": "answered"}),
+        "leave",
+    );
+}
+
+#[tokio::test]
+async fn generic_every_hangup_cause_before_and_after_an_answer() {
+    let s = server(&["201"], "").await;
+    for (cause, unanswered, reason) in [
+        ("normalClearing", "missed", "no_answer"),
+        ("forwarded", "missed", "no_answer"),
+        ("busy", "missed", "busy"),
+        ("cancel", "missed", "no_answer"),
+        ("noAnswer", "missed", "no_answer"),
+        ("congestion", "missed", "failed"),
+        ("notFound", "missed", "failed"),
+        ("somethingElse", "missed", "no_answer"),
+    ] {
+        for answered in [false, true] {
+            let call = format!("cause-{cause}-{answered}");
+            let base = json!({"from": "+14155550123", "to": "+14155550100", "direction": "in",
+                              "callId": call, "user": "201"});
+            let with = |event: &str, extra: Value| {
+                let mut v = base.clone();
+                v["event"] = json!(event);
+                v.as_object_mut()
+                    .unwrap()
+                    .extend(extra.as_object().unwrap().clone());
+                v
+            };
+            assert_eq!(
+                s.post_json("generic", &with("newCall", json!({}))).await,
+                200
+            );
+            if answered {
+                let a = with("answer", json!({"answeringNumber": "201"}));
+                assert_eq!(s.post_json("generic", &a).await, 200);
+            }
+            let h = with("hangup", json!({"cause": cause}));
+            assert_eq!(s.post_json("generic", &h).await, 200);
+            let c = listed(&s, &format!("generic:{call}")).await;
+            // The provider's word that nobody answered (busy, cancel, noAnswer, congestion,
+            // notFound) outranks an answer; normal clearing and forwarding say nothing.
+            let says_unanswered =
+                !matches!(cause, "normalClearing" | "forwarded" | "somethingElse");
+            let want = if answered && !says_unanswered {
+                json!({"state": "ended", "end_reason": "completed"})
+            } else {
+                json!({"state": unanswered, "end_reason": reason})
+            };
+            check(&c, &want, &call);
+        }
+    }
+}
+
+#[tokio::test]
+async fn exotel_every_terminal_status_on_an_inbound_call() {
+    let s = server(&["201"], "").await;
+    for (status, reason) in [
+        ("completed", "no_answer"),
+        ("no-answer", "no_answer"),
+        ("busy", "busy"),
+        ("failed", "failed"),
+        ("canceled", "failed"),
+        ("in-progress", "no_answer"),
+        ("queued", "no_answer"),
+    ] {
+        for talked in [0, 42] {
+            let sid = format!("st-{status}-{talked}");
+            let terminal = json!({"CallSid": sid, "EventType": "terminal", "Status": status,
+                "Direction": "inbound", "From": "09876543210", "To": "08044556678",
+                "EventTime": "2024-05-02 14:47:10", "ConversationDuration": talked,
+                "Legs": [{"OnCallDuration": talked + 10, "Status": "completed"},
+                         {"OnCallDuration": talked, "Status": "completed"}]});
+            assert_eq!(s.post_json("exotel", &terminal).await, 200);
+            let c = listed(&s, &format!("exotel:{sid}")).await;
+            let want = if talked > 0 {
+                json!({"state": "ended", "end_reason": "completed", "duration_s": talked})
+            } else {
+                json!({"state": "missed", "end_reason": reason})
+            };
+            check(&c, &want, &sid);
+        }
+    }
+}
