@@ -861,11 +861,8 @@ async fn generic_every_hangup_cause_before_and_after_an_answer() {
             let h = with("hangup", json!({"cause": cause}));
             assert_eq!(s.post_json("generic", &h).await, 200);
             let c = listed(&s, &format!("generic:{call}")).await;
-            // The provider's word that nobody answered (busy, cancel, noAnswer, congestion,
-            // notFound) outranks an answer; normal clearing and forwarding say nothing.
-            let says_unanswered =
-                !matches!(cause, "normalClearing" | "forwarded" | "somethingElse");
-            let want = if answered && !says_unanswered {
+            // An answer Ringside saw is never undone; without one, every cause is a miss.
+            let want = if answered {
                 json!({"state": "ended", "end_reason": "completed"})
             } else {
                 json!({"state": unanswered, "end_reason": reason})

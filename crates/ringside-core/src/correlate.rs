@@ -667,13 +667,9 @@ fn end(
         };
         call.duration_s = None;
     }
-    let was_answered = answered.unwrap_or(call.state == CallState::Answered);
-    if answered == Some(false) {
-        // The provider's final word that nobody answered outranks an answer seen before it:
-        // a missed call names nobody as having answered, whatever order the events came in.
-        call.answered_by = None;
-        call.answered_at = None;
-    }
+    // An answer Ringside saw is never undone: a call that was answered (connected) is not
+    // missed, whatever the end says. Otherwise the provider's word, else what Ringside saw.
+    let was_answered = call.state == CallState::Answered || answered == Some(true);
     let state = if was_answered || call.direction == Direction::Outbound {
         CallState::Ended
     } else {
@@ -1289,7 +1285,7 @@ mod tests {
     }
 
     #[test]
-    fn the_providers_word_that_nobody_answered_wins() {
+    fn an_answer_ringside_saw_is_never_undone_by_the_end() {
         let (c, _) = run(&[
             ring("201", 0),
             ev(
@@ -1300,8 +1296,12 @@ mod tests {
             ),
             ended(Some(false), 30),
         ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.answered_by.as_deref(), Some("201"));
+        assert_eq!(c.end_reason, Some(EndReason::Completed));
+        // Without an answer, the provider's word that nobody answered is the verdict.
+        let (c, _) = run(&[ring("201", 0), ended(Some(false), 30)]);
         assert_eq!(c.state, CallState::Missed);
-        assert_eq!((c.answered_by, c.answered_at), (None, None));
     }
 
     #[test]

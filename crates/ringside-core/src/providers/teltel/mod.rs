@@ -4,7 +4,8 @@
 //! `JOIN` and `LEAVE` may come in between (or none of them). Several `RING`s in a row are
 //! parallel ringing: each rung destination becomes a leg, and one leg's `NOANSWER`/`CANCEL` only
 //! stops that leg (it is not a miss when another leg answered). Whether the call was answered at
-//! all is `COMPLETED`'s `is_answered`, which the adapter passes on as the provider's word.
+//! all is `COMPLETED`'s `is_answered`, which the adapter passes on as the provider's word (the
+//! verdict for a call Ringside did not see answered; an answer it saw is never undone).
 //!
 //! | TelTel                                   | Ringside                                  |
 //! | ---------------------------------------- | ----------------------------------------- |
