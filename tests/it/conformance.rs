@@ -762,27 +762,25 @@ async fn teltel_every_ringresult_state_answers_or_stops_the_leg_it_names() {
 #[tokio::test]
 async fn teltel_ready_join_and_leave_change_only_what_a_sip_join_says() {
     let s = server(&["201"], "").await;
-    let call = "rjl-1";
-    let id = "teltel:rjl-1";
-    for (n, (event, extra)) in [
-        ("START", json!({"from": "37120000000", "to": "37167000000"})),
-        ("RING", json!({"to": "201"})),
+    let (call, id) = ("rjl-1", "teltel:rjl-1");
+    let sip = json!({"subject_type": "sip", "subject": "201", "subject_user": "u-201"});
+    let phone = json!({"subject_type": "phone", "subject": "37120000000"});
+    // Each event, and the call after it.
+    let steps = [
         (
-            "READY",
-            json!({"subject_type": "phone", "subject": "37120000000"}),
+            "START",
+            json!({"from": "37120000000", "to": "37167000000"}),
+            "ringing",
+            None,
         ),
-        (
-            "JOIN",
-            json!({"subject_type": "phone", "subject": "37120000000"}),
-        ),
-        (
-            "READY",
-            json!({"subject_type": "sip", "subject": "201", "subject_user": "u-201"}),
-        ),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+        ("RING", json!({"to": "201"}), "ringing", None),
+        ("READY", phone.clone(), "ringing", None),
+        ("JOIN", phone, "ringing", None),
+        ("READY", sip.clone(), "ringing", None),
+        ("JOIN", sip.clone(), "answered", Some("201")),
+        ("LEAVE", sip, "answered", Some("201")),
+    ];
+    for (n, (event, extra, state, by)) in steps.into_iter().enumerate() {
         let e = teltel(
             call,
             n as u32,
@@ -791,38 +789,9 @@ async fn teltel_ready_join_and_leave_change_only_what_a_sip_join_says() {
             extra,
         );
         assert_eq!(s.post_json("teltel", &e).await, 200);
+        let want = json!({"state": state, "answered_by": by});
+        check(&listed(&s, id).await, &want, &format!("after {event} #{n}"));
     }
-    check(
-        &listed(&s, id).await,
-        &json!({"state": "ringing", "answered_by": null}),
-        "before",
-    );
-    let join = teltel(
-        call,
-        8,
-        "JOIN",
-        "2024-05-02 09:15:08",
-        json!({"subject_type": "sip", "subject": "201", "subject_user": "u-201"}),
-    );
-    assert_eq!(s.post_json("teltel", &join).await, 200);
-    check(
-        &listed(&s, id).await,
-        &json!({"state": "answered", "answered_by": "201"}),
-        "join",
-    );
-    let leave = teltel(
-        call,
-        9,
-        "LEAVE",
-        "2024-05-02 09:16:00",
-        json!({"subject_type": "sip", "subject": "201", "subject_user": "u-201"}),
-    );
-    assert_eq!(s.post_json("teltel", &leave).await, 200);
-    check(
-        &listed(&s, id).await,
-        &json!({"state": "answered"}),
-        "leave",
-    );
 }
 
 #[tokio::test]
