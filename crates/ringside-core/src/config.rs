@@ -463,7 +463,12 @@ impl Config {
             },
             agent: Agent {
                 region: "US".into(),
-                identities: DEMO_IDENTITIES.map(String::from).to_vec(),
+                // The demo agents, and the VoiceShot campaign the test calls come in on.
+                identities: DEMO_IDENTITIES
+                    .into_iter()
+                    .chain([crate::providers::voiceshot::DEMO_CAMPAIGN])
+                    .map(String::from)
+                    .collect(),
                 supervisor: false,
             },
             calls: Timeouts::default(),

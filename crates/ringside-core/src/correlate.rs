@@ -150,6 +150,13 @@ pub fn timeout(call: &Call, now: DateTime<Utc>, limits: &Timeouts) -> Option<Cal
     if now - call.updated_at < Duration::seconds(limit as i64) {
         return None;
     }
+    // After everything the call has seen, even by a provider's clock that runs ahead of
+    // Ringside's: folded in time order, the timeout comes last.
+    let seen = [Some(call.started_at), call.answered_at]
+        .into_iter()
+        .chain(call.legs.iter().flat_map(|l| [Some(l.rang_at), l.ended_at]))
+        .flatten()
+        .max();
     Some(
         CallEvent::new(
             call.provider,
@@ -160,7 +167,7 @@ pub fn timeout(call: &Call, now: DateTime<Utc>, limits: &Timeouts) -> Option<Cal
                 duration_s: None,
             },
         )
-        .at(Some(now)),
+        .at(Some(seen.map_or(now, |t| t.max(now)))),
     )
 }
 
@@ -1478,6 +1485,10 @@ mod tests {
         let missed = apply(Some(c), &e, None, later).call;
         assert_eq!(missed.state, CallState::Missed);
         assert_eq!(missed.end_reason, Some(EndReason::Timeout));
+        // A provider clock ahead of Ringside's: the timeout still comes after what it saw.
+        let (c, _) = run(&[ring("a", 0), attempt("a", 5000)]);
+        let e = timeout(&c, c.updated_at + Duration::seconds(20), &limits).unwrap();
+        assert_eq!(e.at, Some(t(5000)));
     }
 
     #[test]

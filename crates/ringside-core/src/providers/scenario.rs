@@ -68,7 +68,7 @@ pub struct Run {
     pub now: DateTime<Utc>,
     /// The caller's number as the provider would send it.
     pub caller: String,
-    /// Agents to ring: the configured identities, or demo ones.
+    /// Agents to ring: two of the configured identities, or demo ones.
     pub agents: Vec<String>,
 }
 

@@ -32,6 +32,11 @@ pub use config::Voiceshot;
 
 const PROVIDER: Provider = Provider::Voiceshot;
 
+/// The inbound campaign (`menuid`) of the built-in test calls, and of the demo config's
+/// identities: VoiceShot names no agent, so a call is an agent's when its campaign is one of
+/// their identities.
+pub const DEMO_CAMPAIGN: &str = "1-3";
+
 pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,

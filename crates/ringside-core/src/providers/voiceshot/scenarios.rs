@@ -10,7 +10,7 @@ use crate::providers::scenario::{Run, Scenario, WireRequest};
 /// VoiceShot's Content-Type is unconfirmed; the adapter parses the body regardless.
 const CONTENT_TYPE: &str = "text/xml";
 /// The inbound campaign (`menuid`) the simulated calls come in on.
-const INBOUND_MENU: &str = "1-3";
+const INBOUND_MENU: &str = super::DEMO_CAMPAIGN;
 /// The outbound campaign of the keypress-only scenario.
 const OUTBOUND_MENU: &str = "2-1";
 const STEP_MS: u64 = 1500;
