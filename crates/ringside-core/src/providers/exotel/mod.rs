@@ -235,7 +235,10 @@ fn pass_through(
                 notes.push(format!("pass-through Status `{s}` is not busy or free"));
                 return Ok(None);
             }
-            None => return Err(malformed("pass-through without EventType or Status")),
+            None => {
+                notes.push("pass-through without EventType or Status".into());
+                return Ok(None);
+            }
         },
     };
     let agent = f.text("DialWhomNumber");
@@ -252,7 +255,13 @@ fn pass_through(
         // The pass-through only exists in Connect applet flows: the customer called in.
         direction: Some(
             f.text("Direction")
-                .and_then(|d| WireDirection::from_wire(&d))
+                .and_then(|d| {
+                    let read = WireDirection::from_wire(&d);
+                    if read.is_none() {
+                        notes.push(format!("`Direction` `{d}` is not one Ringside reads"));
+                    }
+                    read
+                })
                 .map_or(Direction::Inbound, WireDirection::direction),
         ),
         from: f.first_text(&["CallFrom", "From"]),
@@ -289,7 +298,10 @@ fn status_callback(
         },
         // Callbacks from before EventType existed were sent only at the end of the call.
         None if status.is_some() => CallbackEvent::Terminal,
-        None => return Err(malformed("StatusCallback without EventType or Status")),
+        None => {
+            notes.push("StatusCallback without EventType or Status".into());
+            return Ok(None);
+        }
     };
     let direction = f.text("Direction").and_then(|d| {
         let read = WireDirection::from_wire(&d);
@@ -309,13 +321,21 @@ fn status_callback(
             _ => EventKind::Answered { by: None },
         },
         CallbackEvent::Terminal => {
-            let raw = status.ok_or_else(|| malformed("terminal StatusCallback without Status"))?;
-            let status = Status::from_wire(&raw);
-            if status.is_none() {
-                notes.push(format!(
-                    "StatusCallback Status `{raw}` is not one Ringside reads; read as completed"
-                ));
-            }
+            let status = match status {
+                Some(raw) => {
+                    let read = Status::from_wire(&raw);
+                    if read.is_none() {
+                        notes.push(format!(
+                            "StatusCallback Status `{raw}` is not one Ringside reads; read as completed"
+                        ));
+                    }
+                    read
+                }
+                None => {
+                    notes.push("terminal StatusCallback without Status; read as completed".into());
+                    None
+                }
+            };
             let conversation = number(f, "ConversationDuration", notes);
             let answered = answered(conversation, legs.as_deref());
             let reason = match status {

@@ -51,9 +51,12 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         return Err(ParseError::method(PROVIDER, req.method));
     }
     let fields = wire::fields(PROVIDER, req)?;
-    let event_name = fields
-        .text("event")
-        .ok_or_else(|| ParseError::malformed(PROVIDER, "missing `event`"))?;
+    let Some(event_name) = fields.text("event") else {
+        return Ok(Parsed::ignored(
+            "no `event`: not a call event Ringside reads",
+            None,
+        ));
+    };
     let event = match event_name.to_ascii_lowercase().as_str() {
         "newcall" => CtiEvent::NewCall,
         "answer" => CtiEvent::Answer,
@@ -68,9 +71,9 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     let call_id = fields
         .text("callId")
         .ok_or_else(|| ParseError::malformed(PROVIDER, "missing `callId`"))?;
-    let users = users(req, &fields)?;
-
     let mut notes = Vec::new();
+    let users = users(req, &fields, &mut notes);
+
     let facts = CallFacts {
         direction: fields.text("direction").and_then(|d| {
             let read = direction(&d);
@@ -155,7 +158,7 @@ fn direction(s: &str) -> Option<Direction> {
 
 /// The users involved, in order: `user` or `user[]` as a string, a JSON array (also as JSON
 /// text in a form field) or a repeated form field (Zammad documents `user[]=A&user[]=B`).
-fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseError> {
+fn users(req: &Inbound<'_>, fields: &wire::Fields, notes: &mut Vec<String>) -> Vec<String> {
     let value = fields.value("user").or_else(|| fields.value("user[]"));
     let out = match value {
         None | Some(Value::Null) => Vec::new(),
@@ -166,7 +169,7 @@ fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseE
                     Value::String(s) => users.push(s.trim().to_string()),
                     Value::Number(n) => users.push(n.to_string()),
                     Value::Null => {}
-                    _ => return Err(ParseError::malformed(PROVIDER, "`user` holds a non-string")),
+                    other => notes.push(format!("a `user` is `{other}`, not a name; left out")),
                 }
             }
             users
@@ -181,11 +184,11 @@ fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseE
         }
         Some(Value::String(s)) => text_users(s),
         Some(Value::Number(n)) => vec![n.to_string()],
-        Some(_) => {
-            return Err(ParseError::malformed(
-                PROVIDER,
-                "`user` is not a string or array",
-            ))
+        Some(other) => {
+            notes.push(format!(
+                "`user` is `{other}`, not a name or a list; left out"
+            ));
+            Vec::new()
         }
     };
     // Blank entries dropped, each user once, first mention first.
@@ -195,7 +198,7 @@ fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseE
             unique.push(u);
         }
     }
-    Ok(unique)
+    unique
 }
 
 /// One user, or a JSON array sent as text in a form field.
@@ -294,6 +297,17 @@ mod tests {
     }
 
     #[test]
+    fn a_user_that_is_no_name_is_left_out_and_noted() {
+        let p = parse_as(
+            "application/json",
+            r#"{"event":"newCall","callId":"c1","user":[{"a":1},"Bob"]}"#,
+        )
+        .unwrap();
+        assert_eq!(kinds(&p), ringing(&["Bob"]));
+        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+    }
+
+    #[test]
     fn answer_prefers_the_answering_number() {
         let p = parse_as(
             "application/json",
@@ -350,13 +364,10 @@ mod tests {
     fn errors_are_typed() {
         let other = parse_as("application/json", r#"{"event":"transfer","callId":"c1"}"#).unwrap();
         assert!(other.events.is_empty() && other.notes[0].contains("transfer"));
+        let nameless = parse_as("application/json", r#"{"callId":"c1"}"#).unwrap();
+        assert!(nameless.events.is_empty() && nameless.notes[0].contains("no `event`"));
         for (ct, body) in [
             ("application/json", r#"{"event":"answer"}"#),
-            ("application/json", r#"{"callId":"c1"}"#),
-            (
-                "application/json",
-                r#"{"event":"newCall","callId":"c1","user":[{"a":1}]}"#,
-            ),
             ("application/json", r#"{"event":"newCall","callId":"c1","#),
             ("application/json", "[1,2]"),
             ("application/x-www-form-urlencoded", ""),

@@ -197,10 +197,14 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     }
     let f = wire::fields(PROVIDER, req)?;
 
-    let name = f
-        .first_text(&["event", "event_type", "name"])
-        .ok_or_else(|| malformed("no event name (`event`, `event_type` or `name`)"))?;
     let delivery_id = f.text("id");
+    let Some(name) = f.first_text(&["event", "event_type", "name"]) else {
+        // Perhaps TelTel names it otherwise: kept, and said, until Ringside reads it.
+        return Ok(Parsed::ignored(
+            "no event name (`event`, `event_type` or `name`)",
+            delivery_id,
+        ));
+    };
     let Some(event) = Event::from_wire(&name) else {
         return Ok(Parsed::ignored(
             format!("TelTel event `{name}` is not one Ringside reads"),
@@ -227,7 +231,15 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
                 None
             }
         });
-    let leg = f.text("leg").and_then(|l| Leg::from_wire(&l));
+    let leg = f.text("leg").and_then(|l| {
+        let read = Leg::from_wire(&l);
+        if read.is_none() {
+            notes.push(format!(
+                "`leg` `{l}` is not contact or operator; read as none"
+            ));
+        }
+        read
+    });
     // The party a RING/RINGRESULT is about: see the module docs.
     let destination = || f.first_text(&["subject", "to", "dst", "callee"]);
 
@@ -240,15 +252,16 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             },
         },
         Event::RingResult => {
-            let raw = f
-                .text("state")
-                .ok_or_else(|| malformed("RINGRESULT without `state`"))?;
-            match (RingState::from_wire(&raw), leg) {
+            let raw = f.text("state");
+            match (raw.as_deref().and_then(RingState::from_wire), leg) {
                 (None, _) => {
                     // The ring ended somehow: the leg is left to later events (COMPLETED).
-                    notes.push(format!(
-                        "RINGRESULT `state` `{raw}` is not one Ringside reads"
-                    ));
+                    notes.push(match raw {
+                        Some(raw) => {
+                            format!("RINGRESULT `state` `{raw}` is not one Ringside reads")
+                        }
+                        None => "RINGRESULT without `state`".into(),
+                    });
                     EventKind::Details
                 }
                 (Some(_), Some(Leg::Contact)) => EventKind::Details,
@@ -262,10 +275,13 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             }
         }
         Event::Ready | Event::Leave => EventKind::Details,
-        Event::Join => match f
-            .text("subject_type")
-            .and_then(|t| SubjectType::from_wire(&t))
-        {
+        Event::Join => match f.text("subject_type").and_then(|t| {
+            let read = SubjectType::from_wire(&t);
+            if read.is_none() {
+                notes.push(format!("`subject_type` `{t}` is not phone or sip"));
+            }
+            read
+        }) {
             Some(SubjectType::Sip) => EventKind::Answered {
                 by: f.first_text(&["subject", "subject_user"]),
             },

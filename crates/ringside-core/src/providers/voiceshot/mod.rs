@@ -89,9 +89,9 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
 
     let kind = match root.name.as_str() {
         "campaign" => {
-            let action = root
-                .attr("action")
-                .ok_or_else(|| ParseError::malformed(PROVIDER, "<campaign> without `action`"))?;
+            let Some(action) = root.attr("action") else {
+                return Ok(Parsed::ignored("<campaign> without `action`", None));
+            };
             match action.as_str() {
                 "4" => CallEventKind::Answer,
                 "5" => CallEventKind::Hangup,
@@ -157,16 +157,13 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         // an outbound campaign's (assumed: inbound calls start with their answer); when the
         // answer comes after all, it says inbound.
         CallEventKind::Keypress => {
+            let Some(digits) = root.attrs.get("keypress").map(|d| d.trim().to_string()) else {
+                return Ok(Parsed::ignored("<prompt> without `keypress`", None));
+            };
             facts.direction = Some(Direction::Outbound);
             EventKind::Keypress {
                 prompt: root.attr("promptid"),
-                digits: root
-                    .attrs
-                    .get("keypress")
-                    .map(|d| d.trim().to_string())
-                    .ok_or_else(|| {
-                        ParseError::malformed(PROVIDER, "<prompt> without `keypress`")
-                    })?,
+                digits,
             }
         }
     };
@@ -379,8 +376,6 @@ mod tests {
             r#"<campaign callid="1" action="4"/><campaign callid="1" action="5"/>"#,
             r#"<campaign callid="1" callid="2" action="4"/>"#,
             r#"<campaign menuid="1-3" action="4"/>"#,
-            r#"<campaign callid="1"/>"#,
-            r#"<prompt callid="1" promptid="2"/>"#,
             "<a></b>",
             "\u{feff}",
         ] {
@@ -393,6 +388,8 @@ mod tests {
             r#"<campaign callid="1" action="1"/>"#,
             r#"<campaign callid="1" action="answer"/>"#,
             r#"<call callid="1"/>"#,
+            r#"<campaign callid="1"/>"#,
+            r#"<prompt callid="1" promptid="2"/>"#,
         ] {
             let p = parse_body(body).unwrap();
             assert!(p.events.is_empty() && p.notes.len() == 1, "{body:?}");

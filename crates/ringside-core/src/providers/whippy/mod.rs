@@ -16,7 +16,7 @@
 use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{Attachment, CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 mod config;
 mod scenarios;
@@ -41,58 +41,96 @@ pub const ADAPTER: Adapter = Adapter {
 /// `request_id` is not read: a call's events share it (see the module docs).
 #[derive(Deserialize)]
 struct Envelope {
-    event: String,
+    #[serde(default)]
+    event: Option<String>,
     #[serde(default)]
     data: Option<Value>,
     /// Newer payloads only.
     #[serde(default)]
-    created_at: Option<String>,
+    created_at: Option<Value>,
 }
 
-#[derive(Deserialize)]
+/// `data`, read field by field: a field of another type than Whippy's is noted and left out,
+/// never the event.
 struct CallData {
     /// The call: stable across its three events.
     id: String,
-    #[serde(default)]
     from: Option<String>,
-    #[serde(default)]
     to: Option<String>,
     /// `INBOUND` / `OUTBOUND`.
-    #[serde(default)]
     direction: Option<String>,
     /// `call_in_progress`, `call_completed.user_hangup`, `call_completed.agent_hangup`, others
     /// undocumented.
-    #[serde(default)]
     delivery_status: Option<String>,
     /// The transcript (`Agent: ...\nUser: ...`) or null.
-    #[serde(default)]
     body: Option<String>,
-    #[serde(default)]
-    attachments: Option<Vec<WireAttachment>>,
+    attachments: Vec<Attachment>,
     /// A number in the published examples; may be null.
-    #[serde(default)]
-    user_id: Option<Value>,
+    user_id: Option<String>,
     /// When the call's record last changed: part of a delivery's id, not the event's time.
-    #[serde(default)]
     updated_at: Option<String>,
-    /// Newer payloads only.
-    #[serde(default)]
-    metadata: Option<Metadata>,
-}
-
-#[derive(Deserialize)]
-struct WireAttachment {
-    #[serde(default)]
-    content_type: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    /// Seconds; the type is unconfirmed, so a number or a numeric string is accepted.
-    #[serde(default)]
+    /// Newer payloads only: `metadata.duration`, seconds as a number or a numeric string.
     duration: Option<Value>,
+}
+
+impl CallData {
+    fn read(data: &Map<String, Value>, notes: &mut Vec<String>) -> Result<CallData, ParseError> {
+        let id = data
+            .get("id")
+            .and_then(id_text)
+            .ok_or_else(|| ParseError::malformed(PROVIDER, "`data.id` is missing or empty"))?;
+        let mut text = |key: &str| match data.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => non_empty(Some(s.clone())),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(other) => {
+                notes.push(format!("`data.{key}` is `{other}`, not text; not read"));
+                None
+            }
+        };
+        let (from, to, direction) = (text("from"), text("to"), text("direction"));
+        let (delivery_status, body, updated_at) =
+            (text("delivery_status"), text("body"), text("updated_at"));
+        let user_id = match data.get("user_id") {
+            None | Some(Value::Null) => None,
+            Some(v) => id_text(v).or_else(|| {
+                notes.push(format!("`data.user_id` is `{v}`, not an id; not read"));
+                None
+            }),
+        };
+        let attachments = match data.get("attachments") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.iter().filter_map(attachment).collect(),
+            Some(other) => {
+                notes.push(format!(
+                    "`data.attachments` is `{other}`, not a list; not read"
+                ));
+                Vec::new()
+            }
+        };
+        let duration = match data.get("metadata") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => m.get("duration").filter(|d| !d.is_null()).cloned(),
+            Some(other) => {
+                notes.push(format!(
+                    "`data.metadata` is `{other}`, not an object; not read"
+                ));
+                None
+            }
+        };
+        Ok(CallData {
+            id,
+            from,
+            to,
+            direction,
+            delivery_status,
+            body,
+            attachments,
+            user_id,
+            updated_at,
+            duration,
+        })
+    }
 }
 
 enum WhippyEvent {
@@ -106,30 +144,30 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         return Err(ParseError::method(PROVIDER, req.method));
     }
     let envelope: Envelope = wire::json(PROVIDER, req.body)?;
-    let event = match envelope.event.trim().to_ascii_lowercase().as_str() {
+    let name = envelope.event.as_deref().unwrap_or("").trim();
+    let event = match name.to_ascii_lowercase().as_str() {
         "call.started" => WhippyEvent::Started,
         "call.ended" => WhippyEvent::Ended,
         "call.analyzed" => WhippyEvent::Analyzed,
         other => {
-            let id = envelope
-                .data
-                .as_ref()
-                .and_then(|d| d.get("id"))
-                .and_then(id_text);
-            let updated = envelope
-                .data
-                .as_ref()
+            let data = envelope.data.as_ref();
+            let id = data.and_then(|d| d.get("id")).and_then(id_text);
+            let updated = data
                 .and_then(|d| d.get("updated_at"))
                 .and_then(Value::as_str);
+            let reason = match other {
+                "" => "no `event` name: not a call event Ringside reads".to_string(),
+                other => format!("Whippy event `{other}` is not a call event Ringside reads"),
+            };
             return Ok(Parsed::ignored(
-                format!("Whippy event `{other}` is not a call event Ringside reads"),
+                reason,
                 id.map(|id| delivery_id(&id, other, updated)),
             ));
         }
     };
-    let data: CallData = match envelope.data {
-        Some(v @ Value::Object(_)) => serde_json::from_value(v)
-            .map_err(|e| ParseError::malformed(PROVIDER, format!("data: {e}")))?,
+    let mut notes = Vec::new();
+    let data = match &envelope.data {
+        Some(Value::Object(obj)) => CallData::read(obj, &mut notes)?,
         _ => {
             return Err(ParseError::malformed(
                 PROVIDER,
@@ -137,20 +175,13 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             ))
         }
     };
-    if data.id.trim().is_empty() {
-        return Err(ParseError::malformed(PROVIDER, "`data.id` is empty"));
-    }
 
     let kind = match event {
         WhippyEvent::Started => EventKind::Answered {
-            by: data.user_id.as_ref().and_then(id_text),
+            by: data.user_id.clone(),
         },
         WhippyEvent::Ended => {
-            let duration_s = data
-                .metadata
-                .as_ref()
-                .and_then(|m| m.duration.as_ref())
-                .and_then(seconds);
+            let duration_s = data.duration.as_ref().and_then(seconds);
             match data.delivery_status.as_deref().map(str::trim) {
                 // Absent: nothing said either way; the engine uses what it saw.
                 None | Some("") => EventKind::Ended {
@@ -176,13 +207,7 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         WhippyEvent::Analyzed => EventKind::Details,
     };
 
-    let attachments: Vec<Attachment> = data
-        .attachments
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(attachment)
-        .collect();
-    let mut notes = Vec::new();
+    let attachments = data.attachments;
     let facts = CallFacts {
         direction: data.direction.as_deref().and_then(|d| {
             let read = direction(d);
@@ -191,38 +216,33 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             }
             read
         }),
-        from: non_empty(data.from),
-        to: non_empty(data.to),
+        from: data.from,
+        to: data.to,
         line: None,
         recording_url: attachments
             .iter()
             .find(|a| a.kind == "recording")
             .map(|a| a.url.clone()),
-        transcript: data.body.filter(|b| !b.trim().is_empty()),
+        transcript: data.body,
         attachments,
     };
     // The envelope's `created_at` is when the event happened (newer payloads). `data.updated_at`
     // is not: the seed's three events of one call carry the same one, so a call would last
     // no time at all. Without the envelope's, Ringside's receive time is the event's.
-    let at = wire::time_field(
-        "created_at",
-        envelope.created_at.as_deref(),
-        wire::utc(),
-        &mut notes,
-    );
-    let duration_given = data.metadata.as_ref().and_then(|m| m.duration.as_ref());
-    if let Some(d) = duration_given.filter(|d| !d.is_null() && seconds(d).is_none()) {
+    let created = envelope.created_at.as_ref().map(|t| match t {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let at = wire::time_field("created_at", created.as_deref(), wire::utc(), &mut notes);
+    if let Some(d) = data.duration.as_ref().filter(|d| seconds(d).is_none()) {
         notes.push(format!("`metadata.duration` is `{d}`, not seconds"));
     }
 
-    let call = data.id.trim();
     Ok(Parsed::events(
-        vec![CallEvent::new(PROVIDER, call, kind).at(at).facts(facts)],
-        Some(delivery_id(
-            call,
-            envelope.event.trim(),
-            data.updated_at.as_deref(),
-        )),
+        vec![CallEvent::new(PROVIDER, data.id.clone(), kind)
+            .at(at)
+            .facts(facts)],
+        Some(delivery_id(&data.id, name, data.updated_at.as_deref())),
     )
     .with_notes(notes))
 }
@@ -246,9 +266,11 @@ fn direction(s: &str) -> Option<Direction> {
     }
 }
 
-fn attachment(a: WireAttachment) -> Option<Attachment> {
-    let url = non_empty(a.url)?;
-    let content_type = non_empty(a.content_type);
+/// One of `data.attachments`: an object with a `url` (and maybe a `content_type`).
+fn attachment(a: &Value) -> Option<Attachment> {
+    let field = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
+    let url = non_empty(field("url"))?;
+    let content_type = non_empty(field("content_type"));
     let is_audio = content_type
         .as_deref()
         .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("audio/"));
@@ -272,7 +294,7 @@ fn attachment(a: WireAttachment) -> Option<Attachment> {
 /// An id sent as a JSON string or number.
 fn id_text(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => non_empty(Some(s.clone())),
+        Value::String(s) => non_empty(Some(s.trim().to_string())),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
@@ -431,13 +453,31 @@ mod tests {
             "{:?}",
             other.notes
         );
+        // No event name: journaled, not read.
+        let nameless = parse_json(&json!({"data": {"id": "c1"}})).unwrap();
+        assert!(nameless.events.is_empty() && nameless.notes[0].contains("no `event`"));
+        // A field of another type is noted and left out, never the event.
+        let odd = parse_json(&json!({"event": "call.ended", "data": {
+            "id": 5, "from": 12183925232u64, "body": {"x": 1}, "attachments": "none",
+            "user_id": [42], "metadata": 3, "delivery_status": "call_completed.user_hangup"}}))
+        .unwrap();
+        assert_eq!(odd.events[0].provider_call_id, "5");
+        assert_eq!(odd.events[0].facts.from.as_deref(), Some("12183925232"));
+        assert_eq!(odd.notes.len(), 4, "{:?}", odd.notes);
+        assert!(matches!(
+            odd.events[0].kind,
+            EventKind::Ended {
+                answered: Some(true),
+                ..
+            }
+        ));
+        // No call to file it under: refused.
         for bad in [
             json!({"event": "call.ended"}),
             json!({"event": "call.ended", "data": null}),
             json!({"event": "call.ended", "data": {"from": "+1"}}),
             json!({"event": "call.ended", "data": {"id": ""}}),
-            json!({"event": "call.ended", "data": {"id": 5}}),
-            json!({"data": {"id": "c1"}}),
+            json!({"event": "call.ended", "data": {"id": true}}),
             json!([1, 2]),
         ] {
             assert!(
