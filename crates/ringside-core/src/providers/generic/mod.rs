@@ -52,6 +52,12 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     }
     let fields = wire::fields(PROVIDER, req)?;
     let Some(event_name) = fields.text("event") else {
+        if fields.text("callId").is_none() {
+            return Err(ParseError::malformed(
+                PROVIDER,
+                "no `event` and no `callId`",
+            ));
+        }
         return Ok(Parsed::ignored(
             "no `event`: not a call event Ringside reads",
             None,

@@ -198,7 +198,11 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     let f = wire::fields(PROVIDER, req)?;
 
     let delivery_id = f.text("id");
+    let call = f.first_text(&["call_id", "session_id"]);
     let Some(name) = f.first_text(&["event", "event_type", "name"]) else {
+        if call.is_none() {
+            return Err(malformed("no event name and no `call_id` or `session_id`"));
+        }
         // Perhaps TelTel names it otherwise: kept, and said, until Ringside reads it.
         return Ok(Parsed::ignored(
             "no event name (`event`, `event_type` or `name`)",
@@ -211,9 +215,7 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             delivery_id,
         ));
     };
-    let call_id = f
-        .first_text(&["call_id", "session_id"])
-        .ok_or_else(|| malformed("no `call_id` or `session_id`"))?;
+    let call_id = call.ok_or_else(|| malformed("no `call_id` or `session_id`"))?;
     let mut notes = Vec::new();
     let at = wire::time_field(
         "timestamp",

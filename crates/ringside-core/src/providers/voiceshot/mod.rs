@@ -86,6 +86,10 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     let body = std::str::from_utf8(req.body)
         .map_err(|_| ParseError::malformed(PROVIDER, "body is not valid UTF-8"))?;
     let root = root_element(body.strip_prefix('\u{feff}').unwrap_or(body))?;
+    // An element that names no call is no VoiceShot Call Event, known or not.
+    let callid = root.attr("callid").ok_or_else(|| {
+        ParseError::malformed(PROVIDER, format!("<{}> without `callid`", root.name))
+    })?;
 
     let kind = match root.name.as_str() {
         "campaign" => {
@@ -114,9 +118,6 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         }
     };
 
-    let callid = root.attr("callid").ok_or_else(|| {
-        ParseError::malformed(PROVIDER, format!("<{}> without `callid`", root.name))
-    })?;
     let menuid = root.attr("menuid");
     // `callid` is unique per (menuid, callid) while the call lives, not on its own.
     let provider_call_id = match &menuid {

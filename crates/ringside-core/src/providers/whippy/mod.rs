@@ -155,9 +155,16 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             let updated = data
                 .and_then(|d| d.get("updated_at"))
                 .and_then(Value::as_str);
-            let reason = match other {
-                "" => "no `event` name: not a call event Ringside reads".to_string(),
-                other => format!("Whippy event `{other}` is not a call event Ringside reads"),
+            let reason = match (other, &id) {
+                // Neither an event nor a call named: not Whippy's envelope.
+                ("", None) => {
+                    return Err(ParseError::malformed(
+                        PROVIDER,
+                        "no `event` and no `data.id`",
+                    ))
+                }
+                ("", Some(_)) => "no `event` name: not a call event Ringside reads".to_string(),
+                (other, _) => format!("Whippy event `{other}` is not a call event Ringside reads"),
             };
             return Ok(Parsed::ignored(
                 reason,
@@ -478,6 +485,7 @@ mod tests {
             json!({"event": "call.ended", "data": {"from": "+1"}}),
             json!({"event": "call.ended", "data": {"id": ""}}),
             json!({"event": "call.ended", "data": {"id": true}}),
+            json!({"a": {"a": 1}}),
             json!([1, 2]),
         ] {
             assert!(
