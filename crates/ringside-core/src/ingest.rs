@@ -206,3 +206,109 @@ fn raw_request(req: &Inbound<'_>) -> Vec<u8> {
         req.body.to_vec()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EventKind;
+    use chrono::TimeZone;
+    use http::{HeaderMap, Method};
+
+    #[test]
+    fn a_time_no_provider_means_is_dropped_and_noted_never_stored() {
+        let far = Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let parsed = Parsed::events(
+            vec![CallEvent::new(Provider::Generic, "c1", EventKind::Started).at(Some(far))],
+            None,
+        );
+        let headers = HeaderMap::new();
+        let req = Inbound {
+            method: &Method::POST,
+            query: None,
+            headers: &headers,
+            body: b"{}",
+        };
+        let d = webhook(
+            Provider::Generic,
+            &req,
+            parsed,
+            DefaultRegion::parse("US").unwrap(),
+            now,
+        );
+        assert_eq!(d.events[0].at, None);
+        assert_eq!(d.notes.len(), 1, "{:?}", d.notes);
+    }
+
+    #[test]
+    fn an_answer_after_its_call_is_a_new_call_unless_it_is_that_calls_own_redelivered() {
+        let t = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+        let answer = CallEvent::new(
+            Provider::Voiceshot,
+            "1-3:7",
+            EventKind::Answered { by: None },
+        );
+        let hangup = CallEvent::new(
+            Provider::Voiceshot,
+            "1-3:7",
+            EventKind::Ended {
+                answered: Some(true),
+                reason: crate::model::EndReason::Completed,
+                duration_s: Some(9),
+            },
+        );
+        let mut last = None;
+        for (e, at) in [(&answer, 0), (&hangup, 10)] {
+            last = Some(correlate::apply(last, e, None, t(at)).call);
+        }
+        let last = last.unwrap();
+        let events = [answer.clone(), hangup.clone()];
+        let delivery = |e: &CallEvent, at| Delivery {
+            source: Provider::Voiceshot,
+            dedupe_key: "voiceshot:sha256:x".into(),
+            received_at: t(at),
+            content_type: None,
+            raw: Vec::new(),
+            events: vec![e.clone()],
+            notes: Vec::new(),
+        };
+        let stored = |k: &str| k == "voiceshot:sha256:x";
+        let fresh = |_: &str| false;
+        // The same bytes soon after: that call's answer again.
+        assert_eq!(
+            call_of(&delivery(&answer, 30), &last, &events, 1, stored),
+            None
+        );
+        // Long after, or other bytes: a new call.
+        assert_eq!(
+            call_of(&delivery(&answer, 500), &last, &events, 1, stored),
+            Some(2)
+        );
+        assert_eq!(
+            call_of(&delivery(&answer, 30), &last, &events, 1, fresh),
+            Some(2)
+        );
+        // Anything else is of the last call, unless stored before.
+        assert_eq!(
+            call_of(&delivery(&hangup, 30), &last, &events, 1, fresh),
+            Some(1)
+        );
+        assert_eq!(
+            call_of(&delivery(&hangup, 30), &last, &events, 1, stored),
+            None
+        );
+        // A call whose own answer never came: a late answer is its own.
+        assert_eq!(
+            call_of(&delivery(&answer, 30), &last, &events[1..], 1, fresh),
+            Some(1)
+        );
+        assert_eq!(
+            delivery(&answer, 0).of_call(2).events[0].provider_call_id,
+            "1-3:7~2"
+        );
+        assert_eq!(
+            delivery(&answer, 0).of_call(2).dedupe_key,
+            "voiceshot:sha256:x~2"
+        );
+    }
+}
