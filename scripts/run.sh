@@ -4,7 +4,8 @@
 # Extra arguments go to the app (e.g. --listen 127.0.0.1:9000 --config FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# What running needs, nothing more (the test toolchain is scripts/test.sh's).
+bash scripts/setup.sh run
 npm run --prefix ui build
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec cargo run --quiet --locked -p ringside -- "$@"

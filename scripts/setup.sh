@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Install what building and testing Ringside needs on Debian/Ubuntu (with Rust and Node already
-# there). Idempotent: installs only what is missing. Needs root or sudo for apt.
+# Install what Ringside needs on Debian/Ubuntu (with Rust and Node already there).
+# Idempotent: installs only what is missing. Needs root or sudo for apt.
+#   scripts/setup.sh run   what building and running it needs (scripts/run.sh)
+#   scripts/setup.sh       that, and the test toolchain (scripts/test.sh, CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-all}
+case "$mode" in run | all) ;; *) echo "usage: scripts/setup.sh [run|all]" >&2; exit 2 ;; esac
 
 apt_packages=(
   build-essential pkg-config
   # The desktop app (Tauri 2 on WebKitGTK).
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
-  # Tests of the real window, notifications and the browser UI.
-  xvfb xauth dbus dbus-x11 dunst libnotify-bin webkit2gtk-driver chromium imagemagick
-  # Radicale (the CardDAV server the address-book sync is tested against) lives in a venv.
-  python3 python3-venv
-  # Benchmarks (bench/): the HTTP load generator, API reads.
-  wrk curl
 )
+if [ "$mode" = all ]; then
+  apt_packages+=(
+    # Tests of the real window, notifications, global shortcuts and the browser UI.
+    xvfb xauth dbus dbus-x11 x11-utils openbox dunst libnotify-bin webkit2gtk-driver chromium imagemagick xdotool
+    # Radicale (the CardDAV server the address-book sync is tested against) lives in a venv.
+    python3 python3-venv
+    # Benchmarks (bench/): the HTTP load generator, API reads.
+    wrk curl
+  )
+fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -26,6 +34,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# npm packages: the web UI (its build); with the test toolchain, the Tauri CLI and the
+# browser-test tools (playwright-core, axe-core) at the root.
+npm_ci() {
+  local dir=$1
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
+npm_ci ui
+[ "$mode" = all ] || exit 0
 
 for comp in rustfmt clippy; do
   sub=${comp/rustfmt/fmt}
@@ -47,12 +66,4 @@ if [ "$("$radicale_venv/bin/radicale" --version 2>/dev/null | head -n1)" != "$ra
   "$radicale_venv/bin/python" -m pip install --quiet --disable-pip-version-check "radicale==$radicale_version"
 fi
 
-# npm packages: the web UI and the Tauri CLI (prebuilt, no cargo install).
-npm_ci() {
-  local dir=$1
-  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
-  fi
-}
 npm_ci .
-npm_ci ui

@@ -1,9 +1,10 @@
 //! Tauri commands: each takes the shared [`Ringside`], calls the same `ringside_app` function
 //! the HTTP API calls, and sends its error as it serializes (`{code, message, field}`).
 
-use crate::window::{apply_autostart, open};
+use crate::pops::Pops;
+use crate::window::{apply_autostart, open, set_mini_window, show_main_window};
 use ringside_app::call_view::CallView;
-use ringside_app::calls::{self, CallFilter};
+use ringside_app::calls::{self, CallFilter, CallerContext, Dialled, WrapupInput};
 use ringside_app::carddav::BookSync;
 use ringside_app::contacts::{self, ContactFilter, ContactFormat, ImportResult};
 use ringside_app::error::Error;
@@ -12,6 +13,7 @@ use ringside_app::simulate::{self, ScenarioInfo};
 use ringside_app::status::Status;
 use ringside_app::Ringside;
 use ringside_core::contacts::{Contact, ContactInput};
+use ringside_core::screenpop::Phrases;
 use ringside_core::{CallWithTimeline, ContactMatch};
 use tauri::{AppHandle, Manager};
 
@@ -45,12 +47,66 @@ pub async fn mark_all_done(r: Shared<'_>) -> Result<usize> {
     calls::mark_all_done(&r).await
 }
 
-/// Build the call-back URI and hand it to the OS; returns the URI.
+/// Call the other party back as `[callback]` says: a link handed to the OS, or a request the
+/// phone system took.
 #[tauri::command]
-pub async fn call_back(app: AppHandle, r: Shared<'_>, id: String) -> Result<String> {
-    let uri = calls::callback_uri(&r, &id).await?;
-    open(&app, &uri)?;
-    Ok(uri)
+pub async fn call_back(app: AppHandle, r: Shared<'_>, id: String) -> Result<Dialled> {
+    let done = calls::call_back(&r, &id).await?;
+    if let Some(uri) = &done.uri {
+        open(&app, uri)?;
+    }
+    Ok(done)
+}
+
+/// Call a number (from a contact, the history), as "Call back" does.
+#[tauri::command]
+pub async fn dial(app: AppHandle, r: Shared<'_>, number: String) -> Result<Dialled> {
+    let done = calls::dial(&r, &number).await?;
+    if let Some(uri) = &done.uri {
+        open(&app, uri)?;
+    }
+    Ok(done)
+}
+
+/// Mark calls done, or not done again (undo).
+#[tauri::command]
+pub async fn set_done(r: Shared<'_>, ids: Vec<String>, done: bool) -> Result<Vec<CallView>> {
+    calls::set_done(&r, &ids, done).await
+}
+
+#[tauri::command]
+pub async fn wrap_up(r: Shared<'_>, id: String, input: WrapupInput) -> Result<CallView> {
+    calls::wrap_up(&r, &id, input).await
+}
+
+/// The call's recording, fetched from the provider, as bytes for the window to play.
+#[tauri::command]
+pub async fn recording(r: Shared<'_>, id: String) -> Result<tauri::ipc::Response> {
+    let (_, body) = calls::recording(&r, &id).await?;
+    Ok(tauri::ipc::Response::new(body))
+}
+
+#[tauri::command]
+pub async fn caller_context(r: Shared<'_>, id: String) -> Result<CallerContext> {
+    calls::context(&r, &id).await
+}
+
+/// The words of the pops and the tray, in the language the UI speaks.
+#[tauri::command]
+pub fn set_phrases(pops: tauri::State<'_, Pops>, phrases: Phrases) {
+    pops.set_phrases(phrases);
+}
+
+/// Bring the main window forward (the mini window's "Show Ringside").
+#[tauri::command]
+pub fn show_main(app: AppHandle) {
+    show_main_window(&app);
+}
+
+/// Put the mini window away until the next call.
+#[tauri::command]
+pub fn hide_mini(app: AppHandle) {
+    set_mini_window(&app, false);
 }
 
 /// Open the caller's record, as contact `contact` (one of the call's matches; default the
@@ -82,6 +138,7 @@ pub async fn save_settings(
 ) -> Result<SettingsView> {
     let view = setup::save(&r, config).await?;
     apply_autostart(&app, view.config.app.autostart);
+    crate::shortcuts::apply(&app, &view.config.app);
     Ok(view)
 }
 

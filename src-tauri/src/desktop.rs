@@ -2,11 +2,11 @@
 //! fed by the same live frames the browser gets.
 
 use crate::window::{apply_autostart, show_main_window};
-use crate::{commands, pops, tray};
+use crate::{commands, pops, shortcuts, tray};
 use anyhow::{Context, Result};
 use ringside_app::live::LiveFrame;
 use ringside_server::ServeOptions;
-use tauri::{Emitter, WindowEvent};
+use tauri::{Emitter, Manager, WindowEvent};
 
 /// The window's event carrying every [`LiveFrame`].
 const LIVE_EVENT: &str = "live";
@@ -48,6 +48,11 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ))
+        .plugin(
+            tauri_plugin_global_shortcut::Builder::new()
+                .with_handler(shortcuts::pressed)
+                .build(),
+        )
         .manage(ringside.clone())
         .invoke_handler(tauri::generate_handler![
             commands::list_calls,
@@ -71,6 +76,14 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             commands::export_contacts,
             commands::lookup_number,
             commands::sync_contacts,
+            commands::set_done,
+            commands::dial,
+            commands::wrap_up,
+            commands::caller_context,
+            commands::recording,
+            commands::set_phrases,
+            commands::show_main,
+            commands::hide_mini,
         ])
         .on_window_event(|window, event| {
             // Closing the window keeps Ringside running in the tray.
@@ -82,20 +95,22 @@ pub fn run(opts: ServeOptions) -> Result<()> {
         .setup(move |app| {
             let handle = app.handle().clone();
             apply_autostart(&handle, ringside.settings().config.app.autostart);
+            shortcuts::apply(&handle, &ringside.settings().config.app);
             let tray = tray::build(&handle)?;
             let pops = pops::Pops::new(handle.clone(), ringside.clone());
+            app.manage(pops.clone());
             let r = ringside.clone();
             tauri::async_runtime::spawn(async move {
                 // Calls that rang before the window was up pop too.
                 pops.resync().await;
-                tray.refresh(&r).await;
+                tray.refresh(&r, &pops.phrases()).await;
                 while let Some(f) = frames.next().await {
                     let _ = handle.emit(LIVE_EVENT, &f.frame);
                     match &f.frame {
                         LiveFrame::Call { call, .. } => pops.on_change(&call.call).await,
                         LiveFrame::Resync { .. } => pops.resync().await,
                     }
-                    tray.refresh(&r).await;
+                    tray.refresh(&r, &pops.phrases()).await;
                 }
             });
             Ok(())

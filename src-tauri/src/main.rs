@@ -8,6 +8,7 @@
 mod commands;
 mod desktop;
 mod pops;
+mod shortcuts;
 mod tray;
 mod window;
 
@@ -21,8 +22,9 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "ringside", version)]
 struct Cli {
-    /// Address to listen on for webhooks and the API; 127.0.0.1:0 picks a free port.
-    #[arg(long, default_value = ringside_server::serve::DEFAULT_LISTEN)]
+    /// Address to listen on for webhooks and the API, HOST:PORT (`localhost:9000` too);
+    /// 127.0.0.1:0 picks a free port.
+    #[arg(long, default_value = ringside_server::serve::DEFAULT_LISTEN, value_parser = ringside_server::serve::listen_addr)]
     listen: SocketAddr,
     /// Where the store lives (default: the XDG data directory).
     #[arg(long)]

@@ -3,11 +3,11 @@
 //! decided by `ringside_core::screenpop::decide`; this module only carries it out and reacts
 //! to the buttons.
 
-use crate::window::{open, show_main_window};
+use crate::window::{open, set_mini_window, show_main_window};
 use notify_rust::{Notification, NotificationHandle, NotificationResponse, Timeout};
 use ringside_app::calls;
 use ringside_app::Ringside;
-use ringside_core::screenpop::{self, Pop, PopAction, PopButton, PopSettings, Shown};
+use ringside_core::screenpop::{self, Phrases, Pop, PopAction, PopButton, PopSettings, Shown};
 use ringside_core::store::Queries;
 use ringside_core::Call;
 use std::collections::HashMap;
@@ -28,6 +28,8 @@ pub struct Pops {
     app: AppHandle,
     ringside: Ringside,
     calls: Arc<Mutex<HashMap<String, OnScreen>>>,
+    /// The words of the pops and the tray, in the agent's language (the UI sends them).
+    phrases: Arc<std::sync::RwLock<Phrases>>,
 }
 
 impl Pops {
@@ -36,17 +38,24 @@ impl Pops {
             app,
             ringside,
             calls: Arc::default(),
+            phrases: Arc::default(),
         }
     }
 
     fn settings(&self) -> PopSettings {
-        let s = self.ringside.settings();
-        PopSettings {
-            me: s.me.clone(),
-            modes: s.config.screenpop.clone(),
-            region: s.config.region(),
-            crm_template: s.config.crm.url.is_some(),
-            crm_open: s.config.crm.open_on,
+        let mut s = self.ringside.settings().pops.clone();
+        s.phrases = self.phrases();
+        s
+    }
+
+    pub fn phrases(&self) -> Phrases {
+        self.phrases.read().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The agent's language changed: the pops and the tray speak it from now on.
+    pub fn set_phrases(&self, phrases: Phrases) {
+        if let Ok(mut p) = self.phrases.write() {
+            *p = phrases;
         }
     }
 
@@ -88,6 +97,11 @@ impl Pops {
         if !over && entry.shown != Shown::default() {
             calls.insert(call.id.clone(), entry);
         }
+        let on_screen: Vec<&Pop> = calls
+            .values()
+            .filter_map(|e| e.shown.pop.as_ref())
+            .collect();
+        set_mini_window(&self.app, screenpop::mini_window(on_screen, &settings));
     }
 
     /// Changes may have been missed: decide again for every open call and every call with
@@ -117,10 +131,20 @@ impl Pops {
         pop: &Pop,
         old: Option<&NotificationHandle>,
     ) -> Option<Arc<NotificationHandle>> {
+        // What is known of the caller, on a pop for a call that rings or is answered.
+        let mut body = pop.body.clone();
+        if pop.kind != screenpop::PopKind::Missed {
+            if let Ok(ctx) = calls::context(&self.ringside, &pop.call_id).await {
+                let open_missed = ctx.open_missed;
+                if let Some(line) = self.phrases().caller_context(ctx.earlier, open_missed) {
+                    body = format!("{line}\n{body}");
+                }
+            }
+        }
         let mut n = Notification::new();
         n.appname("Ringside")
             .summary(&pop.summary)
-            .body(&pop.body)
+            .body(&body)
             .icon("call-start")
             .timeout(if pop.sticky() {
                 Timeout::Never

@@ -2,6 +2,7 @@
 
 use crate::window::show_main_window;
 use ringside_app::Ringside;
+use ringside_core::screenpop::Phrases;
 use ringside_core::store::Queries;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -9,7 +10,9 @@ use tauri::{AppHandle, Manager, Wry};
 
 pub struct Tray {
     icon: TrayIcon,
+    open: MenuItem<Wry>,
     missed: MenuItem<Wry>,
+    quit: MenuItem<Wry>,
     app: AppHandle,
 }
 
@@ -40,27 +43,27 @@ pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
     }
     Ok(Tray {
         icon: builder.build(app)?,
+        open,
         missed,
+        quit,
         app: app.clone(),
     })
 }
 
 impl Tray {
-    /// Show the missed-call count in the tray and the window title.
-    pub async fn refresh(&self, r: &Ringside) {
+    /// Show the missed-call count in the tray and the window title, in the agent's language.
+    pub async fn refresh(&self, r: &Ringside, phrases: &Phrases) {
         let count = r.read(|s| s.missed().map(|m| m.len())).await.unwrap_or(0);
-        let text = match count {
-            0 => "No missed calls".to_string(),
-            1 => "1 missed call".to_string(),
-            n => format!("{n} missed calls"),
-        };
+        let text = phrases.missed_count(count);
+        let _ = self.open.set_text(&phrases.tray_open);
+        let _ = self.quit.set_text(&phrases.tray_quit);
         let _ = self.missed.set_text(&text);
         let _ = self.icon.set_tooltip(Some(format!("Ringside — {text}")));
         if let Some(w) = self.app.get_webview_window("main") {
             let title = if count == 0 {
                 "Ringside".to_string()
             } else {
-                format!("Ringside ({count} missed)")
+                format!("Ringside ({text})")
             };
             let _ = w.set_title(&title);
         }

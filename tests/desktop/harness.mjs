@@ -168,17 +168,29 @@ export async function startDunst(t, { pick } = {}) {
     chmodSync(script, 0o755);
     menu = `    dmenu = ${script}\n`;
   }
-  writeFileSync(rc, `[global]\n    timeout = 0\n    notification_limit = 0\n${menu}`);
+  // The pop top right, wholly on the screen beside the window (1120 px wide, at the left; no
+  // window manager stacks them), inside the screenshots' crop (1400x740).
+  writeFileSync(
+    rc,
+    `[global]\n    timeout = 0\n    notification_limit = 0\n    origin = top-right\n    offset = (8, 64)\n    width = 264\n    word_wrap = yes\n${menu}`,
+  );
+  // Asked without starting one: a dunstctl call before this dunst owns the name would have
+  // D-Bus start another (with the default config), which could win the name.
+  const ownerPid = () => {
+    const bus = ["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"];
+    const has = spawnSync("dbus-send", [...bus, "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.Notifications"]);
+    if (!/boolean true/.test(has.stdout.toString())) return null;
+    const pid = spawnSync("dbus-send", [...bus, "org.freedesktop.DBus.GetConnectionUnixProcessID", "string:org.freedesktop.Notifications"]);
+    return Number(/uint32 (\d+)/.exec(pid.stdout.toString())?.[1] ?? NaN);
+  };
+  // One D-Bus started on its own (a notification after an earlier test's daemon stopped) would
+  // keep the name: this private session's daemon, stopped here.
+  const other = ownerPid();
+  if (other) process.kill(other, "SIGTERM");
+  await waitFor(() => ownerPid() === null, { what: "no other notification daemon" });
   const child = spawn("dunst", ["-config", rc], { stdio: "ignore" });
   t.after(() => stop(child));
-  await waitFor(() => {
-    try {
-      execFileSync("dunstctl", ["count", "displayed"], { stdio: "pipe" });
-      return true;
-    } catch {
-      return false;
-    }
-  }, { what: "dunst on the session bus" });
+  await waitFor(() => ownerPid() === child.pid, { what: "this dunst on the session bus" });
   return {
     displayed: () => Number(execFileSync("dunstctl", ["count", "displayed"]).toString().trim()),
   };
@@ -355,6 +367,13 @@ export async function openWindow(t, driver, args) {
         const txt = await win.text(css);
         return txt !== null && re.test(txt) ? txt : null;
       }, { what: `${what} to match ${re}`, timeout: 20000 });
+    },
+    /** Every webview window the session can drive (the main one first). */
+    async handles() {
+      return wd("GET", `${s}/window/handles`);
+    },
+    async switchTo(handle) {
+      await wd("POST", `${s}/window`, { handle });
     },
     async waitGone(css) {
       return waitFor(async () => (await win.all(css)).length === 0, { what: `${css} to go away`, timeout: 20000 });

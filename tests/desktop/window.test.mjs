@@ -54,6 +54,8 @@ test("real window: ringing -> answered -> ended, a missed call, call back, done"
   // One answered and one ringing call on the panel, for the screenshot.
   await app.post(cti("newCall", "w-3", "+442079460018", { user: ["201"] }));
   await win.waitText(`${row("w-3")} [data-testid="state-chip"]`, /ringing/i);
+  // No leftover notice in the picture.
+  await win.execute("document.querySelector('[data-testid=\"notice\"] .close')?.click()");
   await sleep(300);
   shot("desktop-live.png");
 
@@ -68,6 +70,8 @@ test("real window: ringing -> answered -> ended, a missed call, call back, done"
   await win.waitText('[data-testid="missed-badge"]', /^1$/, "the missed badge");
   await win.click('[data-testid="tab-missed"]');
   await win.waitText('[data-testid="missed-group"]', /415.*555.*0199/);
+  // No leftover notice in the picture.
+  await win.execute("document.querySelector('[data-testid=\"notice\"] .close')?.click()");
   await sleep(300);
   shot("desktop-missed.png");
 
@@ -75,7 +79,10 @@ test("real window: ringing -> answered -> ended, a missed call, call back, done"
   await win.waitText('[data-testid="callback-uri"]', /tel:\+14155550199/);
   // The URI really went to the OS opener, as one argument, unchanged.
   await waitFor(() => opener.opened().includes("tel:+14155550199"), { what: "xdg-open to get the URI" });
-
+  // Called back: the missed call is dealt with; Undo brings it back, Done clears it.
+  await win.waitGone('[data-testid="missed-group"]');
+  await win.click('[data-testid="notice-action"]');
+  await win.waitText('[data-testid="missed-group"]', /415.*555.*0199/, "the group back");
   await win.click('[data-testid="missed-group"] [data-testid="done-button"]');
   await win.waitGone('[data-testid="missed-group"]');
   assert.equal((await win.all('[data-testid="missed-badge"]')).length === 0 || /^0?$/.test(await win.text('[data-testid="missed-badge"]')), true);

@@ -20,7 +20,7 @@ use ringside_core::config::{Config, CrmOpen, ScreenPop};
 use ringside_core::me::Me;
 use ringside_core::phone::DefaultRegion;
 use ringside_core::providers::scenario::{self, Run, Scenario, WireRequest};
-use ringside_core::screenpop::{decide, Pop, PopAction, PopSettings, Shown};
+use ringside_core::screenpop::{decide, Phrases, Pop, PopAction, PopSettings, Shown};
 use ringside_core::{Call, CallState, EventKind, Provider};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -79,10 +79,15 @@ pub fn comparable(call: &Value, run_id: &str, provider: Provider) -> Value {
     let text = call.to_string().replace(run_id, "RUN");
     let mut v: Value = serde_json::from_str(&text).unwrap();
     v["updated_at"] = Value::Null;
+    // Whether a missed call is done is the agents' work, not the call's own events: every run
+    // here calls from the same number, and another call reaching that caller also marks it
+    // done (`store::calls::settle`), as the runs around it happen to come.
+    v["done"] = Value::Null;
     let mut timeline: Vec<Value> = v["timeline"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|e| e["what"] != "done")
         .map(|e| {
             if timed(provider) {
                 serde_json::json!([e["at"], e["what"], e["detail"]])
@@ -144,11 +149,12 @@ fn pop_settings() -> PopSettings {
         modes: ScreenPop {
             inbound,
             outbound: inbound,
-            raise_window: false,
+            ..ScreenPop::default()
         },
         region,
         crm_template: false,
         crm_open: CrmOpen::Click,
+        phrases: Phrases::default(),
     }
 }
 

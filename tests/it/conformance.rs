@@ -97,13 +97,7 @@ impl Desk {
         let config = Config::load(&path).unwrap();
         let settings = Settings::new(config, path);
         Desk {
-            settings: PopSettings {
-                me: settings.me.clone(),
-                modes: settings.config.screenpop.clone(),
-                region: settings.config.region(),
-                crm_template: settings.config.crm.url.is_some(),
-                crm_open: settings.config.crm.open_on,
-            },
+            settings: settings.pops,
             shown: Shown::default(),
         }
     }

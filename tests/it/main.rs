@@ -11,6 +11,9 @@ mod agent_api;
 mod contract;
 // Each provider's conformance table, row by row: seed-shaped fixtures, the calls, the pops.
 mod conformance;
+// Call back through the phone system: the HTTP dial template (a local PBX), Exotel (a fake);
+// the recording fetched to play in place.
+mod dial;
 // Correlation scenarios through the real listener: parallel, sequential, duplicates, order.
 mod correlation;
 // Every provider fixture posted over HTTP gets the status its expected outcome implies.

@@ -28,25 +28,7 @@ fn list_names_an_answered_and_a_missed_scenario_per_provider() {
 async fn simulate_all_produces_the_calls_it_promises() {
     let config = default_config() + "\n[calls]\nquiet_s = 1\n";
     let s = Server::start_with(&config).await;
-    let out = tokio::task::spawn_blocking({
-        let url = s.url.clone();
-        let config = s.dir.join("config.toml");
-        move || {
-            Command::new(bin())
-                .args(["simulate", "all", "--fast", "--to", &url, "--config"])
-                .arg(config)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    simulate(&s, &["all", "--fast", "--to", &s.url]).await;
     let states = |calls: &[Value], p: &str| {
         let mut v: Vec<String> = calls
             .iter()
@@ -89,19 +71,7 @@ async fn simulate_all_produces_the_calls_it_promises() {
         }
     }
     // Running it again makes new calls, not duplicates of the first run.
-    let again = Command::new(bin())
-        .args([
-            "simulate",
-            "generic-answered",
-            "--fast",
-            "--to",
-            &s.url,
-            "--config",
-        ])
-        .arg(s.dir.join("config.toml"))
-        .output()
-        .unwrap();
-    assert!(again.status.success());
+    simulate(&s, &["generic-answered", "--fast", "--to", &s.url]).await;
     let generic = s
         .calls_all()
         .await
@@ -119,4 +89,51 @@ fn simulate_names_a_missing_scenario_or_provider() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--list"));
+}
+
+/// Without `--to`, `simulate` sends to the Ringside serving the data directory.
+#[tokio::test]
+async fn simulate_finds_the_running_ringside_without_to() {
+    let s = Server::start().await;
+    let data = s.dir.join("data");
+    simulate(
+        &s,
+        &[
+            "generic-missed",
+            "--fast",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let calls = s.calls_all().await;
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["provider"] == "generic" && c["state"] == "missed"),
+        "{calls:#?}"
+    );
+}
+
+/// `simulate ARGS --config` the server's config, which must succeed.
+async fn simulate(s: &Server, args: &[&str]) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let config = s.dir.join("config.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .arg("simulate")
+            .args(&args)
+            .arg("--config")
+            .arg(config)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -202,6 +202,7 @@ fn pops_for(c: &Value, identity: &str) -> bool {
         region,
         crm_template: false,
         crm_open: Default::default(),
+        phrases: Default::default(),
     };
     let shown = ringside_core::screenpop::Shown::default();
     matches!(

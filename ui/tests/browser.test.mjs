@@ -13,192 +13,65 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  API_TOKEN,
+  DIST,
+  GENERIC_TOKEN,
+  SERVER_BIN,
+  SHOTS,
+  checkPrerequisites,
+  client,
+  eventually,
+  inbound,
+  launch,
+  startServer,
+  stopServer,
+  workdir,
+} from "./harness.mjs";
 
-const UI = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const REPO = resolve(UI, "..");
-const DIST = join(UI, "dist");
-const SERVER_BIN = resolve(UI, process.env.RINGSIDE_SERVER_BIN ?? "../target/debug/ringside-server");
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
-const SHOTS = process.env.RINGSIDE_SCREENSHOTS === "1" ? join(REPO, "docs", "screenshots") : null;
-
-const API_TOKEN = "test-api-token-0123456789";
-const GENERIC_TOKEN = "generic-token-0123456789";
 const CALLER = "+14155550123";
 // As the server formats it (`from_display`: libphonenumber's international format).
 const CALLER_SHOWN = "+1 415-555-0123";
 
-const CONFIG = `
-[api]
-token = "${API_TOKEN}"
-
-[agent]
-region = "US"
-identities = ["201", "202"]
-
-[providers.voiceshot]
-token = "voiceshot-token-0123456789"
-username = "voiceshot"
-password = "voiceshot-password-123"
-
-[providers.whippy]
-token = "whippy-token-0123456789"
-
-[providers.teltel]
-token = "teltel-token-0123456789"
-
-[providers.exotel]
-token = "exotel-token-0123456789"
-
-[providers.generic]
-token = "${GENERIC_TOKEN}"
-`;
-
+let work;
 let tmp;
 let server;
 let base;
 let context;
 let page;
-let serverLog = "";
+let cti;
+let api;
+let addContact;
 const pageErrors = [];
 
-function startServer(dir) {
-  return new Promise((resolveStart, reject) => {
-    const child = spawn(
-      SERVER_BIN,
-      ["serve", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--config", join(dir, "config.toml")],
-      {
-        env: { ...process.env, RINGSIDE_UI_DIR: DIST, RINGSIDE_LOG: process.env.RINGSIDE_LOG ?? "warn" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    child.stderr.on("data", (d) => {
-      serverLog += d;
-    });
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${serverLog}`)), 30_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${serverLog}`));
-    });
-    createInterface({ input: child.stdout }).once("line", (line) => {
-      clearTimeout(timer);
-      const m = /^listening on (http:\/\/\S+)$/.exec(line.trim());
-      if (!m) reject(new Error(`unexpected first line: ${line}`));
-      else resolveStart({ child, url: m[1] });
-    });
-  });
-}
-
-/** One generic CTI event, as a PBX script would post it. */
-async function cti(event) {
-  const res = await fetch(`${base}/hooks/generic/${GENERIC_TOKEN}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(event),
-  });
-  const body = await res.text();
-  assert.equal(res.status, 200, `webhook ${event.event} ${event.callId}: ${res.status} ${body}`);
-}
-
-const inbound = (callId, from, user, extra = {}) => ({
-  from,
-  to: "+14155550100",
-  direction: "in",
-  callId,
-  user,
-  queue: "Support",
-  ...extra,
-});
-
-async function api(path) {
-  const res = await fetch(base + path, { headers: { Authorization: `Bearer ${API_TOKEN}` } });
-  assert.equal(res.status, 200, `${path}: ${res.status}`);
-  return res.json();
-}
-
-/** A contact stored through the API, as another agent (or an import) would. */
-async function addContact(name, company, numbers, record_url = null) {
-  const res = await fetch(`${base}/api/contacts`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${API_TOKEN}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ name, company, numbers: numbers.map((number) => ({ label: null, number })), record_url }),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 201, `POST /api/contacts: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-/** Poll until `f` returns truthy (for browser-side conditions use page.waitForFunction). */
-async function eventually(f, what, ms = 10_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await f();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what} (last: ${last})`);
+/** No notice left over in a screenshot. */
+async function dismissNotice() {
+  const close = page.locator('[data-testid="notice"] .close');
+  if (await close.count()) await close.click();
 }
 
 const liveRow = (id) => page.locator(`[data-testid="live-call"][data-call-id="${id}"]`);
 const parseClock = (s) => s.trim().split(":").reduce((acc, p) => acc * 60 + Number(p), 0);
 
 before(async () => {
-  assert.ok(existsSync(join(DIST, "index.html")), `no UI build in ${DIST}: run \`npm run build\` first`);
-  assert.ok(existsSync(SERVER_BIN), `no server at ${SERVER_BIN}: run \`cargo build -p ringside-server\` (or set RINGSIDE_SERVER_BIN)`);
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_BIN)`);
-
-  tmp = mkdtempSync(join(tmpdir(), "ringside-ui-test-"));
-  writeFileSync(join(tmp, "config.toml"), CONFIG);
+  checkPrerequisites();
+  work = workdir();
+  tmp = work.dir;
   const started = await startServer(tmp);
   server = started.child;
   base = started.url;
-
-  context = await chromium.launchPersistentContext(join(tmp, "chromium-profile"), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-    viewport: { width: 1280, height: 800 },
-    colorScheme: "light",
-    reducedMotion: "reduce",
-  });
-  // A tel: navigation makes Chromium ask which app should open it, and that dialog swallows
-  // input for the rest of the test: take the URI through the page's documented hook instead.
-  await context.addInitScript(() => {
-    window.__opened = [];
-    window.addEventListener("ringside:open-external", (e) => {
-      e.preventDefault();
-      window.__opened.push(e.detail.uri);
-    });
-  });
+  ({ cti, api, addContact } = client(base));
+  context = await launch(tmp);
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => pageErrors.push(e.message));
 });
 
 after(async () => {
   await context?.close().catch(() => {});
-  if (server && server.exitCode === null) {
-    server.removeAllListeners("exit");
-    server.kill("SIGTERM");
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await stopServer(server);
+  work?.cleanup();
 });
 
 test("the page takes the token from the address bar and goes live", async () => {
@@ -225,9 +98,12 @@ test("keyboard: Tab reaches the navigation tabs", async () => {
   await page.locator("#tab-history").focus();
   await page.keyboard.press("Enter");
   await page.locator('[data-testid="history-table"]').waitFor();
+  // The keys follow the tabs' order: 4 is Contacts, 5 Settings.
   await page.locator("body").focus();
-  await page.keyboard.press("5");
+  await page.keyboard.press("4");
   await page.locator('[data-testid="contacts-table"]').waitFor();
+  await page.keyboard.press("5");
+  await page.locator('[data-testid="save-settings"]').waitFor();
   await page.keyboard.press("1");
   await page.locator('[data-testid="live-empty"]').waitFor();
 });
@@ -265,6 +141,7 @@ test("a call rings, is answered with a running timer, ends and moves to History"
   assert.deepEqual(order, ["generic:ui-c", id]);
   if (SHOTS) {
     mkdirSync(SHOTS, { recursive: true });
+    await dismissNotice();
     await page.evaluate(() => document.activeElement?.blur());
     await page.waitForTimeout(1100);
     await page.screenshot({ path: join(SHOTS, "live.png") });
@@ -329,16 +206,54 @@ test("a missed call: badge, group, call back with the server's URI, done", async
   await group.locator('[data-testid="callback-button"]').click();
   const answer = await (await served).json();
   assert.equal(answer.uri, `tel:${CALLER}`);
+  assert.equal(answer.via, "link");
+  assert.deepEqual(answer.resolved, ["generic:ui-b"], "calling back deals with the caller's missed calls");
   const uri = page.locator('[data-testid="callback-uri"]');
   await uri.waitFor();
   assert.equal(await uri.innerText(), `tel:${CALLER}`);
   assert.deepEqual(await page.evaluate(() => window.__opened), [`tel:${CALLER}`], "handed to the OS once");
-
-  await group.locator('[data-testid="done-button"]').click();
+  // Called back: the group is gone (the empty state promised it), the badge too.
   await page.locator('[data-testid="missed-empty"]').waitFor();
-  assert.equal(await page.locator('[data-testid="missed-group"]').count(), 0);
   assert.equal(await badge.count(), 0, "the badge is gone");
   assert.deepEqual(await api("/api/missed"), []);
+
+  // Undo (the call did not go through): the group comes back; Done clears it for good.
+  await page.locator('[data-testid="notice-action"]').click();
+  await group.waitFor();
+  assert.equal((await api("/api/missed")).length, 1);
+  await group.locator('[data-testid="done-button"]').click();
+  await page.locator('[data-testid="missed-empty"]').waitFor();
+  assert.deepEqual(await api("/api/missed"), []);
+  const timeline = (await api("/api/calls/generic%3Aui-b")).timeline.map((e) => [e.what, e.detail]);
+  assert.deepEqual(timeline.slice(-3), [["done", "called back"], ["undone", null], ["done", null]]);
+});
+
+test("a missed caller who gets through later is dealt with; a withheld caller offers no call back", async () => {
+  await page.locator("#tab-missed").click();
+  await cti({ event: "newCall", ...inbound("ui-again-1", "+14155550166", "201") });
+  await cti({ event: "hangup", ...inbound("ui-again-1", "+14155550166", "201", { cause: "noAnswer" }) });
+  await cti({ event: "newCall", ...inbound("ui-hidden", "anonymous", "201") });
+  await cti({ event: "hangup", ...inbound("ui-hidden", "anonymous", "201", { cause: "noAnswer" }) });
+  const mine = page.locator('[data-testid="missed-group"][data-number="+14155550166"]');
+  await mine.waitFor();
+  const hidden = page.locator('[data-testid="missed-group"]', { hasText: "Withheld number" });
+  await hidden.waitFor();
+  // Nothing to dial, nothing for a CRM to search by, nothing to add: only Done.
+  assert.equal(await hidden.locator('[data-testid="callback-button"]').count(), 0);
+  assert.equal(await hidden.locator('[data-testid="open-record"]').count(), 0);
+  assert.equal(await hidden.locator('[data-testid="add-contact"]').count(), 0);
+  await hidden.locator('[data-testid="done-button"]').waitFor();
+
+  // The caller rings again and 202 answers: their missed call is dealt with.
+  await cti({ event: "newCall", ...inbound("ui-again-2", "+14155550166", ["201", "202"]) });
+  await cti({ event: "answer", ...inbound("ui-again-2", "+14155550166", "202", { answeringNumber: "202" }) });
+  await mine.waitFor({ state: "detached" });
+  const call = await api("/api/calls/generic%3Aui-again-1");
+  assert.equal(call.done, true);
+  assert.equal(call.timeline.at(-1).detail, "called again, answered by 202");
+  await cti({ event: "hangup", ...inbound("ui-again-2", "+14155550166", "202", { cause: "normalClearing" }) });
+  await hidden.locator('[data-testid="done-button"]').click();
+  await page.locator('[data-testid="missed-empty"]').waitFor();
 });
 
 test("missed calls group by caller, and Mark all done clears them", async () => {
@@ -361,11 +276,24 @@ test("missed calls group by caller, and Mark all done clears them", async () => 
   // A named caller's number is still there, below the name.
   const shown = (await api("/api/missed")).find((c) => c.id === "generic:ui-m2").from_display;
   assert.equal(await groups.nth(2).locator('[data-testid="missed-number"]').innerText(), shown);
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, "missed.png") });
+  if (SHOTS) {
+    await dismissNotice();
+    await page.screenshot({ path: join(SHOTS, "missed.png") });
+  }
 
+  // The earlier calls of a group say each time once: two in the same minute read "(×2)".
+  assert.match(await groups.nth(0).locator('[data-testid="missed-earlier"]').innerText(), /^earlier: .*\(×2\)$/);
+  assert.doesNotMatch(await groups.nth(0).locator('[data-testid="missed-when"]').innerText(), /·/);
+
+  // Mark all done marks the calls on screen, and Undo brings every one back.
   await page.locator('[data-testid="mark-all-done"]').click();
   await page.locator('[data-testid="missed-empty"]').waitFor();
   assert.equal(await page.locator('[data-testid="missed-badge"]').count(), 0);
+  await page.locator('[data-testid="notice-action"]').click();
+  await eventually(async () => (await groups.count()) === 3, "the groups back");
+  assert.equal((await api("/api/missed")).length, 5);
+  await page.locator('[data-testid="mark-all-done"]').click();
+  await page.locator('[data-testid="missed-empty"]').waitFor();
 });
 
 test("Settings shows the webhook URL with its token, and the server's refusal", async () => {
@@ -382,7 +310,10 @@ test("Settings shows the webhook URL with its token, and the server's refusal", 
   await page.locator('[data-testid="save-settings"]').click();
   const err = page.locator('[data-testid="settings-error"]');
   await err.waitFor();
-  assert.match(await err.innerText(), /crm/i);
+  // Named by its label, not its config key; the field is marked and has the focus.
+  assert.match(await err.innerText(), /^Record URL template: unknown placeholder \{nope\}/);
+  assert.equal(await crm.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.field), "crm.url");
 
   // A good one saves, and a call's record opens from it.
   await crm.fill("https://crm.example.com/search?phone={e164}");
@@ -531,7 +462,7 @@ test("an unknown caller: Add contact with the number filled in, and the live row
 
 test("Contacts tab: import a CSV (and one needing a column mapping), search, edit, delete", async () => {
   await page.locator("body").focus();
-  await page.keyboard.press("5");
+  await page.keyboard.press("4");
   await page.locator('[data-testid="contacts-table"]').waitFor();
   await eventually(async () => (await page.locator('[data-testid="contact-row"]').count()) >= 5, "the contacts so far");
 
@@ -703,6 +634,182 @@ test("Settings: a CRM lookup with a secret header and a CardDAV book; the CRM's 
   } finally {
     crm.close();
   }
+});
+
+test("wrap-up: a disposition and a note on a call, shown in History, found by search, exported", async () => {
+  await cti({ event: "newCall", ...inbound("ui-w", "+13125550111", "201") });
+  await cti({ event: "answer", ...inbound("ui-w", "+13125550111", "201", { answeringNumber: "201" }) });
+  await page.locator("#tab-live").click();
+  await liveRow("generic:ui-w").waitFor();
+  await cti({ event: "hangup", ...inbound("ui-w", "+13125550111", "201", { cause: "normalClearing" }) });
+  // My answered call ended: its wrap-up waits on the Live tab.
+  const due = page.locator('[data-testid="wrapup-due"][data-call-id="generic:ui-w"]');
+  await due.waitFor();
+  await due.locator('[data-testid="wrapup-disposition"]').selectOption("Needs follow-up");
+  await due.locator('[data-testid="wrapup-note"]').fill("Promised a refund of the March invoice");
+  await due.locator('[data-testid="wrapup-save"]').click();
+  await due.waitFor({ state: "detached" });
+  const stored = await api("/api/calls/generic%3Aui-w");
+  assert.equal(stored.wrapup.disposition, "Needs follow-up");
+  assert.equal(stored.wrapup.note, "Promised a refund of the March invoice");
+  assert.equal(stored.wrapup.by, "201");
+
+  // History shows it, and the search finds the call by the note.
+  await page.locator("#tab-history").click();
+  await page.locator('[data-testid="history-search"]').fill("march invoice");
+  await eventually(async () => (await page.locator('[data-testid="history-row"]').count()) === 1, "the note to find the call");
+  const row = page.locator('[data-testid="history-row"]');
+  assert.equal(await row.getAttribute("data-call-id"), "generic:ui-w");
+  assert.match(await row.innerText(), /Needs follow-up/);
+  // Changed in the detail: a disposition from the list only.
+  await row.click();
+  const detail = page.locator('[data-testid="call-detail"]');
+  await detail.locator('[data-testid="wrapup-disposition"]').selectOption("Sale");
+  await detail.locator('[data-testid="wrapup-save"]').click();
+  await row.locator('[data-testid="history-disposition"], .inline-wrapup', { hasText: "Sale" }).first().waitFor();
+  const refused = await fetch(`${base}/api/calls/generic%3Aui-w/wrapup`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${API_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ disposition: "Made up", note: "" }),
+  });
+  assert.equal(refused.status, 400);
+  assert.equal((await refused.json()).error.field, "disposition");
+  await page.keyboard.press("Escape");
+
+  // The CSV export has the caller, the wrap-up, the done flag and the agents rung.
+  const download = page.waitForEvent("download");
+  await page.locator('[data-testid="export-csv"]').click();
+  const csv = readFileSync(await (await download).path(), "utf8");
+  const [head, line] = csv.trim().split("\n");
+  const cols = head.split(",");
+  for (const c of ["name", "company", "agents_rung", "done", "disposition", "note"]) assert.ok(cols.includes(c), `${c} in ${head}`);
+  const cells = line.split(",");
+  assert.equal(cells[cols.indexOf("disposition")], "Sale");
+  assert.equal(cells[cols.indexOf("note")], "Promised a refund of the March invoice");
+  assert.equal(cells[cols.indexOf("agents_rung")], "201");
+  assert.equal(cells[cols.indexOf("done")], "no");
+  await page.locator('[data-testid="history-search"]').fill("");
+});
+
+test("call any number: a contact's number, a row of History", async () => {
+  await page.evaluate(() => (window.__opened = []));
+  await page.locator("#tab-contacts").click();
+  await page.locator('[data-testid="contacts-search"]').fill("Margaret");
+  const row = page.locator('[data-testid="contact-row"]', { hasText: "Margaret Hamilton" });
+  await row.waitFor();
+  // Numbers as people read them, whatever was typed.
+  assert.equal(await row.locator('[data-testid="contact-number-shown"]').innerText(), "+44 20 7946 0958");
+  await row.locator('[data-testid="contact-call"]').click();
+  await eventually(async () => (await page.evaluate(() => window.__opened)).includes("tel:+442079460958"), "the contact's number dialled");
+  await page.locator('[data-testid="contacts-search"]').fill("");
+  await page.locator("#tab-history").click();
+  await page.locator('[data-testid="history-row"][data-call-id="generic:ui-w"] [data-testid="history-call"]').click();
+  await eventually(async () => (await page.evaluate(() => window.__opened)).includes("tel:+13125550111"), "the caller dialled from History");
+});
+
+test("pops in the browser: a notification per call (replaced, closed), a ring, do-not-disturb, short caller ids", async () => {
+  await context.grantPermissions(["notifications"], { origin: base });
+  // Watch the real Notification API: what the page shows and closes.
+  await page.evaluate(() => {
+    const Real = window.Notification;
+    window.__notes = [];
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        const entry = { title, body: options?.body ?? "", tag: options?.tag, closed: false };
+        window.__notes.push(entry);
+        const close = this.close.bind(this);
+        this.close = () => {
+          entry.closed = true;
+          close();
+        };
+      }
+    };
+    Object.defineProperty(window.Notification, "permission", { get: () => Real.permission });
+  });
+  await page.locator("#tab-settings").click();
+  await page.locator('[data-testid="settings-sound"]').check();
+  await page.locator('[data-testid="min-digits"]').fill("5");
+  await page.locator('[data-testid="save-settings"]').click();
+  await eventually(async () => (await api("/api/settings")).config.screenpop.sound === true, "sound on");
+  await page.locator("#tab-live").click();
+  await page.mouse.click(5, 300); // the agent has touched the page: it may play sound
+
+  await cti({ event: "newCall", ...inbound("ui-pop", "+13125550177", "201") });
+  await eventually(async () => (await page.evaluate(() => window.__notes)).length === 1, "a notification");
+  const [note] = await page.evaluate(() => window.__notes);
+  assert.equal(note.title, "Incoming call: +1 312-555-0177");
+  assert.match(note.body, /ringing 201/);
+  assert.equal(note.tag, "ringside:generic:ui-pop");
+  await page.locator('[data-testid="connection"]').waitFor();
+  await eventually(async () => (await page.locator("[data-ringing=true]").count()) === 1, "the ring");
+  // Screen readers hear it at once.
+  assert.match(await page.locator('[data-testid="announcer-urgent"]').innerText(), /Ringing: \+1 312-555-0177/);
+
+  // Answered by someone else: the notification goes, the ring stops.
+  await cti({ event: "answer", ...inbound("ui-pop", "+13125550177", "202", { answeringNumber: "202" }) });
+  await eventually(async () => (await page.evaluate(() => window.__notes))[0].closed, "the notification closed");
+  await eventually(async () => (await page.locator("[data-ringing=true]").count()) === 0, "the ring stopped");
+
+  // A colleague's extension (fewer than 5 digits) does not pop.
+  await cti({ event: "newCall", ...inbound("ui-ext", "2042", "201") });
+  await liveRow("generic:ui-ext").waitFor();
+  // Do not disturb: calls show, nothing pops.
+  await page.locator('[data-testid="dnd-toggle"]').click();
+  await page.locator('[data-testid="dnd-note"]').waitFor();
+  await cti({ event: "newCall", ...inbound("ui-dnd", "+13125550178", "201") });
+  await liveRow("generic:ui-dnd").waitFor();
+  assert.equal((await page.evaluate(() => window.__notes)).length, 1, "no pop for an extension, none during do-not-disturb");
+  await page.locator('[data-testid="dnd-toggle"]').click();
+  await page.locator('[data-testid="dnd-note"]').waitFor({ state: "detached" });
+  await eventually(async () => (await page.evaluate(() => window.__notes)).length === 2, "the ringing call pops once DND is off");
+  for (const id of ["ui-pop", "ui-ext", "ui-dnd"]) {
+    await cti({ event: "hangup", ...inbound(id, "+13125550177", "201", { cause: "normalClearing", answeringNumber: "202" }) });
+  }
+  await eventually(async () => (await page.locator('[data-testid="live-call"]').count()) === 0, "the calls over");
+});
+
+test("languages: the browser's, and the one chosen in Settings, for words, dates and numbers", async () => {
+  // A Dutch browser, nothing chosen: Dutch.
+  const other = await context.newPage();
+  try {
+    await other.addInitScript(() => Object.defineProperty(navigator, "languages", { get: () => ["nl-NL", "nl"] }));
+    await other.goto(`${base}/#token=${API_TOKEN}`);
+    await other.locator("#tab-missed").waitFor();
+    assert.equal(await other.locator("#tab-missed .label").innerText(), "Gemist");
+    assert.equal(await other.evaluate(() => document.documentElement.lang), "nl");
+  } finally {
+    await other.close();
+  }
+  // Chosen in Settings: German, at once, and after a reload.
+  await page.locator("#tab-settings").click();
+  await page.locator('[data-testid="locale-select"]').selectOption("de");
+  await page.locator('[data-testid="save-settings"]').click();
+  await page.locator("#tab-missed .label", { hasText: "Verpasst" }).waitFor();
+  assert.equal(await page.locator("#tab-history .label").innerText(), "Verlauf");
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "de");
+  assert.equal((await api("/api/settings")).config.app.locale, "de");
+  await page.reload();
+  await page.locator("#tab-settings .label", { hasText: "Einstellungen" }).waitFor();
+  // Dates and numbers as German writes them.
+  await page.locator("#tab-history").click();
+  const when = await page.locator('[data-testid="history-row"] td').first().innerText();
+  assert.match(when, /^\d{1,2}:\d{2}$|^Gestern \d{1,2}:\d{2}$|\d{1,2}\. \w+/, `a German time: ${when}`);
+  assert.doesNotMatch(when, /AM|PM/);
+  await page.locator('[data-testid="history-row"]').first().click();
+  await page.locator('[data-testid="call-detail"] h4', { hasText: "Verlauf" }).waitFor();
+  await page.keyboard.press("Escape");
+  // Every language has every string (checked word for word in locales.test.mjs): Hindi too.
+  await page.locator("#tab-settings").click();
+  await page.locator('[data-testid="locale-select"]').selectOption("hi");
+  await page.locator('[data-testid="save-settings"]').click();
+  await page.locator("#tab-live .label", { hasText: "लाइव" }).waitFor();
+  // Back to the browser's language.
+  await page.locator('[data-testid="locale-select"]').selectOption("");
+  await page.locator('[data-testid="save-settings"]').click();
+  await page.locator("#tab-live .label", { hasText: "Live" }).waitFor();
+  assert.equal((await api("/api/settings")).config.app.locale ?? null, null);
+  await page.locator("#tab-live").click();
 });
 
 test("the page recovers after the server restarts", async () => {

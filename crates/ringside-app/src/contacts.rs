@@ -6,7 +6,7 @@ use crate::ringside::Ringside;
 use chrono::{DateTime, Utc};
 use ringside_core::contacts::{self, csv, vcard, Contact, ContactInput, ImportReport, LOCAL};
 use ringside_core::engine::Engine;
-use ringside_core::phone::DefaultRegion;
+use ringside_core::phone::{self, DefaultRegion};
 use ringside_core::store::{ContactEdit, Queries};
 use ringside_core::ContactMatch;
 use serde::{Deserialize, Serialize};
@@ -63,13 +63,27 @@ const LIST_LIMIT: usize = 200;
 
 pub async fn list(r: &Ringside, f: ContactFilter) -> Result<Vec<Contact>> {
     let limit = f.limit.unwrap_or(LIST_LIMIT);
-    Ok(r.read(move |s| s.contacts(f.q.as_deref(), limit)).await?)
+    let found = r.read(move |s| s.contacts(f.q.as_deref(), limit)).await?;
+    Ok(found.into_iter().map(|c| shown(r, c)).collect())
 }
 
 pub async fn get(r: &Ringside, id: i64) -> Result<Contact> {
     r.read(move |s| s.contact(id))
         .await?
+        .map(|c| shown(r, c))
         .ok_or_else(|| not_found(id))
+}
+
+/// `c` with its numbers as people read them (as calls show numbers).
+fn shown(r: &Ringside, mut c: Contact) -> Contact {
+    let region = r.settings().config.region();
+    for n in &mut c.numbers {
+        n.display = Some(phone::display(
+            n.e164.as_deref().unwrap_or(&n.number),
+            region,
+        ));
+    }
+    c
 }
 
 fn not_found(id: i64) -> Error {
@@ -84,9 +98,11 @@ pub async fn create(r: &Ringside, input: ContactInput) -> Result<Contact> {
     let input = input.cleaned().map_err(invalid)?;
     let region = r.settings().config.region();
     let now = r.now();
-    Ok(r.engine
+    let c = r
+        .engine
         .write(move |s| s.create_contact(input, region, now))
-        .await?)
+        .await?;
+    Ok(shown(r, c))
 }
 
 pub async fn update(r: &Ringside, id: i64, input: ContactInput) -> Result<Contact> {
@@ -98,7 +114,7 @@ pub async fn update(r: &Ringside, id: i64, input: ContactInput) -> Result<Contac
         .write(move |s| s.update_contact(id, input, region, now))
         .await?;
     match edit {
-        ContactEdit::Updated(c) => Ok(c),
+        ContactEdit::Updated(c) => Ok(shown(r, c)),
         ContactEdit::NotFound => Err(not_found(id)),
         ContactEdit::ReadOnly { name, source } => Err(Error::ReadOnly(format!(
             "`{name}` comes from {source}: edit it there, Ringside keeps it in sync"

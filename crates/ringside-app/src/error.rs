@@ -28,6 +28,8 @@ pub enum ErrorCode {
     ReadOnly,
     /// There is no number to call.
     NotCallable,
+    /// The phone system refused to dial, or did not answer.
+    DialFailed,
     /// Ringside itself failed (storing, reading); its log says more.
     Internal,
 }
@@ -57,6 +59,8 @@ pub enum Error {
     ReadOnly(String),
     #[error("{0}")]
     NotCallable(String),
+    #[error("{0}")]
+    DialFailed(String),
     /// Logged where it is turned into an answer; the answer says little.
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
@@ -125,6 +129,7 @@ impl Error {
             },
             Error::ReadOnly(_) => ErrorCode::ReadOnly,
             Error::NotCallable(_) => ErrorCode::NotCallable,
+            Error::DialFailed(_) => ErrorCode::DialFailed,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

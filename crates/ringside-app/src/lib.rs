@@ -10,6 +10,7 @@ pub mod carddav;
 pub mod clock;
 pub mod contacts;
 pub mod crm;
+pub mod dial;
 pub mod error;
 pub mod live;
 pub mod lock;

@@ -79,10 +79,10 @@ impl Live {
             loop {
                 match changes.recv().await {
                     Ok(call) => {
-                        let me = settings.get().me.clone();
+                        let settings = settings.get();
                         this.publish(|seq| LiveFrame::Call {
                             seq,
-                            call: Box::new(CallView::new((*call).clone(), &me)),
+                            call: Box::new(CallView::new((*call).clone(), &settings)),
                         });
                     }
                     Err(RecvError::Lagged(n)) => {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use ringside_core::config::{Config, Paths};
 use ringside_core::me::Me;
 use ringside_core::providers::HookSettings;
+use ringside_core::screenpop::{Phrases, PopSettings};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -17,6 +18,8 @@ pub struct Settings {
     pub hooks: Vec<HookSettings>,
     /// Who "I" am, by `[agent]`.
     pub me: Me,
+    /// When and how calls pop (in English: the desktop puts its agent's phrases in).
+    pub pops: PopSettings,
     /// The file the config came from and is saved to.
     pub path: PathBuf,
 }
@@ -24,9 +27,18 @@ pub struct Settings {
 impl Settings {
     pub fn new(config: Config, path: PathBuf) -> Settings {
         let agent = &config.agent;
+        let me = Me::new(&agent.identities, config.region(), agent.supervisor);
         Settings {
             hooks: config.hooks(),
-            me: Me::new(&agent.identities, config.region(), agent.supervisor),
+            pops: PopSettings {
+                me: me.clone(),
+                modes: config.screenpop.clone(),
+                region: config.region(),
+                crm_template: config.crm.url.is_some(),
+                crm_open: config.crm.open_on,
+                phrases: Phrases::default(),
+            },
+            me,
             config,
             path,
         }

@@ -36,7 +36,7 @@ pub struct SettingsView {
     pub config: Config,
     pub config_path: String,
     pub listen_url: String,
-    /// `[agent] identities` as calls name them (numbers in E.164).
+    /// `[agent] identities` as people read them (numbers as calls show numbers).
     pub identities: Vec<String>,
     pub webhooks: Vec<Webhook>,
 }
@@ -74,7 +74,7 @@ pub fn view(r: &Ringside) -> SettingsView {
             .agent
             .identities
             .iter()
-            .map(|i| phone::normalize(i, region))
+            .map(|i| phone::display(i, region))
             .collect(),
         config: redacted(&s.config),
         config_path: s.path.display().to_string(),
@@ -110,6 +110,21 @@ fn secrets(c: &mut Config) -> Vec<(String, &mut String)> {
             v.push((format!("contacts.crm.headers.{k}"), val));
         }
     }
+    if let Some(http) = c.callback.http.as_mut() {
+        for (k, val) in http.headers.iter_mut() {
+            v.push((format!("callback.http.headers.{k}"), val));
+        }
+    }
+    if let Some(x) = c.callback.exotel.as_mut() {
+        // Named with the account and the API it goes to, so it never goes elsewhere.
+        v.push((
+            format!(
+                "callback.exotel.api_token for {} at {}",
+                x.account_sid, x.api_url
+            ),
+            &mut x.api_token,
+        ));
+    }
     v
 }
 
@@ -134,11 +149,13 @@ fn keep_secrets(new: &mut Config, old: &Config) -> Result<()> {
             match stored.get(&name) {
                 Some(v) => *slot = v.clone(),
                 None => {
+                    // The setting's key, without what its name adds (the book, the account).
+                    let field = name.split(' ').next().unwrap_or(&name).to_string();
                     return Err(Error::Invalid {
                         what: Invalid::Settings,
                         message: format!("{name}: nothing is stored to keep; type the secret"),
-                        field: Some(name),
-                    })
+                        field: Some(field),
+                    });
                 }
             }
         }

@@ -6,7 +6,8 @@
 //! aggregates them.
 
 use crate::correlate::Timeouts;
-use crate::links::{Callback, Template};
+use crate::dial::Callback;
+use crate::links::{check_remote_url, Template};
 use crate::model::Provider;
 use crate::phone::DefaultRegion;
 use crate::providers::exotel::Exotel;
@@ -44,6 +45,9 @@ pub struct Config {
     pub crm: Crm,
     #[serde(default)]
     pub app: App,
+    /// What an agent notes after a call.
+    #[serde(default)]
+    pub wrapup: WrapupSettings,
     /// Where callers' names come from.
     #[serde(default)]
     pub contacts: Contacts,
@@ -232,20 +236,6 @@ fn crm_name() -> String {
     "/name".into()
 }
 
-/// An http(s) URL of a server Ringside talks to; plain http only to this machine.
-fn check_remote_url(url: &str) -> std::result::Result<(), String> {
-    let u = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
-    let host = u.host_str().unwrap_or("");
-    match u.scheme() {
-        "https" if !host.is_empty() => Ok(()),
-        "http" if ["127.0.0.1", "localhost", "[::1]"].contains(&host) => Ok(()),
-        "http" => Err(
-            "use https:// (credentials and contacts would cross the network in clear text)".into(),
-        ),
-        _ => Err(format!("`{url}` is not an http(s) URL")),
-    }
-}
-
 /// When to pop for a call in one direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -264,6 +254,16 @@ pub struct ScreenPop {
     pub outbound: PopWhen,
     /// Bring the window to the front when a call for me rings.
     pub raise_window: bool,
+    /// Do not disturb: no pops and no ring sound; calls still show on the panels.
+    pub dnd: bool,
+    /// Pop only for callers whose number has at least this many digits (0: every caller;
+    /// e.g. 5 keeps colleagues' extensions from popping).
+    pub min_caller_digits: u32,
+    /// Desktop: a small always-on-top window with the ringing call, for agents whose
+    /// notifications are hidden (full-screen apps, remote desktops).
+    pub mini_window: bool,
+    /// Ring in the app (browser tab and window) while a call for me rings.
+    pub sound: bool,
 }
 
 impl Default for ScreenPop {
@@ -272,7 +272,78 @@ impl Default for ScreenPop {
             inbound: PopWhen::Ringing,
             outbound: PopWhen::Never,
             raise_window: false,
+            dnd: false,
+            min_caller_digits: 0,
+            mini_window: false,
+            sound: false,
         }
+    }
+}
+
+impl ScreenPop {
+    fn check(&self) -> Result<()> {
+        if self.min_caller_digits > 15 {
+            bail!(
+                "screenpop.min_caller_digits: {} is more digits than any number has (0 to 15)",
+                self.min_caller_digits
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The languages the UI ships, by BCP 47 tag.
+pub const LOCALES: [&str; 5] = ["en", "de", "nl", "es", "hi"];
+
+/// After a call: a note and a disposition chosen from a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(deny_unknown_fields, default)]
+pub struct WrapupSettings {
+    /// What an agent can say a call came to, in the order the list shows them.
+    pub dispositions: Vec<String>,
+}
+
+impl Default for WrapupSettings {
+    fn default() -> Self {
+        WrapupSettings {
+            dispositions: [
+                "Resolved",
+                "Needs follow-up",
+                "Sale",
+                "No sale",
+                "Voicemail left",
+                "Wrong number",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+/// The longest disposition, and how many a list may hold.
+pub const MAX_DISPOSITION: usize = 40;
+const MAX_DISPOSITIONS: usize = 30;
+
+impl WrapupSettings {
+    fn check(&self) -> Result<()> {
+        if self.dispositions.len() > MAX_DISPOSITIONS {
+            bail!("wrapup.dispositions: more than {MAX_DISPOSITIONS}");
+        }
+        for (i, d) in self.dispositions.iter().enumerate() {
+            if d.trim().is_empty() || d.chars().count() > MAX_DISPOSITION || d.trim() != d {
+                bail!(
+                    "wrapup.dispositions[{i}]: use 1 to {MAX_DISPOSITION} characters, no spaces around"
+                );
+            }
+            if d.chars().any(char::is_control) {
+                bail!("wrapup.dispositions[{i}]: has control characters");
+            }
+            if self.dispositions[..i].contains(d) {
+                bail!("wrapup.dispositions[{i}]: `{d}` is listed twice");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -297,12 +368,82 @@ pub struct Crm {
     pub open_on: CrmOpen,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(deny_unknown_fields, default)]
 pub struct App {
     /// Start Ringside when I log in (desktop app).
     pub autostart: bool,
+    /// The UI's language (`en`, `de`, `nl`, `es`, `hi`); none: the system's or browser's.
+    pub locale: Option<String>,
+    /// Desktop: the key that brings up the current caller from any app, e.g. `Ctrl+Alt+R`;
+    /// empty: none.
+    pub shortcut_caller: String,
+    /// Desktop: the key that calls back the newest missed call from any app; empty: none.
+    pub shortcut_call_back: String,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App {
+            autostart: false,
+            locale: None,
+            shortcut_caller: "Ctrl+Alt+R".into(),
+            shortcut_call_back: "Ctrl+Alt+B".into(),
+        }
+    }
+}
+
+impl App {
+    fn check(&self) -> Result<()> {
+        if let Some(l) = &self.locale {
+            if !LOCALES.contains(&l.as_str()) {
+                bail!("app.locale: `{l}` is not one of {}", LOCALES.join(", "));
+            }
+        }
+        for (key, s) in [
+            ("app.shortcut_caller", &self.shortcut_caller),
+            ("app.shortcut_call_back", &self.shortcut_call_back),
+        ] {
+            if !s.is_empty() && !is_shortcut(s) {
+                bail!("{key}: `{s}` is not a shortcut like Ctrl+Alt+R (modifiers, then one key)");
+            }
+        }
+        if !self.shortcut_caller.is_empty()
+            && self
+                .shortcut_caller
+                .eq_ignore_ascii_case(&self.shortcut_call_back)
+        {
+            bail!("app.shortcut_call_back: the same key as app.shortcut_caller");
+        }
+        Ok(())
+    }
+}
+
+/// `Ctrl+Alt+R`: at least one modifier, then a letter, digit or F1-F24.
+fn is_shortcut(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('+').map(str::trim).collect();
+    let Some((key, mods)) = parts.split_last() else {
+        return false;
+    };
+    let modifier = |m: &&str| {
+        [
+            "ctrl",
+            "control",
+            "alt",
+            "shift",
+            "super",
+            "commandorcontrol",
+            "cmdorctrl",
+        ]
+        .contains(&m.to_ascii_lowercase().as_str())
+    };
+    let key_ok = (key.len() == 1 && key.chars().all(|c| c.is_ascii_alphanumeric()))
+        || key
+            .strip_prefix(['F', 'f'])
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (1..=24).contains(&n));
+    !mods.is_empty() && mods.iter().all(modifier) && key_ok
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
@@ -422,15 +563,10 @@ impl Config {
         if let Some(url) = &self.crm.url {
             Template::parse(url).map_err(|e| anyhow::anyhow!("crm.url: {e}"))?;
         }
-        if let Some(d) = &self.callback.sip_domain {
-            if d.is_empty()
-                || !d
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-            {
-                bail!("callback.sip_domain: `{d}` is not a host name");
-            }
-        }
+        self.callback.check()?;
+        self.screenpop.check()?;
+        self.app.check()?;
+        self.wrapup.check()?;
         self.contacts.check()?;
         if self.calls.ringing_s == 0 || self.calls.answered_s == 0 || self.calls.quiet_s == 0 {
             bail!("calls: timeouts must be at least 1 second");
@@ -492,6 +628,7 @@ impl Config {
             callback: Callback::default(),
             crm: Crm::default(),
             app: App::default(),
+            wrapup: WrapupSettings::default(),
             contacts: Contacts::default(),
         }
     }
@@ -667,5 +804,42 @@ password = "a-long-voiceshot-password"
         assert_eq!(c.callback, Callback::default());
         assert_eq!(c.crm, Crm::default());
         assert_eq!(c.app, App::default());
+        assert_eq!(c.wrapup, WrapupSettings::default());
+    }
+
+    #[test]
+    fn new_settings_are_checked_naming_the_key() {
+        for (text, key) in [
+            (
+                "[screenpop]\nmin_caller_digits = 16",
+                "screenpop.min_caller_digits",
+            ),
+            ("[app]\nlocale = \"fr\"", "app.locale"),
+            ("[app]\nshortcut_caller = \"R\"", "app.shortcut_caller"),
+            (
+                "[app]\nshortcut_call_back = \"Ctrl+Alt+R\"",
+                "app.shortcut_call_back",
+            ),
+            (
+                "[wrapup]\ndispositions = [\"Sale\", \"Sale\"]",
+                "wrapup.dispositions[1]",
+            ),
+            ("[wrapup]\ndispositions = [\"\"]", "wrapup.dispositions[0]"),
+            ("[callback]\nvia = \"http\"", "callback.http"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Config::parse(&format!("{TOKEN}{text}")).unwrap_err()
+            );
+            assert!(err.contains(key), "{key:?} not in {err}");
+        }
+        let ok = Config::parse(&format!(
+            "{TOKEN}[app]\nlocale = \"de\"\nshortcut_caller = \"Ctrl+Shift+F9\"\nshortcut_call_back = \"\"\n\
+             [screenpop]\ndnd = true\nmin_caller_digits = 5\n[wrapup]\ndispositions = [\"Sale\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.app.locale.as_deref(), Some("de"));
+        assert!(ok.screenpop.dnd);
+        assert_eq!(Config::parse(&ok.to_toml().unwrap()).unwrap(), ok);
     }
 }

@@ -435,6 +435,7 @@ fn new_call(ev: &CallEvent, at: DateTime<Utc>, t: &mut Timeline) -> Call {
         from_display: None,
         to_display: None,
         contacts: Vec::new(),
+        wrapup: None,
         done: false,
         updated_at: at,
     };

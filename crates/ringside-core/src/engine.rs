@@ -164,6 +164,37 @@ impl Engine {
         .await
     }
 
+    /// Set (or clear) what the agent noted after call `id`. `None`: no such call.
+    pub async fn set_wrapup(
+        &self,
+        id: &str,
+        wrapup: Option<Wrapup>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Call>> {
+        let id = id.to_string();
+        self.write(move |s| {
+            let call = s.set_wrapup(&id, wrapup, now)?;
+            let changed = call.iter().cloned().collect();
+            Ok((call, changed))
+        })
+        .await
+    }
+
+    /// The agent called `number` back: its missed calls are done. Returns them.
+    pub async fn called_back(
+        &self,
+        number: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Call>> {
+        let (number, detail) = (number.to_string(), detail.to_string());
+        self.write(move |s| {
+            let marked = s.called_back(&number, &detail, now)?;
+            Ok((marked.clone(), marked))
+        })
+        .await
+    }
+
     /// End every call that has been silent longer than `limits` allow; returns how many.
     pub async fn expire(&self, now: DateTime<Utc>, limits: Timeouts) -> Result<usize> {
         self.write(move |s| expire(s, now, &limits)).await

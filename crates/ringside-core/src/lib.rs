@@ -4,6 +4,7 @@
 pub mod config;
 pub mod contacts;
 pub mod correlate;
+pub mod dial;
 pub mod engine;
 pub mod files;
 pub mod ingest;

@@ -26,8 +26,7 @@ pub fn other_party(call: &Call) -> Option<&str> {
     }
 }
 
-// How "Call back" dials: the `[callback]` section of the config (doc comments here would
-// change the UI's generated types).
+/// The kind of link "Call back" hands to the OS when it dials by link (`[callback] scheme`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "lowercase")]
@@ -38,26 +37,18 @@ pub enum CallbackScheme {
     Callto,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(deny_unknown_fields, default)]
-pub struct Callback {
-    pub scheme: CallbackScheme,
-    /// For `sip:` URIs: the domain after `@` (e.g. `pbx.example.com`); none gives `sip:+1555...`.
-    pub sip_domain: Option<String>,
-}
-
-/// The URI that calls `number` back with the configured scheme.
+/// The URI that calls `number` back with `scheme` (`sip_domain`: the domain of `sip:` URIs).
 pub fn callback_uri(
     number: &str,
-    cfg: &Callback,
+    scheme: CallbackScheme,
+    sip_domain: Option<&str>,
     region: DefaultRegion,
 ) -> Result<String, Refusal> {
     let dial = dialable(number, region)?;
-    Ok(match cfg.scheme {
+    Ok(match scheme {
         CallbackScheme::Tel => format!("tel:{dial}"),
         CallbackScheme::Callto => format!("callto:{dial}"),
-        CallbackScheme::Sip => match &cfg.sip_domain {
+        CallbackScheme::Sip => match sip_domain {
             Some(domain) => format!("sip:{dial}@{domain}"),
             None => format!("sip:{dial}"),
         },
@@ -66,7 +57,7 @@ pub fn callback_uri(
 
 /// `number` as something safe to dial: E.164 (`+` and digits), or an extension of digits, `*`
 /// and `#` (`#` percent-encoded). Anything else is refused.
-fn dialable(number: &str, region: DefaultRegion) -> Result<String, Refusal> {
+pub fn dialable(number: &str, region: DefaultRegion) -> Result<String, Refusal> {
     let n = number.trim();
     if let Some(e164) = phone::e164(n, region) {
         return Ok(e164);
@@ -154,7 +145,16 @@ impl RecordValues {
 
     /// The values for `call`'s other party as contact `m` (the one the agent chose).
     pub fn for_match(call: &Call, m: Option<&ContactMatch>, region: DefaultRegion) -> RecordValues {
-        let number = other_party(call).unwrap_or("");
+        RecordValues {
+            name: m.map(|m| m.name.clone()).unwrap_or_default(),
+            call_id: call.provider_call_id.clone(),
+            agent: call.answered_by.clone().unwrap_or_default(),
+            ..Self::for_number(other_party(call).unwrap_or(""), region)
+        }
+    }
+
+    /// The values for a bare `number` (no call, nobody named).
+    pub fn for_number(number: &str, region: DefaultRegion) -> RecordValues {
         let parsed = phone::e164(number, region).and_then(|e| phonenumber::parse(None, &e).ok());
         RecordValues {
             e164: parsed
@@ -166,15 +166,13 @@ impl RecordValues {
                 .map(|p| p.format().mode(Mode::National).to_string())
                 .unwrap_or_else(|| number.to_string()),
             digits: number.chars().filter(char::is_ascii_digit).collect(),
-            name: m.map(|m| m.name.clone()).unwrap_or_default(),
-            call_id: call.provider_call_id.clone(),
-            agent: call.answered_by.clone().unwrap_or_default(),
+            ..RecordValues::default()
         }
     }
 }
 
 impl Template {
-    /// Check a template: http(s) only, known placeholders only, none before the path.
+    /// Check a URL template: http(s) only, known placeholders only, none before the path.
     pub fn parse(text: &str) -> Result<Template, String> {
         let lower = text.to_ascii_lowercase();
         let after_scheme = if lower.starts_with("https://") {
@@ -184,38 +182,7 @@ impl Template {
         } else {
             return Err("only http:// and https:// URLs can be opened".into());
         };
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            let close = rest[open..]
-                .find('}')
-                .map(|c| open + c)
-                .ok_or("a `{` has no closing `}`")?;
-            let name = &rest[open + 1..close];
-            let ph = Placeholder::ALL
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, p)| *p)
-                .ok_or_else(|| {
-                    format!(
-                        "unknown placeholder {{{name}}}; use {}",
-                        Placeholder::ALL
-                            .iter()
-                            .map(|(n, _)| format!("{{{n}}}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?;
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_string()));
-            }
-            parts.push(Part::Value(ph));
-            rest = &rest[close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
-        }
-        let t = Template { parts };
+        let t = Template::split(text, true)?;
         // The host must be fixed: no placeholder before the first '/', '?' or '#' after it.
         let literal_prefix = match t.parts.first() {
             Some(Part::Text(s)) => s.as_str(),
@@ -234,8 +201,72 @@ impl Template {
         }
     }
 
+    /// Check a template of any text (a request body): known placeholders only. A `{` that
+    /// does not start a `{name}` (JSON's braces) is text.
+    pub fn parse_text(text: &str) -> Result<Template, String> {
+        Template::split(text, false)
+    }
+
+    /// `text` as text and placeholders; `strict`: every `{` starts one.
+    fn split(text: &str, strict: bool) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        let mut literal = String::new();
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').map(|c| open + c);
+            let is_name = |name: &str| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            };
+            let close = match close {
+                Some(c) if strict || is_name(&rest[open + 1..c]) => c,
+                None if strict => return Err("a `{` has no closing `}`".into()),
+                _ => {
+                    literal.push_str(&rest[..=open]);
+                    rest = &rest[open + 1..];
+                    continue;
+                }
+            };
+            let name = &rest[open + 1..close];
+            let ph = Placeholder::ALL
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, p)| *p)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown placeholder {{{name}}}; use {}",
+                        Placeholder::ALL
+                            .iter()
+                            .map(|(n, _)| format!("{{{n}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+            literal.push_str(&rest[..open]);
+            if !literal.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut literal)));
+            }
+            parts.push(Part::Value(ph));
+            rest = &rest[close + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Text(literal));
+        }
+        Ok(Template { parts })
+    }
+
     /// The URL for `values`, every value percent-encoded.
     pub fn fill(&self, v: &RecordValues) -> String {
+        self.fill_with(v, |value| {
+            utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
+        })
+    }
+
+    /// The text for `values`, each value as `encode` writes it.
+    pub fn fill_with(&self, v: &RecordValues, encode: impl Fn(&str) -> String) -> String {
         let mut out = String::new();
         for p in &self.parts {
             match p {
@@ -249,11 +280,26 @@ impl Template {
                         Placeholder::CallId => &v.call_id,
                         Placeholder::Agent => &v.agent,
                     };
-                    out.extend(utf8_percent_encode(value, NON_ALPHANUMERIC));
+                    out.push_str(&encode(value));
                 }
             }
         }
         out
+    }
+}
+
+/// An http(s) URL of a server Ringside talks to (a CRM, a CardDAV server, a PBX); plain http
+/// only to this machine.
+pub fn check_remote_url(url: &str) -> std::result::Result<(), String> {
+    let u = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    let host = u.host_str().unwrap_or("");
+    match u.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if ["127.0.0.1", "localhost", "[::1]"].contains(&host) => Ok(()),
+        "http" => Err(
+            "use https:// (credentials and contacts would cross the network in clear text)".into(),
+        ),
+        _ => Err(format!("`{url}` is not an http(s) URL")),
     }
 }
 
@@ -265,11 +311,16 @@ mod tests {
         DefaultRegion::parse("US").unwrap()
     }
 
-    fn cb(scheme: CallbackScheme, domain: Option<&str>) -> Callback {
-        Callback {
-            scheme,
-            sip_domain: domain.map(str::to_string),
-        }
+    fn cb(scheme: CallbackScheme, domain: Option<&str>) -> (CallbackScheme, Option<&str>) {
+        (scheme, domain)
+    }
+
+    fn callback_uri(
+        number: &str,
+        cb: &(CallbackScheme, Option<&str>),
+        region: DefaultRegion,
+    ) -> Result<String, Refusal> {
+        super::callback_uri(number, cb.0, cb.1, region)
     }
 
     #[test]

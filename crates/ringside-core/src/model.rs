@@ -241,10 +241,25 @@ pub struct Call {
     /// nobody knows the number; several when several contacts share it (the agent chooses).
     #[serde(default)]
     pub contacts: Vec<ContactMatch>,
+    /// What the agent noted after the call, if anything.
+    #[serde(default)]
+    pub wrapup: Option<Wrapup>,
     /// Missed calls the agent has dealt with.
     pub done: bool,
     /// When Ringside last changed this call (its own clock, used for timeouts and ordering).
     pub updated_at: DateTime<Utc>,
+}
+
+/// What an agent noted after a call: how it ended (one of `[wrapup] dispositions`) and a
+/// note. Kept apart from the journal, so folding the journal again keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Wrapup {
+    pub disposition: Option<String>,
+    pub note: String,
+    /// Who wrote it (the agent's first identity), when known.
+    pub by: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// What happened, as one provider event says it. A provider message can carry several

@@ -94,16 +94,37 @@ fn e164_uncached(raw: &str, region: DefaultRegion) -> Option<String> {
     Some(parsed.format().mode(Mode::E164).to_string())
 }
 
+/// How a hidden caller id reads (the UI translates it).
+pub const WITHHELD: &str = "Withheld number";
+
 /// `raw` for people to read: a valid number in the international format ("+1 415-555-0123"),
 /// a withheld caller id as "Withheld number", anything else (extensions, SIP users) as it is.
+///
+/// Formatting is slow too, and every list of calls shows the same numbers again: recent
+/// answers are remembered.
 pub fn display(raw: &str, region: DefaultRegion) -> String {
-    if is_withheld(raw) {
-        return "Withheld number".into();
+    type Memo = HashMap<(DefaultRegion, String), String>;
+    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Mutex::default);
+    const MEMO_SIZE: usize = 4096;
+    let key = (region, raw.to_string());
+    if let Some(hit) = MEMO.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return hit;
     }
-    e164(raw, region)
-        .and_then(|e| phonenumber::parse(None, &e).ok())
-        .map(|n| n.format().mode(Mode::International).to_string())
-        .unwrap_or_else(|| raw.trim().to_string())
+    let answer = if is_withheld(raw) {
+        WITHHELD.to_string()
+    } else {
+        e164(raw, region)
+            .and_then(|e| phonenumber::parse(None, &e).ok())
+            .map(|n| n.format().mode(Mode::International).to_string())
+            .unwrap_or_else(|| raw.trim().to_string())
+    };
+    if let Ok(mut m) = MEMO.lock() {
+        if m.len() >= MEMO_SIZE {
+            m.clear();
+        }
+        m.insert(key, answer.clone());
+    }
+    answer
 }
 
 /// Whether `raw` is how providers say the caller id is hidden (`anonymous`, `private`,

@@ -17,9 +17,11 @@
 use crate::config::{CrmOpen, PopWhen, ScreenPop};
 use crate::links;
 use crate::me::Me;
-use crate::model::{Call, CallState, Direction, LegState};
+use crate::model::{Call, CallState, ContactMatch, Direction, LegState};
 use crate::phone::{self, DefaultRegion};
 use crate::providers;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Who "I" am and how I want to be told.
 #[derive(Debug, Clone)]
@@ -31,13 +33,124 @@ pub struct PopSettings {
     pub crm_template: bool,
     /// When the caller's record opens by itself.
     pub crm_open: CrmOpen,
+    /// The words of the pop, in the agent's language.
+    pub phrases: Phrases,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "lowercase")]
 pub enum PopKind {
     Ringing,
     Answered,
     Missed,
+}
+
+/// The words a desktop pop and the tray are made of, in the agent's language: the UI sends
+/// them from its translations (one i18n library, in the UI), English until it does. `{who}`,
+/// `{number}`, `{count}`, `{line}`, `{agents}`, `{provider}`, `{name}` stand for values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(default)]
+pub struct Phrases {
+    pub incoming: String,
+    pub calling: String,
+    pub on_call: String,
+    pub missed: String,
+    /// Several contacts share the number: `{number} ({count} contacts)`.
+    pub several: String,
+    /// Joins the candidates' names: ` or `.
+    pub or: String,
+    pub to_line: String,
+    pub ringing: String,
+    pub via: String,
+    pub withheld: String,
+    pub show: String,
+    pub open_record: String,
+    pub open_name: String,
+    pub add_contact: String,
+    pub dismiss: String,
+    /// The tray: no missed calls, one, `{count}`.
+    pub missed_none: String,
+    pub missed_one: String,
+    pub missed_many: String,
+    pub tray_open: String,
+    pub tray_quit: String,
+    /// What is known of the caller: `{count}` earlier calls, `{count}` missed calls not done.
+    pub earlier_one: String,
+    pub earlier_many: String,
+    pub open_missed_one: String,
+    pub open_missed_many: String,
+}
+
+impl Default for Phrases {
+    fn default() -> Self {
+        let s = |t: &str| t.to_string();
+        Phrases {
+            incoming: s("Incoming call: {who}"),
+            calling: s("Calling {who}"),
+            on_call: s("On a call with {who}"),
+            missed: s("Missed call: {who}"),
+            several: s("{number} ({count} contacts)"),
+            or: s(" or "),
+            to_line: s("to {line}"),
+            ringing: s("ringing {agents}"),
+            via: s("via {provider}"),
+            withheld: s(phone::WITHHELD),
+            show: s("Show Ringside"),
+            open_record: s("Open record"),
+            open_name: s("Open {name}"),
+            add_contact: s("Add contact"),
+            dismiss: s("Dismiss"),
+            missed_none: s("No missed calls"),
+            missed_one: s("1 missed call"),
+            missed_many: s("{count} missed calls"),
+            tray_open: s("Open Ringside"),
+            tray_quit: s("Quit Ringside"),
+            earlier_one: s("1 earlier call"),
+            earlier_many: s("{count} earlier calls"),
+            open_missed_one: s("1 missed call not done"),
+            open_missed_many: s("{count} missed calls not done"),
+        }
+    }
+}
+
+impl Phrases {
+    /// `template` with each `{name}` replaced by its value.
+    pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+        let mut out = template.to_string();
+        for (name, value) in values {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
+        out
+    }
+
+    /// What a pop adds about the caller: their earlier calls and missed calls not done
+    /// (none: nothing to add).
+    pub fn caller_context(&self, earlier: u64, open_missed: u64) -> Option<String> {
+        let count = |n: u64, one: &str, many: &str| match n {
+            0 => None,
+            1 => Some(one.to_string()),
+            n => Some(Phrases::fill(many, &[("count", &n.to_string())])),
+        };
+        let parts: Vec<String> = [
+            count(earlier, &self.earlier_one, &self.earlier_many),
+            count(open_missed, &self.open_missed_one, &self.open_missed_many),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
+
+    /// The tray's missed-call count.
+    pub fn missed_count(&self, count: usize) -> String {
+        match count {
+            0 => self.missed_none.clone(),
+            1 => self.missed_one.clone(),
+            n => Phrases::fill(&self.missed_many, &[("count", &n.to_string())]),
+        }
+    }
 }
 
 /// A button on a pop, and what it does.
@@ -146,86 +259,120 @@ pub fn decide(shown: &Shown, call: &Call, s: &PopSettings) -> Decision {
 }
 
 fn wanted(shown: Option<&Pop>, call: &Call, s: &PopSettings) -> Option<Pop> {
+    kind(call, s)
+        .filter(|k| *k != PopKind::Missed || shown.is_some())
+        .map(|k| pop(call, k, s))
+}
+
+/// Whether the desktop's always-on-top mini window shows, with these pops on screen: while a
+/// call rings (or is answered) for me, when the agent asked for the window.
+pub fn mini_window<'a>(on_screen: impl IntoIterator<Item = &'a Pop>, s: &PopSettings) -> bool {
+    s.modes.mini_window
+        && on_screen
+            .into_iter()
+            .any(|p| matches!(p.kind, PopKind::Ringing | PopKind::Answered))
+}
+
+/// The pop `call` should have now, were one on screen for it: a ringing or answered call
+/// pops as the settings say (not during do-not-disturb, nor for a caller id shorter than
+/// `min_caller_digits`); a missed call's pop turns into the missed-call note (nothing new
+/// pops for it); an ended call has none. The browser carries this out for its notifications,
+/// the desktop through [`decide`].
+pub fn kind(call: &Call, s: &PopSettings) -> Option<PopKind> {
     let mode = match call.direction {
         Direction::Inbound => s.modes.inbound,
         Direction::Outbound => s.modes.outbound,
+    };
+    let may_pop = || {
+        let digits = links::other_party(call)
+            .map(|n| n.chars().filter(char::is_ascii_digit).count())
+            .unwrap_or(0);
+        !s.modes.dnd && digits as u32 >= s.modes.min_caller_digits
     };
     let rings = providers::adapter(call.provider).is_none_or(|a| a.reports.ringing);
     match call.state {
         // A provider that never reports ringing has a call "ringing" only until Ringside hears
         // more of it (an analysis that overtook the start): nothing to pop yet.
-        CallState::Ringing => (rings && mode == PopWhen::Ringing && s.me.rung(call))
-            .then(|| pop(call, PopKind::Ringing, s)),
+        CallState::Ringing => (rings && mode == PopWhen::Ringing && s.me.rung(call) && may_pop())
+            .then_some(PopKind::Ringing),
         // Transferred to me: my leg rings.
         CallState::Answered if mode == PopWhen::Ringing && s.me.rung_by_transfer(call) => {
-            Some(pop(call, PopKind::Ringing, s))
+            may_pop().then_some(PopKind::Ringing)
         }
         // The first the provider tells of a call is that it is connected.
-        CallState::Answered if !rings => {
-            (mode != PopWhen::Never && s.me.follows(call) && links::other_party(call).is_some())
-                .then(|| {
-                    let kind = match mode {
-                        PopWhen::Ringing => PopKind::Ringing,
-                        PopWhen::Answered | PopWhen::Never => PopKind::Answered,
-                    };
-                    pop(call, kind, s)
-                })
-        }
-        CallState::Answered => (mode == PopWhen::Answered && s.me.answered(call))
-            .then(|| pop(call, PopKind::Answered, s)),
-        // A ringing pop left on screen turns into the missed-call note; nothing new pops.
-        CallState::Missed => shown.map(|_| pop(call, PopKind::Missed, s)),
+        CallState::Answered if !rings => (mode != PopWhen::Never
+            && s.me.follows(call)
+            && links::other_party(call).is_some()
+            && may_pop())
+        .then_some(match mode {
+            PopWhen::Ringing => PopKind::Ringing,
+            PopWhen::Answered | PopWhen::Never => PopKind::Answered,
+        }),
+        CallState::Answered => (mode == PopWhen::Answered && s.me.answered(call) && may_pop())
+            .then_some(PopKind::Answered),
+        CallState::Missed => Some(PopKind::Missed),
         CallState::Ended => None,
     }
 }
 
 fn pop(call: &Call, kind: PopKind, s: &PopSettings) -> Pop {
+    let p = &s.phrases;
     let other = links::other_party(call).unwrap_or("");
-    let number = phone::display(other, s.region);
+    let number = if phone::is_withheld(other) {
+        p.withheld.clone()
+    } else {
+        phone::display(other, s.region)
+    };
+    let named = |m: &ContactMatch| match &m.company {
+        Some(c) => format!("{} ({c})", m.name),
+        None => m.name.clone(),
+    };
     let who = match call.contacts.as_slice() {
         [] => number.clone(),
-        [one] => match &one.company {
-            Some(c) => format!("{} ({c})", one.name),
-            None => one.name.clone(),
-        },
-        many => format!("{number} ({} contacts)", many.len()),
+        [one] => named(one),
+        many => Phrases::fill(
+            &p.several,
+            &[("number", &number), ("count", &many.len().to_string())],
+        ),
     };
     let summary = match (kind, call.direction) {
-        (PopKind::Ringing, Direction::Inbound) => format!("Incoming call: {who}"),
-        (PopKind::Ringing, Direction::Outbound) => format!("Calling {who}"),
-        (PopKind::Answered, _) => format!("On a call with {who}"),
-        (PopKind::Missed, _) => format!("Missed call: {who}"),
+        (PopKind::Ringing, Direction::Inbound) => &p.incoming,
+        (PopKind::Ringing, Direction::Outbound) => &p.calling,
+        (PopKind::Answered, _) => &p.on_call,
+        (PopKind::Missed, _) => &p.missed,
     };
+    let summary = Phrases::fill(summary, &[("who", &who)]);
     let mut lines = Vec::new();
     match call.contacts.as_slice() {
         [] => {}
         [_] => lines.push(number),
         many => lines.push(format!(
             "{}?",
-            many.iter()
-                .map(|m| match &m.company {
-                    Some(c) => format!("{} ({c})", m.name),
-                    None => m.name.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(" or ")
+            many.iter().map(named).collect::<Vec<_>>().join(&p.or)
         )),
     }
     if let Some(line) = call.line.as_deref().or(call.to.as_deref()) {
         if call.direction == Direction::Inbound {
-            lines.push(format!("to {}", phone::display(line, s.region)));
+            let line = phone::display(line, s.region);
+            lines.push(Phrases::fill(&p.to_line, &[("line", &line)]));
         }
     }
-    let ringing: Vec<&str> = call
+    let ringing: Vec<String> = call
         .legs
         .iter()
         .filter(|l| l.state == LegState::Ringing)
-        .map(|l| l.agent.as_str())
+        .map(|l| phone::display(&l.agent, s.region))
         .collect();
     if kind == PopKind::Ringing && !ringing.is_empty() {
-        lines.push(format!("ringing {}", ringing.join(", ")));
+        lines.push(Phrases::fill(
+            &p.ringing,
+            &[("agents", &ringing.join(", "))],
+        ));
     }
-    lines.push(format!("via {}", call.provider));
+    lines.push(Phrases::fill(
+        &p.via,
+        &[("provider", call.provider.as_str())],
+    ));
     Pop {
         call_id: call.id.clone(),
         kind,
@@ -240,20 +387,22 @@ fn pop(call: &Call, kind: PopKind, s: &PopSettings) -> Pop {
     }
 }
 
-/// "Show Ringside"; "Open record" for a known caller (or with a CRM template), "Open <name>"
-/// for each of up to three candidates when several contacts share the number, "Add contact"
-/// for an unknown caller with a number; "Dismiss".
+/// "Show Ringside"; "Open record" for a known caller (or with a CRM template and a number),
+/// "Open <name>" for each of up to three candidates when several contacts share the number,
+/// "Add contact" for an unknown caller with a number; "Dismiss".
 fn buttons(call: &Call, kind: PopKind, s: &PopSettings) -> Vec<(PopButton, String)> {
     const CANDIDATES: usize = 3;
-    let mut b = vec![(PopButton::ShowWindow, "Show Ringside".to_string())];
-    let open = (PopButton::OpenRecord(None), "Open record".to_string());
+    let p = &s.phrases;
+    let mut b = vec![(PopButton::ShowWindow, p.show.clone())];
+    let open = (PopButton::OpenRecord(None), p.open_record.clone());
     match call.contacts.as_slice() {
         [] => {
             let known_number = links::other_party(call).is_some_and(|n| !phone::is_withheld(n));
             if kind != PopKind::Missed && known_number {
-                b.push((PopButton::AddContact, "Add contact".into()));
+                b.push((PopButton::AddContact, p.add_contact.clone()));
             }
-            if s.crm_template {
+            // A template searches the CRM by the number: nothing to search without one.
+            if s.crm_template && known_number {
                 b.push(open);
             }
         }
@@ -266,12 +415,12 @@ fn buttons(call: &Call, kind: PopKind, s: &PopSettings) -> Vec<(PopButton, Strin
             for m in many.iter().take(CANDIDATES) {
                 b.push((
                     PopButton::OpenRecord(Some(m.key.clone())),
-                    format!("Open {}", m.name),
+                    Phrases::fill(&p.open_name, &[("name", &m.name)]),
                 ));
             }
         }
     }
-    b.push((PopButton::Dismiss, "Dismiss".into()));
+    b.push((PopButton::Dismiss, p.dismiss.clone()));
     b
 }
 
@@ -290,6 +439,7 @@ mod tests {
             region,
             crm_template: false,
             crm_open: CrmOpen::Click,
+            phrases: Phrases::default(),
         }
     }
 
@@ -336,6 +486,7 @@ mod tests {
             from_display: None,
             to_display: None,
             contacts: Vec::new(),
+            wrapup: None,
             done: false,
             updated_at: t,
         }
@@ -631,8 +782,9 @@ mod tests {
             ids(&c, &s),
             ["default", "add-contact", "open-record", "dismiss"]
         );
+        // A withheld caller: nothing to add, nothing for the template to search by.
         c.from = Some("anonymous".into());
-        assert_eq!(ids(&c, &s), ["default", "open-record", "dismiss"]);
+        assert_eq!(ids(&c, &s), ["default", "dismiss"]);
         let m = |key: &str| ContactMatch {
             key: key.into(),
             name: key.to_uppercase(),
@@ -656,5 +808,58 @@ mod tests {
             assert_eq!(PopButton::from_id(&id).unwrap().id(), id);
         }
         assert_eq!(PopButton::from_id("nonsense"), None);
+    }
+
+    #[test]
+    fn do_not_disturb_short_caller_ids_and_the_mini_window() {
+        let mut s = settings(&["201"]);
+        let ringing = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let PopAction::Show(p) = decide(None, &ringing, &s) else {
+            panic!("pops")
+        };
+        assert_eq!(kind(&ringing, &s), Some(PopKind::Ringing));
+        assert!(!mini_window([&p], &s), "only when asked for");
+        s.modes.mini_window = true;
+        assert!(mini_window([&p], &s));
+        let missed = pop(&ringing, PopKind::Missed, &s);
+        assert!(
+            !mini_window([&missed], &s),
+            "a missed call's note is no reason to show it"
+        );
+
+        // Do not disturb: nothing new pops; what is on screen closes.
+        s.modes.dnd = true;
+        assert_eq!(kind(&ringing, &s), None);
+        assert_eq!(decide(None, &ringing, &s), PopAction::Nothing);
+        assert_eq!(decide(Some(&p), &ringing, &s), PopAction::Close);
+        s.modes.dnd = false;
+
+        // A colleague's extension does not pop when short caller ids are kept quiet.
+        let mut ext = ringing.clone();
+        ext.from = Some("2042".into());
+        s.modes.min_caller_digits = 5;
+        assert_eq!(decide(None, &ext, &s), PopAction::Nothing);
+        assert!(matches!(decide(None, &ringing, &s), PopAction::Show(_)));
+    }
+
+    #[test]
+    fn the_pop_speaks_the_agents_language() {
+        let mut s = settings(&["201"]);
+        s.phrases.incoming = "Eingehender Anruf: {who}".into();
+        s.phrases.ringing = "klingelt bei {agents}".into();
+        s.phrases.dismiss = "Ausblenden".into();
+        let ringing = call(CallState::Ringing, &[("201", LegState::Ringing)], None);
+        let PopAction::Show(p) = decide(None, &ringing, &s) else {
+            panic!()
+        };
+        assert_eq!(p.summary, "Eingehender Anruf: +1 415-555-0123");
+        assert!(p.body.contains("klingelt bei 201"), "{}", p.body);
+        assert_eq!(p.buttons.last().unwrap().1, "Ausblenden");
+        assert_eq!(s.phrases.missed_count(3), "3 missed calls");
+        assert_eq!(
+            s.phrases.caller_context(2, 1).as_deref(),
+            Some("2 earlier calls · 1 missed call not done")
+        );
+        assert_eq!(s.phrases.caller_context(0, 0), None);
     }
 }

@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ringside_app::call_view::CallView;
-use ringside_app::calls::{self, CallFilter};
+use ringside_app::calls::{self, CallFilter, CallerContext, Dialled, WrapupInput};
 use ringside_app::carddav::BookSync;
 use ringside_app::contacts::{self, ContactFilter, ContactFormat, ImportResult};
 use ringside_app::error::{Error, Invalid};
@@ -73,9 +73,71 @@ pub async fn all_done(State(r): State<Ringside>) -> Answer<Value> {
     Ok(Json(json!({"marked": calls::mark_all_done(&r).await?})))
 }
 
-/// `POST /api/calls/{id}/callback`: the URI to hand to the OS; the browser opens it itself.
-pub async fn callback(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<Value> {
-    Ok(Json(json!({"uri": calls::callback_uri(&r, &id).await?})))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoneBody {
+    ids: Vec<String>,
+    #[serde(default = "yes")]
+    done: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/calls/done` `{"ids": [...], "done": true|false}`: mark those calls done, or
+/// not done again (undo); the calls as they are now.
+pub async fn done_many(
+    State(r): State<Ringside>,
+    body: Result<Json<DoneBody>, JsonRejection>,
+) -> Answer<Vec<CallView>> {
+    let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    Ok(Json(calls::set_done(&r, &b.ids, b.done).await?))
+}
+
+/// `POST /api/calls/{id}/callback`: dial the other party as `[callback]` says; a link
+/// (`uri`) the browser opens itself, or a request the phone system took.
+pub async fn callback(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<Dialled> {
+    Ok(Json(calls::call_back(&r, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialBody {
+    number: String,
+}
+
+/// `POST /api/dial` `{"number": "+14155550123"}`: call a number, as "Call back" does.
+pub async fn dial(
+    State(r): State<Ringside>,
+    body: Result<Json<DialBody>, JsonRejection>,
+) -> Answer<Dialled> {
+    let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    Ok(Json(calls::dial(&r, &b.number).await?))
+}
+
+/// `POST /api/calls/{id}/wrapup` `{"disposition": "Sale", "note": "..."}`: the call with it.
+pub async fn wrapup(
+    State(r): State<Ringside>,
+    Path(id): Path<String>,
+    body: Result<Json<WrapupInput>, JsonRejection>,
+) -> Answer<CallView> {
+    let Json(b) = body.map_err(|e| refused(Invalid::Request, e.body_text()))?;
+    Ok(Json(calls::wrap_up(&r, &id, b).await?))
+}
+
+/// `GET /api/calls/{id}/recording`: the call's recording, fetched from the provider.
+pub async fn recording(
+    State(r): State<Ringside>,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    let (content_type, body) = calls::recording(&r, &id).await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// `GET /api/calls/{id}/context`: the caller's earlier calls and open missed calls.
+pub async fn context(State(r): State<Ringside>, Path(id): Path<String>) -> Answer<CallerContext> {
+    Ok(Json(calls::context(&r, &id).await?))
 }
 
 #[derive(Deserialize)]

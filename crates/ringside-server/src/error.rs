@@ -110,6 +110,7 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidMapping
         | ErrorCode::NotCallable => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::ReadOnly => StatusCode::CONFLICT,
+        ErrorCode::DialFailed => StatusCode::BAD_GATEWAY,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -20,8 +20,9 @@ struct Cli {
 enum Command {
     /// Receive webhooks and serve the API and live stream.
     Serve {
-        /// Address to listen on; 127.0.0.1:0 picks a free port.
-        #[arg(long, default_value = ringside_server::serve::DEFAULT_LISTEN)]
+        /// Address to listen on, HOST:PORT (`localhost:9000` too); 127.0.0.1:0 picks a free
+        /// port.
+        #[arg(long, default_value = ringside_server::serve::DEFAULT_LISTEN, value_parser = ringside_server::serve::listen_addr)]
         listen: SocketAddr,
         /// Where the store lives (default: the XDG data directory).
         #[arg(long)]
@@ -67,9 +68,14 @@ enum Command {
         /// Scenario name (see --list), or `all`.
         #[arg(required_unless_present = "list")]
         scenario: Option<String>,
-        /// Base URL of the running Ringside, e.g. http://127.0.0.1:8089.
-        #[arg(long, required_unless_present = "list")]
+        /// Base URL of the running Ringside, e.g. http://127.0.0.1:8089 (default: the
+        /// Ringside serving the data directory, else http://127.0.0.1:8089).
+        #[arg(long)]
         to: Option<String>,
+        /// The data directory whose Ringside to send to, without --to (default: the XDG data
+        /// directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         /// Configuration file holding the providers' tokens (default: the XDG config file).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -234,6 +240,7 @@ fn main() -> ExitCode {
             Command::Simulate {
                 scenario,
                 to,
+                data_dir,
                 config,
                 list,
                 fast,
@@ -242,9 +249,10 @@ fn main() -> ExitCode {
                     simulate::print_list();
                     Ok(())
                 } else {
+                    let to = to.unwrap_or_else(|| simulate::running_at(data_dir));
                     simulate::run(
                         scenario.as_deref().unwrap_or_default(),
-                        to.as_deref().unwrap_or_default(),
+                        &to,
                         config.as_deref(),
                         fast,
                     )

@@ -11,7 +11,7 @@ use ringside_app::settings::{load_config, Settings};
 use ringside_app::Ringside;
 use ringside_core::config::Paths;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 #[derive(Clone, Default)]
@@ -74,7 +74,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     if !addr.ip().is_loopback() {
         tracing::warn!("listening on {addr}, reachable from other machines");
     }
-    let listen_url = format!("http://{addr}");
+    let listen_url = local_url(addr);
     lock.announce(&listen_url)
         .with_context(|| format!("writing to {}", data_dir.display()))?;
     let config = loaded.config;
@@ -101,20 +101,78 @@ pub async fn start(opts: ServeOptions) -> Result<Running> {
     for h in ringside.settings().hooks.iter().filter(|h| h.enabled) {
         if let Some(t) = &h.token {
             eprintln!(
-                "webhook {:<9} http://{addr}/hooks/{}/{t}",
+                "webhook {:<9} {listen_url}/hooks/{}/{t}",
                 h.provider.as_str(),
                 h.provider
             );
         }
     }
-    eprintln!(
-        "try it:  ringside-server simulate --list; ringside-server simulate teltel-answered --to http://{addr}"
-    );
+    eprintln!("try it:  {}", try_it());
     Ok(Running {
         listener,
         ringside,
         limits: opts.limits,
     })
+}
+
+/// `--listen`: `HOST:PORT`, the host a name (`localhost`) or an address; a name is looked up,
+/// and a loopback address preferred among its addresses.
+pub fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("`{s}` is not HOST:PORT ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4() && a.ip().is_loopback())
+        .or_else(|| addrs.iter().find(|a| a.ip().is_loopback()))
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("`{s}` names no address"))
+}
+
+/// The URL this machine reaches the listener at: a loopback one when it listens on every
+/// address (the API answers loopback names only, so the printed URL must be one).
+pub fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// How to send a test call from a terminal, as this install can run it: this binary's path
+/// when it is `ringside-server`, the one next to it else; without one, the window's button.
+fn try_it() -> String {
+    let exe = std::env::current_exe().ok();
+    let server = exe.as_ref().and_then(|e| {
+        let name = e.file_stem()?.to_str()?;
+        if name == "ringside-server" {
+            return Some(e.clone());
+        }
+        let sibling = e.with_file_name(format!("ringside-server{}", std::env::consts::EXE_SUFFIX));
+        sibling.exists().then_some(sibling)
+    });
+    let on_path = |p: &std::path::Path| {
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|d| d.join("ringside-server") == p)
+        })
+    };
+    match server {
+        Some(p) if on_path(&p) => {
+            "ringside-server simulate teltel-answered   (or: Settings → Send test call)".into()
+        }
+        Some(p) => format!(
+            "{} simulate teltel-answered   (or: Settings → Send test call)",
+            p.display()
+        ),
+        None => "Settings → Send test call".into(),
+    }
 }
 
 async fn shutdown() {

@@ -7,6 +7,20 @@ use ringside_app::simulate::send;
 use ringside_core::providers::scenario;
 use std::path::Path;
 
+/// Where the Ringside serving `data_dir` (default: the XDG data directory) listens, as its
+/// lock says; else the default address.
+pub fn running_at(data_dir: Option<std::path::PathBuf>) -> String {
+    use ringside_app::lock::{DataLock, Holder, LockError};
+    let dir = data_dir.unwrap_or_else(ringside_core::config::Paths::data_dir);
+    match DataLock::acquire(&dir) {
+        Err(LockError::Busy {
+            holder: Some(Holder { url: Some(url), .. }),
+            ..
+        }) => url,
+        _ => format!("http://{}", crate::serve::DEFAULT_LISTEN),
+    }
+}
+
 pub fn print_list() {
     for s in scenario::all() {
         println!("{:<26} {}", s.name, s.description);

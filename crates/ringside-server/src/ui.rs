@@ -16,7 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// No inline scripts, no third parties, no framing; the live websocket is same-origin.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-img-src 'self' data:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; \
+img-src 'self' data:; media-src 'self' blob:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; \
 frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
 
 pub fn ui_dir() -> Option<PathBuf> {

@@ -49,6 +49,11 @@ pub struct ContactNumber {
     pub number: String,
     /// The number in E.164 when it parses (with the region at the time it was stored).
     pub e164: Option<String>,
+    /// The number for people to read, as calls show numbers (filled when the contact is
+    /// served, not stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub display: Option<String>,
 }
 
 /// What a person or an import gives for a contact.

@@ -353,7 +353,8 @@ pub fn card(contact: &Contact, uid: &str) -> String {
     line("VERSION:3.0".into());
     line(format!("UID:{}", escape(uid)));
     line(format!("FN:{}", escape(&contact.name)));
-    line(format!("N:;{};;;", escape(&contact.name)));
+    let (family, given) = name_parts(&contact.name);
+    line(format!("N:{};{};;;", escape(family), escape(given)));
     if let Some(c) = &contact.company {
         line(format!("ORG:{}", escape(c)));
     }
@@ -374,10 +375,58 @@ pub fn card(contact: &Contact, uid: &str) -> String {
     out
 }
 
+/// A name as vCard's N wants it, family then given: "Berzins, Jonas" as written, else the last
+/// word is the family name ("Jonas Berzins"); a single word is a family name.
+fn name_parts(name: &str) -> (&str, &str) {
+    let name = name.trim();
+    if let Some((family, given)) = name.split_once(',') {
+        return (family.trim(), given.trim());
+    }
+    match name.rsplit_once(char::is_whitespace) {
+        Some((given, family)) => (family.trim(), given.trim()),
+        None => (name, ""),
+    }
+}
+
 /// Every contact as one `.vcf` file.
 pub fn export(contacts: &[Contact]) -> String {
     contacts
         .iter()
         .map(|c| card(c, &format!("ringside-{}", c.id)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contacts::ContactNumber;
+
+    #[test]
+    fn the_name_is_split_into_family_and_given_names() {
+        let c = |name: &str| Contact {
+            id: 7,
+            source: "local".into(),
+            name: name.into(),
+            company: None,
+            numbers: vec![ContactNumber {
+                label: Some("mobile".into()),
+                number: "+37120000001".into(),
+                e164: Some("+37120000001".into()),
+                display: None,
+            }],
+            record_url: None,
+            updated_at: chrono::Utc::now(),
+        };
+        for (name, n) in [
+            ("Jonas Berzins", "N:Berzins;Jonas;;;"),
+            ("Mary Ann Evans", "N:Evans;Mary Ann;;;"),
+            ("Berzins, Jonas", "N:Berzins;Jonas;;;"),
+            ("Acme", "N:Acme;;;;"),
+        ] {
+            let text = card(&c(name), "u1");
+            assert!(text.contains(&format!("\r\n{n}\r\n")), "{name}: {text}");
+            // And read back, the card is the same person.
+            assert_eq!(parse_card(&text).unwrap().input.name, name);
+        }
+    }
 }

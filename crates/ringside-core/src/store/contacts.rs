@@ -531,6 +531,7 @@ fn numbers_json(input: &ContactInput, region: DefaultRegion) -> Result<(String, 
                 label: n.label.clone(),
                 number: n.number.clone(),
                 e164,
+                display: None,
             }
         })
         .collect();

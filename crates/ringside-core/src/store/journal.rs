@@ -4,7 +4,7 @@
 //! journal again the same way. The writer keeps recent calls' histories in memory
 //! ([`Histories`]) so it need not read them back from the journal.
 
-use super::calls::{insert_timeline, load_call, save_call};
+use super::calls::{insert_timeline, load_call, save_call, settle, wrapups};
 use super::contacts::{decorate, is_stored};
 use super::search::flush_search;
 use super::{parse_ts, ts, Delivery, Stored, Writer};
@@ -38,7 +38,7 @@ impl Writer {
     }
 
     /// Fold the whole journal again into calls and timelines, from scratch, keeping which
-    /// missed calls were marked done. Returns how many calls there are.
+    /// missed calls were marked done and the agents' wrap-ups. Returns how many calls there are.
     pub fn rebuild(&mut self) -> Result<usize> {
         self.histories.forget();
         let mut histories = Histories::default();
@@ -79,6 +79,12 @@ impl Writer {
             if let Some(mut c) = load_call(&tx, &id)? {
                 c.contacts.extend(kept);
                 self.lookup.sort(&mut c.contacts);
+                save_call(&tx, &c)?;
+            }
+        }
+        for (id, w) in wrapups(&tx)? {
+            if let Some(mut c) = load_call(&tx, &id)? {
+                c.wrapup = Some(w);
                 save_call(&tx, &c)?;
             }
         }
@@ -353,12 +359,14 @@ fn refold(
     lookup: &LookupSettings,
 ) -> Result<Vec<Call>> {
     call.done = prev.done;
+    call.wrapup = prev.wrapup.clone();
     call.updated_at = prev.updated_at;
     // Who the caller is was worked out on the call as it was; it holds unless a number changed.
     call.from_display = prev.from_display.clone();
     call.to_display = prev.to_display.clone();
     call.contacts = prev.contacts.clone();
     decorate(tx, Some(&prev), &mut call, lookup)?;
+    let mut settled = settle(tx, Some(&prev), &mut call, now)?;
     let changed = call != prev;
     if changed {
         call.updated_at = now;
@@ -378,7 +386,11 @@ fn refold(
     for (at, what, detail) in &own {
         insert_timeline(tx, id, at, what, detail.as_deref(), None)?;
     }
-    Ok(if changed { vec![call] } else { Vec::new() })
+    if changed {
+        settled.insert(0, call);
+        return Ok(settled);
+    }
+    Ok(settled)
 }
 
 /// Apply `events` one after the other to `prev`, recording what they did.
@@ -404,8 +416,9 @@ fn apply_in_order(
     match call {
         Some(mut c) if changed => {
             decorate(tx, before.as_ref(), &mut c, lookup)?;
+            let settled = settle(tx, before.as_ref(), &mut c, now)?;
             save_call(tx, &c)?;
-            Ok(vec![c])
+            Ok([c].into_iter().chain(settled).collect())
         }
         _ => Ok(Vec::new()),
     }

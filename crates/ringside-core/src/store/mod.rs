@@ -24,6 +24,7 @@ mod search;
 #[cfg(test)]
 mod tests;
 
+pub use calls::Party;
 pub use contacts::ContactEdit;
 
 use crate::contacts::{Contact, LookupSettings};
@@ -131,6 +132,12 @@ pub trait Queries: connected::Connected {
     /// Calls still ringing or answered.
     fn open_calls(&self) -> Result<Vec<Call>> {
         calls::open(self.conn())
+    }
+
+    /// The calls `number` (as stored: E.164 where it parses) was the other party of before
+    /// `before`: how many, the newest `limit`, and how many of its missed calls are not done.
+    fn party(&self, number: &str, before: DateTime<Utc>, limit: usize) -> Result<Party> {
+        calls::party(self.conn(), number, before, limit)
     }
 
     /// How many deliveries the journal holds.

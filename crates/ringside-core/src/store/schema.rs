@@ -75,7 +75,19 @@ CREATE VIRTUAL TABLE calls_fts USING fts5(
 INSERT INTO calls_fts(rowid, search)
     SELECT ringside_search_key(started_at, rowid), search FROM calls;
 "#,
-    // 3: what Ringside could not read in a delivery (a JSON array of sentences; NULL: nothing).
+    // 3: wrap-up. What agents note after a call is theirs, not the providers': `wrapups`
+    // keeps it apart from the journal (a rebuild folds the journal and puts these back); the
+    // call's `wrapup` holds a copy for reading, and `notes` its text, which the search finds
+    // (`search` is `ringside_search(from_num, to_num, answered_by, names || notes)`, see
+    // `calls::save_call`).
+    r#"
+CREATE TABLE wrapups (
+    call_id TEXT PRIMARY KEY,
+    data    TEXT NOT NULL
+);
+ALTER TABLE calls ADD COLUMN notes TEXT;
+"#,
+    // 4: what Ringside could not read in a delivery (a JSON array of sentences; NULL: nothing).
     // A delivery with no events and notes is one Ringside journaled without reading it.
     "ALTER TABLE journal ADD COLUMN notes TEXT;",
 ];

@@ -5,6 +5,10 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { BookSync } from "../bindings/BookSync";
+import type { Dialled } from "../bindings/Dialled";
+import type { CallerContext } from "../bindings/CallerContext";
+import type { Phrases } from "../bindings/Phrases";
+import type { WrapupInput } from "../bindings/WrapupInput";
 import type { CallView } from "../bindings/CallView";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
@@ -91,8 +95,24 @@ export class TauriBackend implements Backend {
   markAllDone(): Promise<number> {
     return call("mark_all_done");
   }
-  callBack(id: string): Promise<string> {
+  setDone(ids: string[], done: boolean): Promise<CallView[]> {
+    return call("set_done", { ids, done });
+  }
+  callBack(id: string): Promise<Dialled> {
     return call("call_back", { id });
+  }
+  dial(number: string): Promise<Dialled> {
+    return call("dial", { number });
+  }
+  wrapUp(id: string, input: WrapupInput): Promise<CallView> {
+    return call("wrap_up", { id, input });
+  }
+  context(id: string): Promise<CallerContext> {
+    return call("caller_context", { id });
+  }
+  async recording(id: string): Promise<Blob> {
+    const bytes = await call<ArrayBuffer>("recording", { id });
+    return new Blob([bytes]);
   }
   openRecord(id: string, contact?: string | null): Promise<string | null> {
     return call("open_record", { id, contact: contact ?? null });
@@ -140,6 +160,25 @@ export class TauriBackend implements Backend {
   }
   onAddContact(f: (number: string) => void): () => void {
     return listenWhileSubscribed<string>("add-contact", f);
+  }
+  onShortcut(h: { focus: () => void; called: (c: Dialled | null) => void; failed: (e: BackendError) => void }): () => void {
+    const stops = [
+      listenWhileSubscribed<null>("focus-caller", () => h.focus()),
+      listenWhileSubscribed<Dialled | null>("called-back", (c) => h.called(c)),
+      listenWhileSubscribed<{ code?: FailureCode; message?: string }>("call-back-failed", (e) =>
+        h.failed(new BackendError(e.code ?? "error", String(e.message ?? ""))),
+      ),
+    ];
+    return () => stops.forEach((s) => s());
+  }
+  setPhrases(phrases: Phrases): Promise<void> {
+    return call("set_phrases", { phrases });
+  }
+  showMain(): Promise<void> {
+    return call("show_main");
+  }
+  hideMini(): Promise<void> {
+    return call("hide_mini");
   }
 
   subscribe(

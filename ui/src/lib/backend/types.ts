@@ -5,7 +5,11 @@
 // import them, never redefine them.
 
 import type { BookSync } from "../bindings/BookSync";
+import type { Dialled } from "../bindings/Dialled";
+import type { CallerContext } from "../bindings/CallerContext";
 import type { CallView } from "../bindings/CallView";
+import type { Phrases } from "../bindings/Phrases";
+import type { WrapupInput } from "../bindings/WrapupInput";
 import type { CallFilter } from "../bindings/CallFilter";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
@@ -86,8 +90,21 @@ export interface Backend {
   listMissed(): Promise<CallView[]>;
   markDone(id: string): Promise<CallView>;
   markAllDone(): Promise<number>;
-  /** Dials the caller back; returns the URI that was opened (e.g. `tel:+14155550123`). */
-  callBack(id: string): Promise<string>;
+  /** Mark calls done, or not done again (`done` false: undo). */
+  setDone(ids: string[], done: boolean): Promise<CallView[]>;
+  /**
+   * Calls the other party of call `id` back as Settings say: a link handed to the OS (`uri`)
+   * or a request the phone system took; the number's missed calls are done (`resolved`).
+   */
+  callBack(id: string): Promise<Dialled>;
+  /** Calls `number` the same way. */
+  dial(number: string): Promise<Dialled>;
+  /** Notes how call `id` went; both fields empty clears it. */
+  wrapUp(id: string, input: WrapupInput): Promise<CallView>;
+  /** The caller's earlier calls and open missed calls. */
+  context(id: string): Promise<CallerContext>;
+  /** The call's recording, fetched by Ringside from the provider, to play in place. */
+  recording(id: string): Promise<Blob>;
   /**
    * Opens the caller's record: as contact `contact` (a `ContactMatch.key` of the call; default
    * the best match). Returns its URL, or null when there is none (no `record_url`, no CRM
@@ -121,6 +138,21 @@ export interface Backend {
    * unsubscribe function (a no-op where nothing sends it).
    */
   onAddContact(f: (number: string) => void): () => void;
+  /**
+   * The desktop's global shortcuts: bring up the current caller (`focus`), or a call back of
+   * the newest missed call done (`called`, null: there was none) or refused (`failed`).
+   * Return the unsubscribe function (no-ops in the browser).
+   */
+  onShortcut(handlers: {
+    focus: () => void;
+    called: (c: Dialled | null) => void;
+    failed: (e: BackendError) => void;
+  }): () => void;
+  /** The desktop pops and tray in the UI's language (nothing in the browser). */
+  setPhrases(p: Phrases): Promise<void>;
+  /** The desktop's mini window: bring the main window forward; put the mini window away. */
+  showMain(): Promise<void>;
+  hideMini(): Promise<void>;
   /**
    * Call changes as they are stored (the live stream's `call` frames), and the connection's
    * state. Every "live" (the first connect and each reconnect) and every `onResync` (a

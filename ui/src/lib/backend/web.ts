@@ -3,6 +3,9 @@
 // the server prints) or localStorage.
 
 import type { BookSync } from "../bindings/BookSync";
+import type { Dialled } from "../bindings/Dialled";
+import type { CallerContext } from "../bindings/CallerContext";
+import type { WrapupInput } from "../bindings/WrapupInput";
 import type { CallView } from "../bindings/CallView";
 import type { CallWithTimeline } from "../bindings/CallWithTimeline";
 import type { Config } from "../bindings/Config";
@@ -147,10 +150,37 @@ export class WebBackend implements Backend {
     const r = await this.request<{ marked: number }>("POST", "/api/missed/done");
     return r.marked;
   }
-  async callBack(id: string): Promise<string> {
-    const r = await this.request<{ uri: string }>("POST", `/api/calls/${encodeURIComponent(id)}/callback`);
-    openExternal(r.uri, "callback");
-    return r.uri;
+  setDone(ids: string[], done: boolean): Promise<CallView[]> {
+    return this.request("POST", "/api/calls/done", { ids, done });
+  }
+  async callBack(id: string): Promise<Dialled> {
+    const r = await this.request<Dialled>("POST", `/api/calls/${encodeURIComponent(id)}/callback`);
+    if (r.uri) openExternal(r.uri, "callback");
+    return r;
+  }
+  async dial(number: string): Promise<Dialled> {
+    const r = await this.request<Dialled>("POST", "/api/dial", { number });
+    if (r.uri) openExternal(r.uri, "callback");
+    return r;
+  }
+  wrapUp(id: string, input: WrapupInput): Promise<CallView> {
+    return this.request("POST", `/api/calls/${encodeURIComponent(id)}/wrapup`, input);
+  }
+  context(id: string): Promise<CallerContext> {
+    return this.request("GET", `/api/calls/${encodeURIComponent(id)}/context`);
+  }
+  async recording(id: string): Promise<Blob> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/api/calls/${encodeURIComponent(id)}/recording`, {
+        headers: { Authorization: `Bearer ${this.token}` },
+        cache: "no-store",
+      });
+    } catch {
+      throw unreachable();
+    }
+    if (!res.ok) throw await errorFrom(res);
+    return res.blob();
   }
   async openRecord(id: string, contact?: string | null): Promise<string | null> {
     const q = contact ? `?contact=${encodeURIComponent(contact)}` : "";
@@ -231,6 +261,13 @@ export class WebBackend implements Backend {
     // Only the desktop's screen-pops send it.
     return () => {};
   }
+  onShortcut(): () => void {
+    // Global shortcuts are the desktop's.
+    return () => {};
+  }
+  async setPhrases(): Promise<void> {}
+  async showMain(): Promise<void> {}
+  async hideMini(): Promise<void> {}
 
   subscribe(
     onCall: (c: CallView) => void,

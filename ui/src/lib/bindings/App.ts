@@ -4,4 +4,17 @@ export type App = {
 /**
  * Start Ringside when I log in (desktop app).
  */
-autostart: boolean, };
+autostart: boolean, 
+/**
+ * The UI's language (`en`, `de`, `nl`, `es`, `hi`); none: the system's or browser's.
+ */
+locale: string | null, 
+/**
+ * Desktop: the key that brings up the current caller from any app, e.g. `Ctrl+Alt+R`;
+ * empty: none.
+ */
+shortcut_caller: string, 
+/**
+ * Desktop: the key that calls back the newest missed call from any app; empty: none.
+ */
+shortcut_call_back: string, };

@@ -7,6 +7,7 @@ import type { EndReason } from "./EndReason";
 import type { Keypress } from "./Keypress";
 import type { Leg } from "./Leg";
 import type { Provider } from "./Provider";
+import type { Wrapup } from "./Wrapup";
 
 /**
  * A call as the agent sees it. This is the object `GET /api/calls` and `/api/live` serve.
@@ -38,6 +39,10 @@ from_display: string | null, to_display: string | null,
  * nobody knows the number; several when several contacts share it (the agent chooses).
  */
 contacts: Array<ContactMatch>, 
+/**
+ * What the agent noted after the call, if anything.
+ */
+wrapup: Wrapup | null, 
 /**
  * Missed calls the agent has dealt with.
  */

@@ -6,7 +6,9 @@ import type { Direction } from "./Direction";
 import type { EndReason } from "./EndReason";
 import type { Keypress } from "./Keypress";
 import type { Leg } from "./Leg";
+import type { PopKind } from "./PopKind";
 import type { Provider } from "./Provider";
+import type { Wrapup } from "./Wrapup";
 
 export type CallView = { 
 /**
@@ -14,6 +16,16 @@ export type CallView = {
  * Always false when no identities are set (the UI then shows every call).
  */
 mine: boolean, 
+/**
+ * The pop this call should have now, were one on screen for it (`missed`: a ringing pop
+ * turns into the missed-call note; nothing new pops for it). None: no pop, or close it.
+ */
+pop: PopKind | null, 
+/**
+ * How the call's numbers read for people (the line, who answered, the agents rung, the
+ * parties), by the number as the call names it; a number missing here reads as it is.
+ */
+numbers: { [key in string]: string }, 
 /**
  * Ringside's id: `<provider>:<provider_call_id>`; stable, URL-safe after encoding.
  */
@@ -40,6 +52,10 @@ from_display: string | null, to_display: string | null,
  * nobody knows the number; several when several contacts share it (the agent chooses).
  */
 contacts: Array<ContactMatch>, 
+/**
+ * What the agent noted after the call, if anything.
+ */
+wrapup: Wrapup | null, 
 /**
  * Missed calls the agent has dealt with.
  */

@@ -8,6 +8,7 @@ import type { Keypress } from "./Keypress";
 import type { Leg } from "./Leg";
 import type { Provider } from "./Provider";
 import type { TimelineEntry } from "./TimelineEntry";
+import type { Wrapup } from "./Wrapup";
 
 /**
  * A call with its full timeline, as `GET /api/calls/{id}` serves it.
@@ -39,6 +40,10 @@ from_display: string | null, to_display: string | null,
  * nobody knows the number; several when several contacts share it (the agent chooses).
  */
 contacts: Array<ContactMatch>, 
+/**
+ * What the agent noted after the call, if anything.
+ */
+wrapup: Wrapup | null, 
 /**
  * Missed calls the agent has dealt with.
  */

@@ -8,6 +8,7 @@ import type { Crm } from "./Crm";
 import type { Providers } from "./Providers";
 import type { ScreenPop } from "./ScreenPop";
 import type { Timeouts } from "./Timeouts";
+import type { WrapupSettings } from "./WrapupSettings";
 
 export type Config = { api: Api, agent: Agent, 
 /**
@@ -26,6 +27,10 @@ callback: Callback,
  * The CRM record to open for a caller.
  */
 crm: Crm, app: App, 
+/**
+ * What an agent notes after a call.
+ */
+wrapup: WrapupSettings, 
 /**
  * Where callers' names come from.
  */

@@ -15,4 +15,9 @@ number: string,
 /**
  * The number in E.164 when it parses (with the region at the time it was stored).
  */
-e164: string | null, };
+e164: string | null, 
+/**
+ * The number for people to read, as calls show numbers (filled when the contact is
+ * served, not stored).
+ */
+display?: string, };

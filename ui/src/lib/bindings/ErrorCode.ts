@@ -3,4 +3,4 @@
 /**
  * What went wrong, for a program to branch on.
  */
-export type ErrorCode = "not_found" | "invalid_contact" | "invalid_file" | "invalid_mapping" | "invalid_settings" | "invalid_request" | "read_only" | "not_callable" | "internal";
+export type ErrorCode = "not_found" | "invalid_contact" | "invalid_file" | "invalid_mapping" | "invalid_settings" | "invalid_request" | "read_only" | "not_callable" | "dial_failed" | "internal";

@@ -5,4 +5,22 @@ export type ScreenPop = { inbound: PopWhen, outbound: PopWhen,
 /**
  * Bring the window to the front when a call for me rings.
  */
-raise_window: boolean, };
+raise_window: boolean, 
+/**
+ * Do not disturb: no pops and no ring sound; calls still show on the panels.
+ */
+dnd: boolean, 
+/**
+ * Pop only for callers whose number has at least this many digits (0: every caller;
+ * e.g. 5 keeps colleagues' extensions from popping).
+ */
+min_caller_digits: number, 
+/**
+ * Desktop: a small always-on-top window with the ringing call, for agents whose
+ * notifications are hidden (full-screen apps, remote desktops).
+ */
+mini_window: boolean, 
+/**
+ * Ring in the app (browser tab and window) while a call for me rings.
+ */
+sound: boolean, };

@@ -8,6 +8,6 @@ import type { Webhook } from "./Webhook";
  */
 export type SettingsView = { config: Config, config_path: string, listen_url: string, 
 /**
- * `[agent] identities` as calls name them (numbers in E.164).
+ * `[agent] identities` as people read them (numbers as calls show numbers).
  */
 identities: Array<string>, webhooks: Array<Webhook>, };

@@ -72,6 +72,7 @@ use http::Method;
 use serde_json::Value;
 
 mod config;
+pub mod dial;
 mod scenarios;
 
 pub use config::Exotel;

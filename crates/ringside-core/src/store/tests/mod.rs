@@ -3,6 +3,7 @@
 mod contacts;
 mod journal;
 mod search;
+mod wrapup;
 
 use chrono::{DateTime, TimeZone, Utc};
 
