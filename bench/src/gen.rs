@@ -241,6 +241,7 @@ fn call(shape: &Shape, i: u64) -> Vec<Delivery> {
                 events: vec![CallEvent::new(Provider::Generic, id.as_str(), kind)
                     .at(Some(at))
                     .facts(facts.clone())],
+                notes: Vec::new(),
             }
         })
         .collect()

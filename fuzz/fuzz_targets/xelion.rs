@@ -1,5 +1,5 @@
-//! Xelion websocket frames: notifications, the subscription's answer, and the attended
-//! transfer tracker fed whatever the frames hold (seeds: tests/fixtures/xelion/*.jsonl, a
+//! Xelion websocket frames: notifications, the subscription's answer, and the tracker of
+//! transfers and channel hangups fed whatever the frames hold (seeds: tests/fixtures/xelion/*.jsonl, a
 //! frame per line).
 #![no_main]
 
@@ -16,9 +16,10 @@ fuzz_target!(|data: &[u8]| {
         let now = start + chrono::Duration::seconds(i as i64);
         if let Ok(notices) = xelion::notices(frame) {
             for notice in notices {
-                let kept = transfers.track(notice, now);
-                for ev in &kept.events {
-                    assert!(!ev.provider_call_id.is_empty());
+                for kept in transfers.track(notice, now) {
+                    for ev in &kept.events {
+                        assert!(!ev.provider_call_id.is_empty());
+                    }
                 }
             }
         }

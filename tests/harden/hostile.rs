@@ -130,7 +130,7 @@ async fn deeply_nested_json_and_xml_are_refused_without_a_stack_overflow() {
     }
     let elements = "<a>".repeat(9_000) + &"</a>".repeat(9_000);
     let status = post_raw(&s, "voiceshot", "text/xml", elements.as_bytes()).await;
-    assert!(matches!(status, Some(400 | 422)), "{status:?}");
+    assert_eq!(status, Some(400), "names no call");
     // The API's JSON bodies too (with the token: the body is what is hostile).
     for (method, api) in [("PUT", "/api/settings"), ("POST", "/api/simulate")] {
         let res = s

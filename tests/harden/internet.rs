@@ -451,6 +451,7 @@ async fn thousands_of_silent_calls_end_after_a_restart_while_webhooks_stay_fast(
             content_type: None,
             raw: key.into_bytes(),
             events,
+            notes: Vec::new(),
         };
         let ringing = |id: &str, at| {
             let mut e = CallEvent::new(

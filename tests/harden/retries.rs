@@ -2,9 +2,12 @@
 //! provider's wire format) delivered with every event 1-3 times, shuffled within a window
 //! (from "a retry arrives a little late" to "any order at all"), through the real listener.
 //! Each must come out as exactly the call and timeline an in-order, once-only delivery gives,
-//! and the live stream, folded through `screenpop::decide`, must pop it once (or never, when
-//! the call was already answered or over by the time Ringside first heard of it). Xelion's
-//! frames are redelivered in order (its websocket does not reorder).
+//! and the live stream, folded through `screenpop::decide` with the default settings (pop on
+//! ringing), must pop it once (or never, when the call was already answered or over by the
+//! time Ringside first heard of it; for a provider that never reports ringing, when it was over
+//! before Ringside heard it was connected). Xelion's frames are redelivered in order (its
+//! websocket does not reorder). Ringside's own timeouts are kept out of the way
+//! (`quiet_s = 3600`): the calls compared are as the providers left them.
 //!
 //! Quick in CI (6 trials per scenario); `RINGSIDE_FULL=1` runs 150. `RINGSIDE_SEED=<n>`
 //! replays a run.
@@ -13,7 +16,7 @@ use crate::fake_xelion::{eventually, FakeXelion, PASSWORD};
 use crate::support::*;
 use chrono::TimeZone;
 use futures_util::StreamExt;
-use ringside_core::config::{Config, CrmOpen, PopWhen, ScreenPop};
+use ringside_core::config::{Config, CrmOpen, ScreenPop};
 use ringside_core::me::Me;
 use ringside_core::phone::DefaultRegion;
 use ringside_core::providers::scenario::{self, Run, Scenario, WireRequest};
@@ -24,6 +27,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
+
+/// Ringside's own timeouts out of the way of the comparisons.
+pub const QUIET: &str = "\n[calls]\nquiet_s = 3600\n";
 
 fn trials() -> usize {
     if full_mode() {
@@ -144,19 +150,16 @@ fn kinds(config: &Config, provider: Provider, req: &WireRequest) -> Vec<EventKin
         .collect()
 }
 
-/// When the screen-pop comes: on ringing, or on the answer for providers with no ringing
-/// phase. A supervisor's view: every call is "mine".
-fn pop_settings(provider: Provider) -> PopSettings {
-    let mode = match provider {
-        Provider::Voiceshot | Provider::Whippy => PopWhen::Answered,
-        _ => PopWhen::Ringing,
-    };
+/// The default screen-pop settings (pop on ringing), for both directions, in a supervisor's
+/// view: every call is "mine".
+fn pop_settings() -> PopSettings {
     let region = DefaultRegion::parse("US").unwrap();
+    let inbound = ScreenPop::default().inbound;
     PopSettings {
         me: Me::new(&["201".into()], region, true),
         modes: ScreenPop {
-            inbound: mode,
-            outbound: mode,
+            inbound,
+            outbound: inbound,
             ..ScreenPop::default()
         },
         region,
@@ -167,17 +170,19 @@ fn pop_settings(provider: Provider) -> PopSettings {
 }
 
 /// How many pops a call should get, from the order its events arrived in: one if Ringside
-/// first heard of it ringing (answered, for the answered mode) and not yet over; else none.
-fn expected_pops(mode: PopWhen, arrivals: &[Vec<EventKind>]) -> usize {
+/// first heard of it ringing and not yet over; for a provider that never reports ringing, one
+/// if it heard the call was connected before it heard it was over; else none.
+fn expected_pops(provider: Provider, arrivals: &[Vec<EventKind>]) -> usize {
     let answered = |k: &[EventKind]| k.iter().any(|e| matches!(e, EventKind::Answered { .. }));
     let ended = |k: &[EventKind]| k.iter().any(|e| matches!(e, EventKind::Ended { .. }));
-    let popped = match mode {
-        PopWhen::Ringing => arrivals.first().is_some_and(|k| !answered(k) && !ended(k)),
-        PopWhen::Answered => arrivals
+    let rings = ringside_core::providers::adapter(provider).is_none_or(|a| a.reports.ringing);
+    let popped = if rings {
+        arrivals.first().is_some_and(|k| !answered(k) && !ended(k))
+    } else {
+        arrivals
             .iter()
             .find(|k| answered(k) || ended(k))
-            .is_some_and(|k| !ended(k)),
-        PopWhen::Never => false,
+            .is_some_and(|k| !ended(k))
     };
     usize::from(popped)
 }
@@ -270,23 +275,19 @@ async fn deliver(s: &Server, scenario: &Scenario, reqs: &[WireRequest], order: &
 async fn redelivered_and_shuffled_events_make_one_call_one_timeline_one_pop() {
     let _alone = crate::ONE_AT_A_TIME.lock().await;
     let mut rng = Rng::from_env("retries");
-    let s = Server::start().await;
+    let s = Server::start_with(&(default_config() + QUIET)).await;
     let config = Config::load(&s.dir.join("config.toml")).unwrap();
     let frames = record_frames(&s).await;
     let (mut journal, mut calls) = (0, 0);
+    let settings = pop_settings();
     for (n, scenario) in scenario::all().into_iter().enumerate() {
-        let settings = pop_settings(scenario.provider);
         let reference_id = format!("ref{n}x");
         let reqs = (scenario.build)(&run(&reference_id));
         let in_order: Vec<usize> = (0..reqs.len()).collect();
         deliver(&s, scenario, &reqs, &in_order).await;
         journal += reqs.len();
         calls += 1;
-        let state = match scenario.name.rsplit('-').next().unwrap() {
-            "answered" => CallState::Ended,
-            "missed" => CallState::Missed,
-            _ => CallState::Ringing,
-        };
+        let state = scenario.sent;
         let (id, _) = frames_of(&frames, &reference_id, state).await;
         let reference = s.call(&id).await;
         let want = comparable(&reference, &reference_id, scenario.provider);
@@ -319,13 +320,9 @@ async fn redelivered_and_shuffled_events_make_one_call_one_timeline_one_pop() {
                 .map(|&i| kinds(&config, scenario.provider, &reqs[i]))
                 .collect();
             let (shows, left) = pops(&call_frames, &settings);
-            let mode = match scenario.provider {
-                Provider::Voiceshot | Provider::Whippy => PopWhen::Answered,
-                _ => PopWhen::Ringing,
-            };
             assert_eq!(
                 shows,
-                expected_pops(mode, &arrivals),
+                expected_pops(scenario.provider, &arrivals),
                 "{}: pops for the order {order:?}",
                 scenario.name
             );
@@ -354,7 +351,7 @@ async fn redelivered_xelion_notifications_make_one_call_one_timeline_one_pop() {
     })
     .await;
     let frames = record_frames(&s).await;
-    let settings = pop_settings(Provider::Xelion);
+    let settings = pop_settings();
     for (fixture, flow) in [
         ("answered", "flow-c-1001"),
         ("missed", "flow-c-2001"),

@@ -563,7 +563,6 @@ async fn bad_input_gets_a_clear_4xx_stores_nothing_and_the_server_keeps_serving(
             br#"<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><campaign menuid="1" callid="x" action="4" callerid="&xxe;"/>"#.to_vec(),
             400,
         ),
-        ("generic", "application/json", br#"{"event": "teleport", "callId": "x"}"#.to_vec(), 422),
         ("generic", "application/json", vec![b' '; 64 * 1024 + 1], 413),
     ];
     for (provider, ct, body, want) in cases {

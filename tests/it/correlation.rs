@@ -221,7 +221,7 @@ async fn late_events_after_completed_do_not_reopen_the_call() {
                 c,
                 "3",
                 "RINGRESULT",
-                json!({"to": "201", "state": "ANSWER"}),
+                json!({"to": "201", "state": "NOANSWER"}),
             ),
             "2026-11-20T10:00:20Z",
         ),
@@ -236,6 +236,20 @@ async fn late_events_after_completed_do_not_reopen_the_call() {
     assert_eq!(call["state"], "missed");
     assert_eq!(call["answered_by"], Value::Null);
     assert_eq!(timeline(&call).last().unwrap(), "missed");
+    // The late RING (before COMPLETED in time) is a leg of the call, stopped by its end; no
+    // RING after the end reopens it.
+    let late = at(
+        teltel(c, "10", "RING", json!({"to": "203"})),
+        "2026-11-20T10:05:00Z",
+    );
+    assert_eq!(s.post_json("teltel", &late).await, 200);
+    let call = s.call("teltel:ooo-1").await;
+    assert_eq!(call["state"], "missed");
+    assert!(call["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["state"] == "stopped"));
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@ use serde_json::Value;
 use std::collections::HashSet;
 
 /// Every fixture, sent over HTTP to a real server, gets the status its expected outcome
-/// implies; refused ones store nothing, accepted ones make exactly their calls.
+/// implies; refused ones store nothing, accepted ones (those Ringside does not read included)
+/// are journaled, answer with their notes, and make exactly their calls.
 #[tokio::test]
 async fn every_fixture_gets_the_right_status_over_http() {
     let s = Server::start().await;
@@ -37,17 +38,37 @@ async fn every_fixture_gets_the_right_status_over_http() {
                     200
                 }
             };
-            let got = s.send_fixture(provider, &path).await;
+            let journal = s.journal_len();
+            let (got, answer) = s.send_fixture_answer(provider, &path).await;
             assert_eq!(got, want, "{}", path.display());
+            if want == 200 && answer["status"] != "duplicate" {
+                // VoiceShot answers with its Call Command, not a receipt.
+                if answer["status"] == "stored" {
+                    let notes = expected
+                        .get("notes")
+                        .cloned()
+                        .unwrap_or(Value::Array(vec![]));
+                    assert_eq!(answer["notes"], notes, "{}", path.display());
+                }
+                assert_eq!(s.journal_len(), journal + 1, "{}", path.display());
+            } else {
+                assert_eq!(s.journal_len(), journal, "{}", path.display());
+            }
             sent += 1;
         }
     }
     assert!(sent >= 40, "only {sent} fixtures");
-    let stored: HashSet<String> = s
-        .calls_all()
-        .await
+    let all = s.calls_all().await;
+    // A VoiceShot callid used again after its call ended is a call of its own, `~2`.
+    let stored: HashSet<String> = all
         .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
+        .map(|c| c["id"].as_str().unwrap())
+        .map(|id| id.split_once('~').map_or(id, |(base, _)| base).to_string())
         .collect();
     assert_eq!(stored, expected_calls);
+    let again: Vec<&str> = all
+        .iter()
+        .filter_map(|c| c["id"].as_str().filter(|id| id.contains('~')))
+        .collect();
+    assert_eq!(again, ["voiceshot:1-3:R77~2"]);
 }

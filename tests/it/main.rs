@@ -9,6 +9,8 @@ mod support;
 mod agent_api;
 // The CLI and HTTP contract: listening line, auth, errors, limits.
 mod contract;
+// Each provider's conformance table, row by row: seed-shaped fixtures, the calls, the pops.
+mod conformance;
 // Call back through the phone system: the HTTP dial template (a local PBX), Exotel (a fake);
 // the recording fetched to play in place.
 mod dial;
@@ -22,7 +24,8 @@ mod contacts;
 mod hub;
 // The live websocket stream.
 mod live;
-// The router without a socket, in fake time: the sweeper, the CRM cache, resync on lag.
+// The router without a socket, in fake time: the sweeper, the Exotel grace, a reused VoiceShot
+// callid, the CRM cache, resync on lag.
 mod router;
 // A restart in the middle of a call continues it (the SIGKILL test is in tests/harden).
 mod durability;

@@ -1,6 +1,7 @@
 //! The router driven without a socket (`app(ringside)` with `tower::ServiceExt::oneshot`) and
-//! with a clock the test moves: the sweeper's timeouts and the CRM lookup's cache in fake
-//! time, and the live stream's resync when a subscriber falls behind.
+//! with a clock the test moves: the sweeper's timeouts (and the Exotel applet's grace for a
+//! next attempt), a VoiceShot callid used again once its redelivery window passed, and the CRM
+//! lookup's cache in fake time, and the live stream's resync when a subscriber falls behind.
 
 use crate::fake_xelion::eventually;
 use crate::support::*;
@@ -329,4 +330,109 @@ async fn finished_calls_are_posted_signed_and_retried_with_backoff_in_fake_time(
         ringside_app::webhooks::send_due(&r, &client).await.unwrap(),
         1
     );
+}
+
+/// A Connect applet pass-through request (GET) for call `sid` at `at` (IST wall clock).
+async fn applet(router: &Router, sid: &str, event: &str, agent: &str, at: DateTime<Utc>) {
+    let ist = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+    let now = at.with_timezone(&ist).format("%Y-%m-%d+%H:%M:%S");
+    let status = if event == "Terminal" { "free" } else { "busy" };
+    let query = format!(
+        "CallSid={sid}&CallFrom=09876543210&CallTo=08044556678&Direction=outbound-dial\
+         &From=09876543210&To=08044556678&CurrentTime={now}&DialWhomNumber={agent}\
+         &Status={status}&EventType={event}"
+    );
+    let hook = format!("/hooks/exotel/{}?{query}", hook_token("exotel"));
+    let (status, v) = send(router, "GET", &hook, None).await;
+    assert_eq!(status, 200, "{v}");
+}
+
+#[tokio::test]
+async fn an_exotel_applet_call_is_missed_once_the_grace_for_a_next_attempt_passed() {
+    let (r, clock, _tmp) = ringside(&default_config()).await;
+    let router = app(r.clone());
+    let state = |id: &'static str| {
+        let router = router.clone();
+        async move {
+            let (_, c) = send(&router, "GET", &format!("/api/calls/exotel:{id}"), None).await;
+            c["state"].as_str().unwrap().to_string()
+        }
+    };
+    let grace = Span::seconds(ringside_core::correlate::Timeouts::default().quiet_s as i64);
+
+    // Agent 1 does not answer; agent 2 is dialled within the grace and does not answer either.
+    applet(&router, "g1", "Dial", "09812345601", t0()).await;
+    clock.advance(Span::seconds(30));
+    applet(&router, "g1", "Terminal", "09812345601", clock.now()).await;
+    clock.advance(grace - Span::seconds(1));
+    assert_eq!(ringside_app::sweeper::sweep(&r).await.unwrap(), 0);
+    applet(&router, "g1", "Dial", "09812345602", clock.now()).await;
+    clock.advance(Span::seconds(30));
+    assert_eq!(ringside_app::sweeper::sweep(&r).await.unwrap(), 0, "rings");
+    assert_eq!(state("g1").await, "ringing");
+    applet(&router, "g1", "Terminal", "09812345602", clock.now()).await;
+    let last = clock.now();
+
+    // Within the grace it may still go on; after it, missed at that moment.
+    clock.advance(grace - Span::seconds(1));
+    assert_eq!(ringside_app::sweeper::sweep(&r).await.unwrap(), 0);
+    assert_eq!(state("g1").await, "ringing");
+    clock.advance(Span::seconds(1));
+    assert_eq!(ringside_app::sweeper::sweep(&r).await.unwrap(), 1);
+    let (_, c) = send(&router, "GET", "/api/calls/exotel:g1", None).await;
+    assert_eq!(c["state"], "missed", "{c}");
+    assert_eq!(c["end_reason"], "timeout");
+    let ended: DateTime<Utc> = c["ended_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ended, last + grace);
+
+    // An answered call is not: the answering agent's Terminal ends it.
+    applet(&router, "g2", "Dial", "09812345601", clock.now()).await;
+    clock.advance(Span::seconds(5));
+    applet(&router, "g2", "Answered", "09812345601", clock.now()).await;
+    clock.advance(Span::hours(1));
+    assert_eq!(ringside_app::sweeper::sweep(&r).await.unwrap(), 0);
+    assert_eq!(state("g2").await, "answered");
+    applet(&router, "g2", "Terminal", "09812345601", clock.now()).await;
+    let (_, c) = send(&router, "GET", "/api/calls/exotel:g2", None).await;
+    assert_eq!(c["state"], "ended");
+    assert_eq!(c["duration_s"], 3600);
+}
+
+/// A VoiceShot Call Event, as VoiceShot posts it.
+async fn voiceshot(router: &Router, xml: &str) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/hooks/voiceshot/{}", hook_token("voiceshot")))
+        .header("host", "127.0.0.1")
+        .header("content-type", "text/xml")
+        .body(Body::from(xml.to_string()))
+        .unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_voiceshot_callid_used_again_by_the_same_caller_is_a_new_call_once_the_first_is_over() {
+    let (r, clock, _tmp) = ringside(&default_config()).await;
+    let router = app(r.clone());
+    let answer = r#"<campaign menuid="1-3" callid="213167" action="4" callerid="8182238964"/>"#;
+    let hangup = r#"<campaign menuid="1-3" callid="213167" action="5" duration="24"/>"#;
+    voiceshot(&router, answer).await;
+    clock.advance(Span::seconds(24));
+    voiceshot(&router, hangup).await;
+    // The same answer again at once: a redelivery, not a call.
+    clock.advance(Span::seconds(5));
+    voiceshot(&router, answer).await;
+    let (_, calls) = send(&router, "GET", "/api/calls", None).await;
+    assert_eq!(calls.as_array().unwrap().len(), 1, "{calls}");
+    // The same bytes once the redelivery window is long past: the caller called again.
+    let window = ringside_core::ingest::ANSWER_REDELIVERED_WITHIN_S;
+    clock.advance(Span::seconds(window));
+    voiceshot(&router, answer).await;
+    let (_, c) = send(&router, "GET", "/api/calls/voiceshot:1-3:213167~2", None).await;
+    assert_eq!(c["state"], "answered", "{c}");
+    assert_eq!(c["from"], "+18182238964");
+    let (_, first) = send(&router, "GET", "/api/calls/voiceshot:1-3:213167", None).await;
+    assert_eq!(first["state"], "ended");
+    assert_eq!(first["duration_s"], 24);
 }

@@ -211,6 +211,12 @@ impl Server {
 
     /// Send a `.http` fixture to its provider's webhook; returns the status.
     pub async fn send_fixture(&self, provider: &str, path: &Path) -> u16 {
+        self.send_fixture_answer(provider, path).await.0
+    }
+
+    /// Send a `.http` fixture to its provider's webhook; returns the status and the answer
+    /// (JSON, Null when it is not).
+    pub async fn send_fixture_answer(&self, provider: &str, path: &Path) -> (u16, Value) {
         let f = http_file::HttpFile::read(path);
         let mut url = self.hook_url(provider);
         if let Some(q) = &f.query {
@@ -223,7 +229,9 @@ impl Server {
         for (k, v) in &f.headers {
             req = req.header(k, v);
         }
-        req.send().await.unwrap().status().as_u16()
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// GET an API path with the token; returns (status, JSON body or Null).

@@ -191,6 +191,118 @@ async fn scripted_calls_arrive_as_calls() {
     assert_eq!(fake.subscriptions(), 1, "never reconnected");
 }
 
+/// Whether the call `c` (as the API serves it) pops for an agent who is `identity`, on the
+/// default settings (pop on ringing), with nothing on screen for it yet.
+fn pops_for(c: &Value, identity: &str) -> bool {
+    let call: ringside_core::Call = serde_json::from_value(c.clone()).unwrap();
+    let region = ringside_core::phone::DefaultRegion::parse("NL").unwrap();
+    let settings = ringside_core::screenpop::PopSettings {
+        me: ringside_core::me::Me::new(&[identity.to_string()], region, false),
+        modes: Default::default(),
+        region,
+        crm_template: false,
+        crm_open: Default::default(),
+        phrases: Default::default(),
+    };
+    let shown = ringside_core::screenpop::Shown::default();
+    matches!(
+        ringside_core::screenpop::decide(&shown, &call, &settings).pop,
+        ringside_core::screenpop::PopAction::Show(_)
+    )
+}
+
+/// The seed's rows that need state across frames, each from a fixture of its own: a user who
+/// missed a call another answered, a blind transfer, an outgoing call without a recognised
+/// `initiation`, a channel hangup that names only its leg, a missed call alone.
+#[tokio::test]
+async fn seed_shaped_calls_keep_their_state_parties_and_pops() {
+    let fake = FakeXelion::start(true).await;
+    let s = start(&fake).await;
+    fake.until("subscribed", Duration::from_secs(20), |f| {
+        f.subscriptions() == 1
+    })
+    .await;
+
+    // A missedCallEvent for user A does not make the call B answered a missed one.
+    for f in fixture("missed_by_one") {
+        fake.push(&f);
+    }
+    let c = call_when(&s, "xelion:flow-c-7001", |c| c["state"] == "ended").await;
+    assert_eq!(c["answered_by"], "user-b");
+    assert_eq!(c["duration_s"], 75);
+    assert!(!timeline_of(&c).contains(&"missed".to_string()), "{c}");
+
+    // Blind transfer: C -> A hangs up and C's flow rings B. The call stays open, B's leg
+    // rings and pops for B, and B's answer takes the call over.
+    let blind = fixture("blind_transfer");
+    for f in &blind[..4] {
+        fake.push(f);
+    }
+    let c = call_when(&s, "xelion:flow-c-6001", |c| {
+        c["legs"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["agent"] == "user-b"))
+    })
+    .await;
+    assert_eq!(c["state"], "answered", "{c}");
+    assert!(pops_for(&c, "user-b"), "the transfer target's pop: {c}");
+    assert!(!pops_for(&c, "user-c"));
+    for f in &blind[4..] {
+        fake.push(f);
+    }
+    let c = call_when(&s, "xelion:flow-c-6001", |c| c["state"] == "ended").await;
+    assert_eq!(c["answered_by"], "user-b");
+    assert_eq!(
+        timeline_of(&c),
+        [
+            "ringing",
+            "leg_ringing",
+            "answered",
+            "transferred",
+            "leg_ringing",
+            "transferred",
+            "ended"
+        ]
+    );
+
+    // No `initiation`: a caller user and no callee user is an agent calling out.
+    for f in fixture("outgoing_without_initiation") {
+        fake.push(&f);
+    }
+    let c = call_when(&s, "xelion:flow-x-8001", |c| c["state"] == "ended").await;
+    assert_eq!(c["direction"], "outbound");
+    assert_eq!(c["from"], "201");
+    assert_eq!(c["to"], "+31612345678");
+    assert_eq!(c["duration_s"], 41);
+
+    // The seed's channel hangup fills only the callee's side: it stops A's leg (and pop)
+    // of the customer's call, which goes on.
+    let hunt = fixture("hunt_group");
+    for f in &hunt[..2] {
+        fake.push(f);
+    }
+    let c = call_when(&s, "xelion:flow-c-4001", |c| {
+        c["legs"].as_array().is_some_and(|l| l.len() == 2)
+    })
+    .await;
+    assert!(pops_for(&c, "user-a"));
+    fake.push(&hunt[3]);
+    let c = call_when(&s, "xelion:flow-c-4001", |c| {
+        c["legs"][0]["state"] == "stopped"
+    })
+    .await;
+    assert_eq!(c["state"], "ringing");
+    assert!(!pops_for(&c, "user-a"), "A's pop goes: {c}");
+    assert!(pops_for(&c, "user-b"));
+
+    // A missedCallEvent that is all Ringside hears of a call: missed.
+    for f in fixture("missed_only") {
+        fake.push(&f);
+    }
+    let c = call_when(&s, "xelion:flow-c-9001", |c| c["state"] == "missed").await;
+    assert_eq!(c["from"], "+31201234567");
+}
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 

@@ -29,7 +29,8 @@ pub fn checked_parse_parts(
 }
 
 /// Parse `req` for `provider` as the server does and check: no panic; a refusal is one of
-/// the typed errors; an accepted delivery's events are the provider's, all of one call with
+/// the typed errors; an accepted delivery has events or says why not; its events are the
+/// provider's, all of one call with
 /// a non-empty id (the store refuses anything else, which would be a 5xx), and survive
 /// number normalization, serialization for the journal and correlation.
 pub fn checked_parse(
@@ -38,6 +39,10 @@ pub fn checked_parse(
     ctx: &ParseContext,
 ) -> Result<Parsed, ParseError> {
     let parsed = providers::parse(provider, req, ctx)?;
+    assert!(
+        !parsed.events.is_empty() || !parsed.notes.is_empty(),
+        "a delivery with no call event says why"
+    );
     let region = DefaultRegion::parse("US").expect("a region");
     let now = chrono::Utc.timestamp_opt(1_700_000_000, 0).unwrap();
     let mut call = None;

@@ -770,6 +770,26 @@ test("pops in the browser: a notification per call (replaced, closed), a ring, d
     await cti({ event: "hangup", ...inbound(id, "+13125550177", "201", { cause: "normalClearing", answeringNumber: "202" }) });
   }
   await eventually(async () => (await page.locator('[data-testid="live-call"]').count()) === 0, "the calls over");
+
+  // Whippy never reports ringing: its call pops at `call.started`, already connected, and no
+  // phone rings for it.
+  const whippy = async (event, status) => {
+    const now = new Date().toISOString();
+    const data = { id: "ui-whippy", from: "+13125550179", to: "+14155550100", direction: "INBOUND", user_id: 201, created_at: now, updated_at: now, delivery_status: status };
+    const res = await fetch(`${base}/hooks/whippy/whippy-token-0123456789`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ event, request_id: `ui-whippy-${event}`, data }),
+    });
+    assert.equal(res.status, 200, `whippy ${event}: ${await res.text()}`);
+  };
+  await whippy("call.started", "call_in_progress");
+  const whippyNote = async () => (await page.evaluate(() => window.__notes)).find((n) => n.tag === "ringside:whippy:ui-whippy");
+  const popped = await eventually(whippyNote, "the Whippy call's pop");
+  assert.equal(popped.title, "Incoming call: +1 312-555-0179");
+  assert.equal(await page.locator("[data-ringing=true]").count(), 0, "no ring for a connected call");
+  await whippy("call.ended", "call_completed.user_hangup");
+  await eventually(async () => (await whippyNote()).closed, "the Whippy pop closed");
 });
 
 test("languages: the browser's, and the one chosen in Settings, for words, dates and numbers", async () => {

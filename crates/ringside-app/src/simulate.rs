@@ -81,8 +81,10 @@ pub async fn send(
             id: uuid::Uuid::new_v4().simple().to_string()[..RUN_ID_LEN].to_string(),
             now: Utc::now(),
             caller: format!("+1415555{:04}", rand_digits()),
+            // Two agents to ring: the first configured identities (the demo config's are
+            // followed by its VoiceShot campaign, which is no agent), or the demo ones.
             agents: if config.agent.identities.len() >= DEMO_IDENTITIES.len() {
-                config.agent.identities.clone()
+                config.agent.identities[..DEMO_IDENTITIES.len()].to_vec()
             } else {
                 DEMO_IDENTITIES.map(String::from).to_vec()
             },

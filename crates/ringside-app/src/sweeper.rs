@@ -1,7 +1,7 @@
 //! The sweeper: ends the calls whose final event never came (a ringing call after
-//! `[calls] ringing_s`, an answered one after `answered_s`), checking a few times per
-//! ringing timeout, with the limits in force at each look; and lets go of the team's claims
-//! that lapsed.
+//! `[calls] ringing_s`, an answered one after `answered_s`, one its provider will say no more
+//! about after `quiet_s`), checking a few times per shortest timeout, with the limits in force
+//! at each look; and lets go of the team's claims that lapsed.
 
 use crate::ringside::Ringside;
 use ringside_core::store::Queries;
@@ -42,8 +42,9 @@ pub fn spawn(r: &Ringside) {
     let r = r.clone();
     tokio::spawn(async move {
         loop {
-            let ringing_s = r.settings().config.calls.ringing_s;
-            let wait = (ringing_s / LOOKS_PER_TIMEOUT).clamp(1, LONGEST_WAIT_S);
+            let calls = r.settings().config.calls;
+            let shortest = calls.ringing_s.min(calls.quiet_s);
+            let wait = (shortest / LOOKS_PER_TIMEOUT).clamp(1, LONGEST_WAIT_S);
             tokio::time::sleep(Duration::from_secs(wait)).await;
             match sweep(&r).await {
                 Ok(0) => {}

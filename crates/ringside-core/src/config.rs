@@ -589,7 +589,7 @@ impl Config {
         if let Some(t) = &self.team {
             t.check()?;
         }
-        if self.calls.ringing_s == 0 || self.calls.answered_s == 0 {
+        if self.calls.ringing_s == 0 || self.calls.answered_s == 0 || self.calls.quiet_s == 0 {
             bail!("calls: timeouts must be at least 1 second");
         }
         Ok(())
@@ -620,7 +620,12 @@ impl Config {
             },
             agent: Agent {
                 region: "US".into(),
-                identities: DEMO_IDENTITIES.map(String::from).to_vec(),
+                // The demo agents, and the VoiceShot campaign the test calls come in on.
+                identities: DEMO_IDENTITIES
+                    .into_iter()
+                    .chain([crate::providers::voiceshot::DEMO_CAMPAIGN])
+                    .map(String::from)
+                    .collect(),
                 supervisor: false,
             },
             calls: Timeouts::default(),

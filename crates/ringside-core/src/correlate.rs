@@ -1,20 +1,28 @@
 //! Call correlation: fold normalized events into calls.
 //!
 //! [`apply`] is a pure function of the previous call, one event and the current time. The rules:
-//! - One call per (provider, provider call id); every agent rung is a [`Leg`].
+//! - One call per (provider, provider call id); every agent rung is a [`Leg`]. A provider whose
+//!   ids are unique only while the call lives (VoiceShot) starts a new call under the same id
+//!   once the last one is over ([`starts_again`]).
 //! - States only move forward: ringing -> answered -> missed/ended. A terminal call never
 //!   reopens; a late event may still fill facts that were unknown (recording, who answered).
+//!   The one exception is Ringside's own guess: a call it ended by timeout takes the
+//!   provider's final word when that comes after all.
 //! - A leg that stops ringing (NOANSWER on one of several parallel legs) is not a missed call;
 //!   the call is missed only when it ends with nobody having answered, and only inbound.
+//! - An answered call that rings someone new is being transferred: the new leg rings (and
+//!   pops), and its answer hands the call over.
+//! - Digits are keyed on a connected call: a keypress answers a call still ringing.
 //! - Every state transition is one [`TimelineEntry`].
 //!
 //! [`arrival`] makes the outcome independent of the order events arrived in: it says whether a
 //! delivery's events come after everything their call has seen (the store applies them), or
 //! belong earlier (then it folds the call again from its history, in the order things
 //! happened, and the store keeps that). [`timeout`] names the synthetic event that ends a call
-//! whose terminal event never came.
+//! whose terminal event never came, or that its provider will say no more about.
 
 use crate::model::*;
+use crate::providers;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -59,6 +67,7 @@ pub fn apply(prev: Option<Call>, ev: &CallEvent, seq: Option<i64>, now: DateTime
         }
         None => (new_call(ev, at, &mut t), None),
     };
+    let first = before.is_none();
 
     merge_facts(&mut call, &ev.facts, &mut t);
     if at < call.started_at {
@@ -76,9 +85,30 @@ pub fn apply(prev: Option<Call>, ev: &CallEvent, seq: Option<i64>, now: DateTime
         EventKind::LegStopped { agent, outcome } => {
             stop_leg(&mut call, agent, *outcome, at, &mut t);
         }
+        EventKind::AttemptEnded { agent } => attempt_ended(&mut call, agent, at, &mut t),
+        EventKind::Missed { agent } => {
+            if let Some(agent) = agent {
+                stop_leg(&mut call, agent, LegOutcome::NoAnswer, at, &mut t);
+            }
+            if first {
+                // All Ringside hears of this call (an account that gets missed calls only).
+                end(
+                    &mut call,
+                    Some(false),
+                    EndReason::NoAnswer,
+                    None,
+                    at,
+                    &mut t,
+                );
+            }
+        }
         EventKind::Answered { by } => answer(&mut call, by.as_deref(), at, &mut t),
         EventKind::Keypress { .. } if call.keypresses.len() >= MAX_KEYPRESSES => {}
         EventKind::Keypress { prompt, digits } => {
+            if call.state == CallState::Ringing {
+                // Digits are keyed on a connected call.
+                answer(&mut call, None, at, &mut t);
+            }
             call.keypresses.push(Keypress {
                 at,
                 prompt: prompt.clone(),
@@ -120,28 +150,54 @@ pub fn apply(prev: Option<Call>, ev: &CallEvent, seq: Option<i64>, now: DateTime
 }
 
 /// The event that ends `call` if it has been silent too long, or `None` while it is fine.
-/// Ringing calls end unanswered after `ring`; answered calls end after `answered`.
+/// Ringing calls end after `ringing_s`, answered calls after `answered_s`; a call its provider
+/// will say no more about (its adapter's [`providers::Reports::quiet`]: the Exotel applet
+/// after its last attempt, a VoiceShot outbound campaign call) after `quiet_s`. The event
+/// does not say whether anyone answered: the call ends as what Ringside saw, and the
+/// provider's own final word still replaces the verdict if it comes later.
 pub fn timeout(call: &Call, now: DateTime<Utc>, limits: &Timeouts) -> Option<CallEvent> {
-    let (limit, answered) = match call.state {
-        CallState::Ringing => (limits.ringing_s, false),
-        CallState::Answered => (limits.answered_s, true),
+    let quiet = providers::adapter(call.provider).is_some_and(|a| (a.reports.quiet)(call));
+    let limit = match call.state {
         CallState::Missed | CallState::Ended => return None,
+        _ if quiet => limits.quiet_s,
+        CallState::Ringing => limits.ringing_s,
+        CallState::Answered => limits.answered_s,
     };
     if now - call.updated_at < Duration::seconds(limit as i64) {
         return None;
     }
+    // After everything the call has seen, even by a provider's clock that runs ahead of
+    // Ringside's: folded in time order, the timeout comes last.
+    let seen = [Some(call.started_at), call.answered_at]
+        .into_iter()
+        .chain(call.legs.iter().flat_map(|l| [Some(l.rang_at), l.ended_at]))
+        .flatten()
+        .max();
     Some(
         CallEvent::new(
             call.provider,
             call.provider_call_id.clone(),
             EventKind::Ended {
-                answered: Some(answered),
+                answered: None,
                 reason: EndReason::Timeout,
                 duration_s: None,
             },
         )
-        .at(Some(now)),
+        .at(Some(seen.map_or(now, |t| t.max(now)))),
     )
+}
+
+/// Whether `ev` opens a new call under the id of `call`, the last call its provider gave that
+/// id, whose events are `events`: the provider's ids are unique only while a call lives (its
+/// adapter's [`providers::Reports::ids_reused`]: VoiceShot's `callid`), `call` is over and
+/// had its own answer, and `ev` is an answer, the event that opens such a call. Anything else
+/// with that id belongs to `call` (an answer that comes after its call's hangup, say).
+pub fn starts_again(call: &Call, events: &[CallEvent], ev: &CallEvent) -> bool {
+    let answer = |e: &CallEvent| matches!(e.kind, EventKind::Answered { .. });
+    providers::adapter(call.provider).is_some_and(|a| a.reports.ids_reused)
+        && call.state.is_terminal()
+        && events.iter().any(answer)
+        && answer(ev)
 }
 
 /// One of a call's events as the journal keeps it: the delivery that brought it (`seq`), when
@@ -312,7 +368,8 @@ fn rank(kind: &EventKind) -> u8 {
         EventKind::Started => 0,
         EventKind::Ringing { .. } => 1,
         EventKind::Answered { .. } => 2,
-        EventKind::LegStopped { .. } => 3,
+        EventKind::LegStopped { .. } | EventKind::AttemptEnded { .. } => 3,
+        EventKind::Missed { .. } => 3,
         EventKind::Transferred { .. } => 4,
         EventKind::Keypress { .. } => 5,
         EventKind::Details => 6,
@@ -336,6 +393,11 @@ pub struct Timeouts {
     /// An answered call with no news for this long is over. Default 12 hours.
     #[ts(type = "number")]
     pub answered_s: u64,
+    /// A call its provider will say no more about is over after this long: the Exotel
+    /// applet's call after its last attempt ended (a grace for the next sequential attempt),
+    /// a VoiceShot outbound campaign call after its last keypress. Default 20 seconds.
+    #[ts(type = "number")]
+    pub quiet_s: u64,
 }
 
 impl Default for Timeouts {
@@ -343,6 +405,7 @@ impl Default for Timeouts {
         Timeouts {
             ringing_s: 600,
             answered_s: 12 * 3600,
+            quiet_s: 20,
         }
     }
 }
@@ -395,14 +458,14 @@ fn new_call(ev: &CallEvent, at: DateTime<Utc>, t: &mut Timeline) -> Call {
         updated_at: at,
         seq: 0,
     };
-    // A call first seen answered or ended skips "ringing" on its timeline.
+    // A call first seen answered, keyed into or over skips "ringing" on its timeline.
     if matches!(
         ev.kind,
         EventKind::Started
             | EventKind::Ringing { .. }
             | EventKind::LegStopped { .. }
+            | EventKind::AttemptEnded { .. }
             | EventKind::Details
-            | EventKind::Keypress { .. }
             | EventKind::Transferred { .. }
     ) {
         t.push("ringing", None);
@@ -489,21 +552,26 @@ fn upsert_leg(
 }
 
 fn ring_leg(call: &mut Call, agent: &str, at: DateTime<Utc>, t: &mut Timeline) {
-    if call.state != CallState::Ringing {
-        // A late RING after someone answered or the call ended changes nothing.
+    if call.state.is_terminal() {
+        // A late RING after the call ended changes nothing.
         return;
     }
     match call.legs.iter().rev().find(|l| l.agent == agent) {
-        Some(leg) if leg.state == LegState::Ringing => return,
+        Some(leg) if leg.state != LegState::Stopped => return,
         // Sequential attempts may ring the same agent again after a stop.
-        Some(leg) if leg.state == LegState::Stopped && leg.ended_at.is_some_and(|e| e > at) => {
-            return
-        }
+        Some(leg) if leg.ended_at.is_some_and(|e| e > at) => return,
         _ => {}
     }
     let had = call.legs.len();
     if upsert_leg(call, agent, LegState::Ringing, None, at) {
-        t.push("leg_ringing", Some(format!("ringing {agent}")));
+        // An answered call that rings someone new is being transferred to them.
+        t.push(
+            "leg_ringing",
+            Some(match call.state {
+                CallState::Answered => format!("ringing {agent} (transfer)"),
+                _ => format!("ringing {agent}"),
+            }),
+        );
         if call.legs.len() == MAX_LEGS && had < MAX_LEGS {
             t.push(
                 "leg_ringing",
@@ -555,15 +623,7 @@ fn answer(call: &mut Call, by: Option<&str>, at: DateTime<Utc>, t: &mut Timeline
             if let Some(by) = &by {
                 upsert_leg(call, by, LegState::Answered, None, at);
             }
-            for leg in call
-                .legs
-                .iter_mut()
-                .filter(|l| l.state == LegState::Ringing)
-            {
-                leg.state = LegState::Stopped;
-                leg.outcome = Some(LegOutcome::Cancelled);
-                leg.ended_at = Some(at);
-            }
+            stop_ringing_legs(call, at);
             t.push(
                 "answered",
                 Some(match &by {
@@ -571,6 +631,28 @@ fn answer(call: &mut Call, by: Option<&str>, at: DateTime<Utc>, t: &mut Timeline
                     None => "answered".into(),
                 }),
             );
+        }
+        // Someone else rung on an answered call (a transfer) picks up: the call is theirs.
+        CallState::Answered
+            if by.as_deref().is_some_and(|b| {
+                call.answered_by.as_deref() != Some(b)
+                    && call
+                        .legs
+                        .iter()
+                        .any(|l| l.agent == b && l.state == LegState::Ringing)
+            }) =>
+        {
+            let by = by.expect("checked");
+            if let Some(prev) = call.legs.iter_mut().find(|l| {
+                l.state == LegState::Answered
+                    && Some(l.agent.as_str()) == call.answered_by.as_deref()
+            }) {
+                prev.ended_at = Some(at);
+            }
+            upsert_leg(call, &by, LegState::Answered, None, at);
+            stop_ringing_legs(call, at);
+            t.push("transferred", Some(format!("{by} answered the transfer")));
+            call.answered_by = Some(by);
         }
         // Already answered or over: only fill in who, if nobody said before.
         CallState::Answered | CallState::Ended | CallState::Missed => {
@@ -584,6 +666,34 @@ fn answer(call: &mut Call, by: Option<&str>, at: DateTime<Utc>, t: &mut Timeline
     }
 }
 
+/// Legs still ringing stop: someone answered.
+fn stop_ringing_legs(call: &mut Call, at: DateTime<Utc>) {
+    for leg in call
+        .legs
+        .iter_mut()
+        .filter(|l| l.state == LegState::Ringing)
+    {
+        leg.state = LegState::Stopped;
+        leg.outcome = Some(LegOutcome::Cancelled);
+        leg.ended_at = Some(at);
+    }
+}
+
+/// `agent`'s attempt is over: see [`EventKind::AttemptEnded`].
+fn attempt_ended(call: &mut Call, agent: &str, at: DateTime<Utc>, t: &mut Timeline) {
+    let answered_here = call.state == CallState::Answered
+        && call.answered_by.as_deref() == Some(agent)
+        && call
+            .legs
+            .iter()
+            .any(|l| l.agent == agent && l.state == LegState::Answered);
+    if answered_here {
+        end(call, Some(true), EndReason::Completed, None, at, t);
+    } else {
+        stop_leg(call, agent, LegOutcome::NoAnswer, at, t);
+    }
+}
+
 fn end(
     call: &mut Call,
     answered: Option<bool>,
@@ -593,19 +703,25 @@ fn end(
     t: &mut Timeline,
 ) {
     if call.state.is_terminal() {
-        // A duplicate hangup, or a late one: only fill what was unknown.
-        if call.duration_s.is_none() && duration_s.is_some() {
-            call.duration_s = duration_s;
+        if call.end_reason != Some(EndReason::Timeout) || reason == EndReason::Timeout {
+            // A duplicate hangup, or a late one: only fill what was unknown.
+            if call.duration_s.is_none() && duration_s.is_some() {
+                call.duration_s = duration_s;
+            }
+            return;
         }
-        return;
+        // Ringside ended the call by timeout, and the provider's own final word came after
+        // all: it replaces the guess.
+        call.state = if call.answered_at.is_some() {
+            CallState::Answered
+        } else {
+            CallState::Ringing
+        };
+        call.duration_s = None;
     }
-    let was_answered = answered.unwrap_or(call.state == CallState::Answered);
-    if answered == Some(false) {
-        // The provider's final word that nobody answered outranks an answer seen before it:
-        // a missed call names nobody as having answered, whatever order the events came in.
-        call.answered_by = None;
-        call.answered_at = None;
-    }
+    // An answer Ringside saw is never undone: a call that was answered (connected) is not
+    // missed, whatever the end says. Otherwise the provider's word, else what Ringside saw.
+    let was_answered = call.state == CallState::Answered || answered == Some(true);
     let state = if was_answered || call.direction == Direction::Outbound {
         CallState::Ended
     } else {
@@ -1221,7 +1337,7 @@ mod tests {
     }
 
     #[test]
-    fn the_providers_word_that_nobody_answered_wins() {
+    fn an_answer_ringside_saw_is_never_undone_by_the_end() {
         let (c, _) = run(&[
             ring("201", 0),
             ev(
@@ -1232,8 +1348,192 @@ mod tests {
             ),
             ended(Some(false), 30),
         ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.answered_by.as_deref(), Some("201"));
+        assert_eq!(c.end_reason, Some(EndReason::Completed));
+        // Without an answer, the provider's word that nobody answered is the verdict.
+        let (c, _) = run(&[ring("201", 0), ended(Some(false), 30)]);
         assert_eq!(c.state, CallState::Missed);
-        assert_eq!((c.answered_by, c.answered_at), (None, None));
+    }
+
+    #[test]
+    fn the_answering_agents_attempt_ending_ends_the_call_and_others_only_stop_their_leg() {
+        let attempt = |a: &str, at| ev(EventKind::AttemptEnded { agent: a.into() }, at);
+        let (c, tl) = run(&[
+            ring("a", 0),
+            attempt("a", 20),
+            ring("b", 21),
+            ev(
+                EventKind::Answered {
+                    by: Some("b".into()),
+                },
+                25,
+            ),
+            attempt("b", 90),
+        ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.answered_by.as_deref(), Some("b"));
+        assert_eq!(c.duration_s, Some(65), "the talk time");
+        assert_eq!(c.legs[0].outcome, Some(LegOutcome::NoAnswer));
+        assert_eq!(tl.last().unwrap(), "ended");
+        // Every attempt over and nobody answered: still ringing (a next attempt may come).
+        let (c, _) = run(&[ring("a", 0), attempt("a", 20)]);
+        assert_eq!(c.state, CallState::Ringing);
+    }
+
+    #[test]
+    fn a_missed_call_event_is_one_users_unless_it_is_all_there_is() {
+        let missed = |a: &str, at| {
+            ev(
+                EventKind::Missed {
+                    agent: Some(a.into()),
+                },
+                at,
+            )
+        };
+        let (c, _) = run(&[
+            ring("a", 0),
+            ring("b", 0),
+            ev(
+                EventKind::Answered {
+                    by: Some("b".into()),
+                },
+                5,
+            ),
+            missed("a", 6),
+        ]);
+        assert_eq!(c.state, CallState::Answered, "b is still talking");
+        assert_eq!(c.answered_by.as_deref(), Some("b"));
+        let (c, tl) = run(&[missed("a", 0)]);
+        assert_eq!(c.state, CallState::Missed);
+        assert_eq!(c.legs[0].agent, "a");
+        assert_eq!(tl, ["leg_stopped", "missed"]);
+        let (c, _) = run(&[ring("a", 0), missed("a", 9), ended(None, 10)]);
+        assert_eq!(c.state, CallState::Missed, "nobody answered");
+    }
+
+    #[test]
+    fn digits_are_keyed_on_a_connected_call() {
+        let key = ev(
+            EventKind::Keypress {
+                prompt: Some("1".into()),
+                digits: "1".into(),
+            },
+            3,
+        );
+        let (c, tl) = run(std::slice::from_ref(&key));
+        assert_eq!(c.state, CallState::Answered);
+        assert_eq!(tl, ["answered", "keypress"]);
+    }
+
+    #[test]
+    fn an_answered_call_rings_the_transfer_target_who_takes_it_over() {
+        let (c, tl) = run(&[
+            ring("a", 0),
+            ev(
+                EventKind::Answered {
+                    by: Some("a".into()),
+                },
+                2,
+            ),
+            ring("b", 30),
+        ]);
+        assert_eq!(c.state, CallState::Answered);
+        assert_eq!(c.legs[1].state, LegState::Ringing);
+        assert_eq!(tl.last().unwrap(), "leg_ringing");
+        let (c, tl) = run(&[
+            ring("a", 0),
+            ev(
+                EventKind::Answered {
+                    by: Some("a".into()),
+                },
+                2,
+            ),
+            ev(EventKind::Transferred { to: None }, 30),
+            ring("b", 30),
+            ev(
+                EventKind::Answered {
+                    by: Some("b".into()),
+                },
+                35,
+            ),
+            ended(None, 95),
+        ]);
+        assert_eq!(c.state, CallState::Ended);
+        assert_eq!(c.answered_by.as_deref(), Some("b"));
+        assert_eq!(c.duration_s, Some(93), "from the first answer");
+        assert_eq!(
+            tl,
+            [
+                "ringing",
+                "leg_ringing",
+                "answered",
+                "transferred",
+                "leg_ringing",
+                "transferred",
+                "ended"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_providers_final_word_replaces_ringsides_timeout() {
+        let limits = Timeouts::default();
+        let (c, _) = run(&[ring("201", 0)]);
+        let later = c.updated_at + Duration::seconds(601);
+        let e = timeout(&c, later, &limits).unwrap();
+        let timed_out = apply(Some(c), &e, None, later).call;
+        assert_eq!(timed_out.state, CallState::Missed);
+        let mut hangup = ended(Some(true), 700);
+        hangup.kind = EventKind::Ended {
+            answered: Some(true),
+            reason: EndReason::Completed,
+            duration_s: Some(42),
+        };
+        let a = apply(Some(timed_out.clone()), &hangup, Some(9), t(2000));
+        assert_eq!(a.call.state, CallState::Ended);
+        assert_eq!(a.call.end_reason, Some(EndReason::Completed));
+        assert_eq!(a.call.duration_s, Some(42));
+        assert_eq!(a.call.ended_at, Some(t(700)));
+        // Another timeout, or a missed verdict, changes nothing more.
+        let again = apply(Some(a.call.clone()), &e, None, t(3000));
+        assert!(!again.changed);
+    }
+
+    #[test]
+    fn a_call_its_provider_says_no_more_about_ends_after_the_quiet_grace() {
+        let attempt = |a: &str, at| {
+            CallEvent::new(
+                Provider::Exotel,
+                "e1",
+                EventKind::AttemptEnded { agent: a.into() },
+            )
+            .at(Some(t(at)))
+        };
+        let ring = |a: &str, at| {
+            CallEvent::new(
+                Provider::Exotel,
+                "e1",
+                EventKind::Ringing {
+                    agent: Some(a.into()),
+                },
+            )
+            .at(Some(t(at)))
+        };
+        let limits = Timeouts::default();
+        let (c, _) = run(&[ring("a", 0)]);
+        assert!(timeout(&c, c.updated_at + Duration::seconds(60), &limits).is_none());
+        let (c, _) = run(&[ring("a", 0), attempt("a", 20)]);
+        assert!(timeout(&c, c.updated_at + Duration::seconds(19), &limits).is_none());
+        let later = c.updated_at + Duration::seconds(20);
+        let e = timeout(&c, later, &limits).unwrap();
+        let missed = apply(Some(c), &e, None, later).call;
+        assert_eq!(missed.state, CallState::Missed);
+        assert_eq!(missed.end_reason, Some(EndReason::Timeout));
+        // A provider clock ahead of Ringside's: the timeout still comes after what it saw.
+        let (c, _) = run(&[ring("a", 0), attempt("a", 5000)]);
+        let e = timeout(&c, c.updated_at + Duration::seconds(20), &limits).unwrap();
+        assert_eq!(e.at, Some(t(5000)));
     }
 
     #[test]

@@ -106,8 +106,14 @@ fn store_failure(e: &anyhow::Error) -> bool {
 /// A delivery's outcome, as the webhook answers it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Receipt {
-    /// Stored (journal sequence number) and folded into these calls.
-    Stored { seq: i64, calls: Vec<Call> },
+    /// Stored (journal sequence number) and folded into these calls. `notes`: what Ringside
+    /// could not read in it; a delivery with no call event Ringside reads changes no call and
+    /// its notes say why.
+    Stored {
+        seq: i64,
+        calls: Vec<Call>,
+        notes: Vec<String>,
+    },
     /// Seen before: acknowledged again, nothing changed.
     Duplicate,
 }
@@ -116,8 +122,6 @@ pub enum Receipt {
 pub enum IntakeError {
     #[error(transparent)]
     Parse(#[from] ParseError),
-    #[error("the delivery carried no call event")]
-    Empty,
     #[error("storing the event failed: {0:#}")]
     Store(anyhow::Error),
 }
@@ -193,12 +197,18 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<Delivery, IntakeError> {
         let parsed = providers::parse(provider, req, parse)?;
-        ingest::webhook(provider, req, parsed, region, now).ok_or(IntakeError::Empty)
+        Ok(ingest::webhook(provider, req, parsed, region, now))
     }
 
     /// Store already-normalized events (the Xelion websocket client, Ringside's own events).
+    /// What the delivery's notes say Ringside could not read is logged once it is stored.
     pub async fn store(&self, delivery: Delivery) -> Result<Receipt> {
         let (tx, rx) = oneshot::channel();
+        let (source, ignored, notes) = (
+            delivery.source,
+            delivery.events.is_empty(),
+            delivery.notes.clone(),
+        );
         self.send(Job::Store(delivery, tx))?;
         let stored = rx
             .await
@@ -206,7 +216,16 @@ impl Engine {
             .and_then(|r| r);
         self.answered(&stored);
         match stored? {
-            Stored::New { seq, calls } => Ok(Receipt::Stored { seq, calls }),
+            Stored::New { seq, calls } => {
+                for note in &notes {
+                    if ignored {
+                        tracing::info!("{source}: journaled as #{seq} and not read: {note}");
+                    } else {
+                        tracing::warn!("{source}: in #{seq}, {note}");
+                    }
+                }
+                Ok(Receipt::Stored { seq, calls, notes })
+            }
             Stored::Duplicate => Ok(Receipt::Duplicate),
         }
     }

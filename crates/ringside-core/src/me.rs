@@ -127,13 +127,16 @@ impl Me {
     }
 
     /// Whether `call` is mine: one of its legs rang me, I answered it, it came in on one of
-    /// my numbers (inbound `to`) or I placed it (outbound `from`). Never true without
+    /// my numbers or lines (inbound `to` or `line`: a queue, a campaign such as VoiceShot's
+    /// menu, which names no agent) or I placed it (outbound `from`). Never true without
     /// identities.
     pub fn owns(&self, call: &Call) -> bool {
         call.legs.iter().any(|l| self.is(&l.agent))
             || call.answered_by.as_deref().is_some_and(|a| self.is(a))
             || match call.direction {
-                Direction::Inbound => call.to.as_deref().is_some_and(|t| self.is(t)),
+                Direction::Inbound => [&call.to, &call.line]
+                    .into_iter()
+                    .any(|n| n.as_deref().is_some_and(|n| self.is(n))),
                 Direction::Outbound => call.from.as_deref().is_some_and(|f| self.is(f)),
             }
     }
@@ -153,6 +156,15 @@ impl Me {
         call.legs
             .iter()
             .any(|l| l.state == LegState::Ringing && self.is(&l.agent))
+    }
+
+    /// Whether someone new rings on `call`, answered already (a transfer), for me: a leg of
+    /// mine (for a supervisor or an agent without identities, anyone's).
+    pub fn rung_by_transfer(&self, call: &Call) -> bool {
+        call.legs.iter().any(|l| {
+            l.state == LegState::Ringing
+                && (self.supervisor || self.is_anyone() || self.is(&l.agent))
+        })
     }
 
     /// Whether I answered `call` (for an answer by nobody named, whether I follow every call).
@@ -240,6 +252,11 @@ mod tests {
         assert!(!m.owns(&answered));
         answered.answered_by = Some("201".into());
         assert!(m.owns(&answered));
+        // A line of mine (a queue, a campaign) makes a call that names no agent mine.
+        let mut campaign = call(Direction::Inbound, "+1999", "+1888", &[]);
+        assert!(!me(&["1-3"]).owns(&campaign));
+        campaign.line = Some("1-3".into());
+        assert!(me(&["1-3"]).owns(&campaign));
         // Without identities nothing is "mine", but every call's pop is followed.
         assert!(!me(&[]).owns(&answered));
         assert!(me(&[]).follows(&answered));

@@ -307,6 +307,15 @@ pub enum EventKind {
     Ringing { agent: Option<String> },
     /// One leg stopped ringing without being answered; the call goes on.
     LegStopped { agent: String, outcome: LegOutcome },
+    /// One agent's attempt is over, answered or not (Exotel's `Terminal`): a leg still ringing
+    /// stops unanswered and the call goes on (the next attempt may follow); the agent who
+    /// answered hung up, which ends the call with its talk time.
+    AttemptEnded { agent: String },
+    /// The provider says `agent` missed the call (Xelion's `missedCallEvent`): that leg stops
+    /// unanswered and the call goes on, its hangup saying how it ended; unless this is the
+    /// first Ringside hears of the call (an account that receives missed calls only): then it
+    /// is over, missed.
+    Missed { agent: Option<String> },
     /// Someone picked up.
     Answered { by: Option<String> },
     /// DTMF digits entered by the caller.

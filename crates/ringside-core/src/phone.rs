@@ -178,10 +178,13 @@ pub fn normalize_event(ev: &mut crate::model::CallEvent, region: DefaultRegion) 
         EventKind::Ringing { agent: Some(a) }
         | EventKind::Answered { by: Some(a) }
         | EventKind::Transferred { to: Some(a) }
+        | EventKind::Missed { agent: Some(a) }
+        | EventKind::AttemptEnded { agent: a }
         | EventKind::LegStopped { agent: a, .. } => norm(a),
         EventKind::Ringing { agent: None }
         | EventKind::Answered { by: None }
         | EventKind::Transferred { to: None }
+        | EventKind::Missed { agent: None }
         | EventKind::Started
         | EventKind::Keypress { .. }
         | EventKind::Ended { .. }

@@ -5,12 +5,21 @@
 //! One call never has more than one pop: it is shown once, replaced when what it says changes
 //! (a ringing pop becomes "Missed call"), and closed when the call is answered (by me or by
 //! someone else), hangs up, or stops ringing for me.
+//!
+//! When it pops, by the agent's `[screenpop]` mode for the call's direction:
+//! - `ringing`: when the call rings for me, or rings me on a transfer of an answered call. A
+//!   provider that never reports ringing (VoiceShot's IVR answers every call, Whippy's calls
+//!   start connected) pops at the first event that shows a call for me with a caller to name:
+//!   "pop on ringing" never silently means never.
+//! - `answered`: when I answer (for such a provider, at that same first event).
+//! - `never`.
 
 use crate::config::{CrmOpen, PopWhen, ScreenPop};
 use crate::links;
 use crate::me::Me;
 use crate::model::{Call, CallState, ContactMatch, Direction, LegState};
 use crate::phone::{self, DefaultRegion};
+use crate::providers;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -280,10 +289,25 @@ pub fn kind(call: &Call, me: &Me, s: &PopSettings) -> Option<PopKind> {
             .unwrap_or(0);
         !s.modes.dnd && digits as u32 >= s.modes.min_caller_digits
     };
+    let rings = providers::adapter(call.provider).is_none_or(|a| a.reports.ringing);
     match call.state {
-        CallState::Ringing => {
-            (mode == PopWhen::Ringing && me.rung(call) && may_pop()).then_some(PopKind::Ringing)
+        // A provider that never reports ringing has a call "ringing" only until Ringside hears
+        // more of it (an analysis that overtook the start): nothing to pop yet.
+        CallState::Ringing => (rings && mode == PopWhen::Ringing && me.rung(call) && may_pop())
+            .then_some(PopKind::Ringing),
+        // Transferred to me: my leg rings.
+        CallState::Answered if mode == PopWhen::Ringing && me.rung_by_transfer(call) => {
+            may_pop().then_some(PopKind::Ringing)
         }
+        // The first the provider tells of a call is that it is connected.
+        CallState::Answered if !rings => (mode != PopWhen::Never
+            && me.follows(call)
+            && links::other_party(call).is_some()
+            && may_pop())
+        .then_some(match mode {
+            PopWhen::Ringing => PopKind::Ringing,
+            PopWhen::Answered | PopWhen::Never => PopKind::Answered,
+        }),
         CallState::Answered => (mode == PopWhen::Answered && me.answered(call) && may_pop())
             .then_some(PopKind::Answered),
         CallState::Missed => Some(PopKind::Missed),
@@ -571,6 +595,72 @@ mod tests {
         assert_eq!(decide(None, &ivr, &s), PopAction::Nothing, "not mine");
         s.me.supervisor = true;
         assert!(matches!(decide(None, &ivr, &s), PopAction::Show(_)));
+    }
+
+    #[test]
+    fn providers_that_never_ring_pop_at_the_first_sign_of_a_call_for_me() {
+        let s = settings(&["201", "1-3"]);
+        assert_eq!(s.modes.inbound, PopWhen::Ringing, "the default");
+        // VoiceShot: the IVR answered; the call came in on my campaign (menu 1-3).
+        let mut ivr = call(CallState::Answered, &[], None);
+        ivr.provider = Provider::Voiceshot;
+        ivr.line = Some("1-3".into());
+        let PopAction::Show(p) = decide(None, &ivr, &s) else {
+            panic!("pops on the default settings")
+        };
+        assert_eq!(p.kind, PopKind::Ringing);
+        assert_eq!(p.summary, "Incoming call: +1 415-555-0123");
+        assert_eq!(decide(Some(&p), &ivr, &s), PopAction::Nothing, "once");
+        let mut over = ivr.clone();
+        over.state = CallState::Ended;
+        assert_eq!(decide(Some(&p), &over, &s), PopAction::Close);
+        // Not my campaign: no pop.
+        ivr.line = Some("2-1".into());
+        assert_eq!(decide(None, &ivr, &s), PopAction::Nothing);
+        // Whippy: call.started, answered by my user id.
+        let mut started = call(CallState::Answered, &[], Some("201"));
+        started.provider = Provider::Whippy;
+        assert!(matches!(decide(None, &started, &s), PopAction::Show(_)));
+        // Nobody to name (a keypress-only call): nothing to pop.
+        started.from = None;
+        assert_eq!(decide(None, &started, &s), PopAction::Nothing);
+        // A provider that rings: an answered call first seen answered does not pop.
+        let mut generic = call(CallState::Answered, &[], Some("201"));
+        generic.provider = Provider::Generic;
+        assert_eq!(decide(None, &generic, &s), PopAction::Nothing);
+        let mut never = settings(&["201"]);
+        never.modes.inbound = PopWhen::Never;
+        assert_eq!(decide(None, &started_again(), &never), PopAction::Nothing);
+    }
+
+    fn started_again() -> Call {
+        let mut c = call(CallState::Answered, &[], Some("201"));
+        c.provider = Provider::Whippy;
+        c
+    }
+
+    #[test]
+    fn a_transfer_to_me_pops_while_my_leg_rings() {
+        let s = settings(&["202"]);
+        let transfer = call(
+            CallState::Answered,
+            &[("201", LegState::Answered), ("202", LegState::Ringing)],
+            Some("201"),
+        );
+        let PopAction::Show(p) = decide(None, &transfer, &s) else {
+            panic!("the transfer target's pop")
+        };
+        assert_eq!(p.kind, PopKind::Ringing);
+        let taken = call(
+            CallState::Answered,
+            &[("201", LegState::Answered), ("202", LegState::Answered)],
+            Some("202"),
+        );
+        assert_eq!(decide(Some(&p), &taken, &s), PopAction::Close);
+        assert_eq!(
+            decide(None, &transfer, &settings(&["203"])),
+            PopAction::Nothing
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Every provider fixture under `tests/fixtures/<provider>/NAME.http` parses into exactly the
-//! normalized events in `NAME.expected.json` (or the error kind it names).
+//! normalized events in `NAME.expected.json`, with the notes on what could not be read, if
+//! any (none and a note: a delivery Ringside journals without reading), or the error kind it
+//! names.
 //!
 //! A fixture is a request as it arrives: a request line (`POST /hooks/x?query`), headers, a
 //! blank line, the body. `BLESS=1 cargo test -p ringside-core --test fixtures` rewrites the
@@ -59,7 +61,8 @@ fn outcome(provider: Provider, raw: &RawRequest) -> Value {
         ParseContext::default()
     };
     match providers::parse(provider, &inbound, &ctx) {
-        Ok(p) => json!({"delivery_id": p.delivery_id, "events": p.events}),
+        Ok(p) if p.notes.is_empty() => json!({"delivery_id": p.delivery_id, "events": p.events}),
+        Ok(p) => json!({"delivery_id": p.delivery_id, "events": p.events, "notes": p.notes}),
         Err(ParseError::Malformed { .. }) => json!({"error": "malformed"}),
         Err(ParseError::Unsupported { .. }) => json!({"error": "unsupported"}),
         Err(ParseError::Method { .. }) => json!({"error": "method"}),

@@ -30,7 +30,8 @@ pub enum HttpErrorCode {
     BadRequest,
     /// A webhook body that is not the provider's format.
     Malformed,
-    /// A webhook event this provider's adapter does not know.
+    /// A source that never arrives over HTTP. (An event type a provider's adapter does not know
+    /// is acknowledged, journaled and logged, never refused.)
     Unsupported,
     /// A method the route (or the provider) does not take.
     Method,
@@ -159,7 +160,7 @@ impl From<IntakeError> for HttpError {
             IntakeError::Parse(ParseError::Malformed { .. }) => {
                 Self::new(StatusCode::BAD_REQUEST, HttpErrorCode::Malformed, msg)
             }
-            IntakeError::Parse(ParseError::Unsupported { .. }) | IntakeError::Empty => Self::new(
+            IntakeError::Parse(ParseError::Unsupported { .. }) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 HttpErrorCode::Unsupported,
                 msg,

@@ -164,10 +164,11 @@ async fn store(
         )
             .into_response(),
         Reply::Receipt => match receipt {
-            Receipt::Stored { seq, calls } => Json(json!({
+            Receipt::Stored { seq, calls, notes } => Json(json!({
                 "status": "stored",
                 "seq": seq,
                 "calls": calls.iter().map(|c| &c.id).collect::<Vec<_>>(),
+                "notes": notes,
             })),
             Receipt::Duplicate => Json(json!({"status": "duplicate"})),
         }

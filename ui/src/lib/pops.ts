@@ -17,7 +17,7 @@ const RING_MS = 3000;
 
 export class WebPops {
   /** Calls with a notification on screen, and what it says. */
-  private shown = new Map<string, { kind: PopKind; key: string; note: Note | null }>();
+  private shown = new Map<string, { kind: PopKind; key: string; note: Note | null; rings: boolean }>();
   private audio: AudioContext | null = null;
   private ringTimer: ReturnType<typeof setInterval> | null = null;
   /** Whether the ring is sounding now (for tests and the header's indicator). */
@@ -61,10 +61,18 @@ export class WebPops {
     }
     const { title, body } = this.text(c, want);
     const key = `${want}|${title}|${body}`;
-    if (had?.key === key) return;
+    // A ringing pop for a call whose phone rings: the call itself, or a leg (a transfer). A
+    // provider that never reports ringing pops "ringing" on a call already connected (VoiceShot's
+    // IVR, Whippy's `call.started`): that pop is shown, but no phone rings.
+    const rings = want === "ringing" && (c.state === "ringing" || c.legs.some((l) => l.state === "ringing"));
+    if (had?.key === key) {
+      had.rings = rings;
+      this.sound();
+      return;
+    }
     had?.note?.close();
     const note = this.notify(c, want, title, body);
-    this.shown.set(c.id, { kind: want, key, note });
+    this.shown.set(c.id, { kind: want, key, note, rings });
     this.sound();
   }
 
@@ -99,9 +107,9 @@ export class WebPops {
     }
   }
 
-  /** Ring while a ringing pop is on screen and the agent wants sound. */
+  /** Ring while a ringing pop is on screen for a phone that rings and the agent wants sound. */
   private sound(): void {
-    const want = this.options().sound && [...this.shown.values()].some((s) => s.kind === "ringing");
+    const want = this.options().sound && [...this.shown.values()].some((s) => s.rings);
     if (want === this.ringing) return;
     this.ringing = want;
     this.onRinging(want);

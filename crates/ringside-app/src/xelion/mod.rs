@@ -475,7 +475,7 @@ impl Client {
     async fn store_due(&mut self) {
         let now = (self.clock)();
         for notice in self.transfers.due(now) {
-            tracing::info!("xelion: no transfer after all; the customer hung up");
+            tracing::debug!("xelion: a hangup held for a transfer is due: no transfer");
             if let Some(d) = ingest::xelion(notice, b"", self.region, now) {
                 self.store(d).await;
             }
@@ -492,7 +492,7 @@ enum Frame {
     Subscription(Subscription),
     /// Anything else that is JSON (the `test` echo): skipped.
     Other,
-    /// Not JSON, or a CallEvent under an unknown notification type: logged and skipped.
+    /// Not JSON: logged and skipped.
     Unreadable(String),
 }
 
@@ -511,7 +511,8 @@ fn read_frame(
         Ok(notices) => Frame::Deliveries(
             notices
                 .into_iter()
-                .filter_map(|n| ingest::xelion(transfers.track(n, now), frame, region, now))
+                .flat_map(|n| transfers.track(n, now))
+                .filter_map(|n| ingest::xelion(n, frame, region, now))
                 .collect(),
         ),
         Err(e) => Frame::Unreadable(e.to_string()),
@@ -563,6 +564,7 @@ fn far_future() -> Instant {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use ringside_core::providers::xelion::Notice;
     use ringside_core::{EventKind, Provider};
 
     fn now() -> DateTime<Utc> {
@@ -616,22 +618,23 @@ mod tests {
             read_frame(br#"{"messageType":"test"}"#, &mut t, region(), now()),
             Frame::Other
         ));
-        for bad in [
-            &b"not json"[..],
-            br#"{"notificationType":"parkedCallEvent","object":{"callId":"x"}}"#,
-            b"",
-            &[0xff, 0xfe][..],
-        ] {
+        for bad in [&b"not json"[..], b"", &[0xff, 0xfe][..]] {
             assert!(matches!(
                 read_frame(bad, &mut t, region(), now()),
                 Frame::Unreadable(_)
             ));
         }
-        // A channel hang-up without the customer's flow carries nothing to store.
-        let lone = br#"{"notificationType":"channelHungUpEvent","object":{"callId":"c9","calleeUser":"user-b"}}"#;
-        assert!(
-            matches!(read_frame(lone, &mut t, region(), now()), Frame::Deliveries(d) if d.is_empty())
-        );
+        // A CallEvent under a notification type Ringside does not read, and a channel hang-up
+        // of a leg it never saw ring: journaled with a note, no event.
+        for unread in [
+            &br#"{"notificationType":"parkedCallEvent","object":{"callId":"x"}}"#[..],
+            br#"{"notificationType":"channelHungUpEvent","object":{"callId":"c9","calleeUser":"user-b"}}"#,
+        ] {
+            let Frame::Deliveries(d) = read_frame(unread, &mut t, region(), now()) else {
+                panic!("journaled")
+            };
+            assert!(d.len() == 1 && d[0].events.is_empty() && !d[0].notes.is_empty());
+        }
     }
 
     #[test]
@@ -652,6 +655,10 @@ mod tests {
                 to: Some("user-b".into())
             }
         );
+        // Only the consult call's hangup is still held (3 s): no transfer follows it.
+        let held: Vec<Notice> = t.due(now() + chrono::Duration::hours(1));
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].events[0].provider_call_id, "flow-a-3002");
         assert_eq!(t.next_due(), None);
     }
 

@@ -1,12 +1,13 @@
 //! Provider adapters: a folder per provider, wire types private to it.
 //!
 //! A provider's `mod.rs` parses a delivery and maps its wire states into [`crate::model`] with
-//! an exhaustive `match`; unknown values become a [`ParseError`], never a panic. Its folder
+//! an exhaustive `match`; a malformed delivery is a [`ParseError`], an event type or value it
+//! does not know a note on a [`Parsed`] (journaled, logged, acknowledged), never a panic. Its folder
 //! also holds its config section and checks (a [`hook::Section`], which yields the listener's
 //! [`HookSettings`]), its signature check where it signs, and its built-in test calls
 //! ([`scenario`]). Each exposes an [`Adapter`]; [`adapter`] is the one explicit registry.
 
-use crate::model::{CallEvent, EventKind, Provider};
+use crate::model::{Call, CallEvent, EventKind, Provider};
 use crate::phone::DefaultRegion;
 use crate::signature::SignatureError;
 use chrono::FixedOffset;
@@ -21,7 +22,7 @@ pub mod voiceshot;
 pub mod whippy;
 pub mod xelion;
 
-mod wire;
+pub(crate) mod wire;
 
 use scenario::Scenario;
 
@@ -60,13 +61,51 @@ impl Default for ParseContext {
 }
 
 /// What one delivery meant.
+///
+/// A delivery of a provider Ringside knows is read as far as it can be, never refused for its
+/// content beyond being malformed: an event type the adapter does not know is a delivery with
+/// no events and a note saying so ([`Parsed::ignored`]), which is journaled, logged and
+/// acknowledged and changes no call; a field the adapter cannot read is left unknown (or
+/// falls back, such as a time to the receive time) with a note, and the events go on
+/// without it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
-    /// Normalized events, in the order they happened.
+    /// Normalized events, in the order they happened. Empty: the delivery carries no call
+    /// event Ringside reads (`notes` says why).
     pub events: Vec<CallEvent>,
-    /// The provider's own id for this delivery (TelTel's event `id`, Whippy's `request_id` plus
-    /// event name), used to drop a redelivery. `None`: Ringside deduplicates on the body's hash.
+    /// The provider's own id for one delivery of one event of one call, used to drop a
+    /// redelivery (each adapter says what it is built from). `None`: Ringside deduplicates
+    /// on the request's hash.
     pub delivery_id: Option<String>,
+    /// What Ringside could not read, one sentence each: journaled with the delivery and
+    /// logged.
+    pub notes: Vec<String>,
+}
+
+impl Parsed {
+    /// A delivery of `events`.
+    pub fn events(events: Vec<CallEvent>, delivery_id: Option<String>) -> Parsed {
+        Parsed {
+            events,
+            delivery_id,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A well-formed delivery that carries no call event Ringside reads, and why.
+    pub fn ignored(reason: impl Into<String>, delivery_id: Option<String>) -> Parsed {
+        Parsed {
+            events: Vec::new(),
+            delivery_id,
+            notes: vec![reason.into()],
+        }
+    }
+
+    /// The same delivery with `notes` added (what could not be read).
+    pub fn with_notes(mut self, notes: Vec<String>) -> Parsed {
+        self.notes.extend(notes);
+        self
+    }
 }
 
 /// Why a delivery was refused. Nothing is stored for any of these.
@@ -75,7 +114,8 @@ pub enum ParseError {
     /// Not valid JSON/XML/form, or a required field is missing or of the wrong type. HTTP 400.
     #[error("malformed {provider} event: {message}")]
     Malformed { provider: Provider, message: String },
-    /// Well-formed, but an event type or state this adapter does not know. HTTP 422.
+    /// A source that never arrives over HTTP (Ringside's own events). HTTP 422. An event type
+    /// or value an adapter does not know is no error: see [`Parsed`].
     #[error("unsupported {provider} event: {message}")]
     Unsupported { provider: Provider, message: String },
     /// The provider never sends this HTTP method. HTTP 405.
@@ -111,6 +151,38 @@ pub struct Adapter {
     pub parse: fn(&Inbound<'_>, &ParseContext) -> Result<Parsed, ParseError>,
     /// Built-in test calls in the provider's wire format.
     pub scenarios: &'static [Scenario],
+    /// What the provider can and cannot tell about a call.
+    pub reports: Reports,
+}
+
+/// What a provider can and cannot tell about a call, where correlation and the screen-pop
+/// need to know (each provider's page in `docs/providers/` says the rest).
+#[derive(Clone, Copy)]
+pub struct Reports {
+    /// It says when a call rings. Without that (VoiceShot's IVR answers every call, Whippy's
+    /// calls start connected) "pop on ringing" pops at the first event that shows a call
+    /// for me ([`crate::screenpop`]).
+    pub ringing: bool,
+    /// Its call ids are unique only while the call lives (VoiceShot's `callid`): the same id
+    /// after the call ended is a new call ([`crate::correlate::starts_again`]).
+    pub ids_reused: bool,
+    /// Whether the provider will say no more about `call` as it is now (the end of a flow it
+    /// does not report): it is then over after `[calls] quiet_s` of silence
+    /// ([`crate::correlate::timeout`]).
+    pub quiet: fn(&Call) -> bool,
+}
+
+impl Reports {
+    /// A provider that reports ringing, keeps its ids and reports how every call ends.
+    pub const FULL: Reports = Reports {
+        ringing: true,
+        ids_reused: false,
+        quiet: never_quiet,
+    };
+}
+
+fn never_quiet(_: &Call) -> bool {
+    false
 }
 
 /// What the listener needs to take one provider's webhooks, as its config section

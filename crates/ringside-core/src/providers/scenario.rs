@@ -3,7 +3,7 @@
 //! server's job (`ringside-server simulate`, `POST /api/simulate`).
 
 use super::{Inbound, ParseContext, ParseError, Parsed};
-use crate::model::Provider;
+use crate::model::{CallState, Provider};
 use chrono::{DateTime, Utc};
 
 /// One HTTP request of a scenario, relative to the provider's webhook URL.
@@ -68,7 +68,7 @@ pub struct Run {
     pub now: DateTime<Utc>,
     /// The caller's number as the provider would send it.
     pub caller: String,
-    /// Agents to ring: the configured identities, or demo ones.
+    /// Agents to ring: two of the configured identities, or demo ones.
     pub agents: Vec<String>,
 }
 
@@ -77,6 +77,12 @@ pub struct Scenario {
     pub provider: Provider,
     pub description: &'static str,
     pub build: fn(&Run) -> Vec<WireRequest>,
+    /// What the call is once every request was sent, in any order.
+    pub sent: CallState,
+    /// What it is once Ringside's `[calls] quiet_s` passed too: the same, unless the provider
+    /// says nothing more about such a call (the Exotel applet's unanswered attempts, a
+    /// VoiceShot outbound campaign call), which Ringside then ends.
+    pub settled: CallState,
 }
 
 impl Scenario {

@@ -170,25 +170,62 @@ fn trim_ascii_start(b: &[u8]) -> &[u8] {
     &b[n..]
 }
 
-/// Parse a timestamp: RFC 3339 (any offset), or `YYYY-MM-DD HH:MM:SS[.frac]` / ISO without a
-/// zone, read in `local` (the provider account's offset; UTC for providers that say UTC).
+/// Parse a timestamp: RFC 3339 (any offset); `YYYY-MM-DD HH:MM:SS[.frac]` or ISO without a
+/// zone, read in `local` (the provider account's offset; UTC for providers that say UTC), or
+/// with a `+hhmm` offset; `DD-MM-YYYY HH:MM:SS` in `local`; Unix seconds, or milliseconds once
+/// the number is too large to be seconds of this era. A time before 2000 or from 2100 on is
+/// no time any provider sends: `None`, like anything else that does not read.
 pub fn timestamp(s: &str, local: FixedOffset) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
-            return local
-                .from_local_datetime(&n)
-                .single()
-                .map(|t| t.with_timezone(&Utc));
+    let t = if let Ok(n) = s.parse::<i64>() {
+        if n.unsigned_abs() >= 100_000_000_000 {
+            DateTime::from_timestamp_millis(n)
+        } else {
+            DateTime::from_timestamp(n, 0)
         }
+    } else if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        Some(t.with_timezone(&Utc))
+    } else {
+        let zoned = ["%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%z"]
+            .iter()
+            .find_map(|fmt| DateTime::parse_from_str(s, fmt).ok())
+            .map(|t| t.with_timezone(&Utc));
+        zoned.or_else(|| {
+            [
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%d-%m-%Y %H:%M:%S",
+            ]
+            .iter()
+            .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
+            .and_then(|n| local.from_local_datetime(&n).single())
+            .map(|t| t.with_timezone(&Utc))
+        })
+    };
+    t.filter(plausible)
+}
+
+/// Whether `t` is a time a provider could mean: from 2000 up to 2100.
+pub fn plausible(t: &DateTime<Utc>) -> bool {
+    (946_684_800..4_102_444_800).contains(&t.timestamp())
+}
+
+/// The time field `name` holds (`value`), read by [`timestamp`]. One that is there but does
+/// not read is left unknown, so Ringside uses its receive time, and `notes` says so.
+pub fn time_field(
+    name: &str,
+    value: Option<&str>,
+    local: FixedOffset,
+    notes: &mut Vec<String>,
+) -> Option<DateTime<Utc>> {
+    let value = value?;
+    let t = timestamp(value, local);
+    if t.is_none() {
+        notes.push(format!(
+            "`{name}` is `{value}`, not a time Ringside reads; the receive time is used"
+        ));
     }
-    // Unix seconds.
-    s.parse::<i64>()
-        .ok()
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+    t
 }
 
 /// A fraction of a second beyond this (some 31 million years) is no duration: the bound keeps
@@ -325,6 +362,19 @@ mod tests {
             1692871518
         );
         assert_eq!(timestamp("garbage", utc()), None);
+        let t = |s| timestamp(s, utc()).map(|t| t.to_rfc3339());
+        let utc_930 = Some("2024-03-05T09:30:00+00:00".to_string());
+        assert_eq!(t("2024-03-05 09:30:00"), utc_930);
+        assert_eq!(t("2024-03-05T10:30:00+01:00"), utc_930);
+        assert_eq!(t("2024-03-05 10:30:00.000+0100"), utc_930);
+        assert_eq!(t("05-03-2024 09:30:00"), utc_930);
+        assert_eq!(t("1709631000"), utc_930, "Unix seconds");
+        assert_eq!(t("1709631000000"), utc_930, "Unix milliseconds");
+        // No provider sends these: not times.
+        assert_eq!(t("1709631000000000"), None, "microseconds");
+        assert_eq!(t("0"), None);
+        assert_eq!(t("9999-12-31 23:59:59"), None);
+        assert_eq!(t("1999-12-31T23:59:59Z"), None);
     }
 
     #[test]

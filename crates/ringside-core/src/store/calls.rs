@@ -458,28 +458,39 @@ pub(super) fn open(conn: &Connection) -> Result<Vec<Call>> {
     rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
 }
 
-/// At most `limit` open calls unchanged since before the cutoffs: ringing ones since
-/// `ringing_before`, answered ones since `answered_before` (the ones a timeout may end).
-/// The partial index `calls_open` holds the open calls only; SQLite uses a partial index
-/// only when the query repeats its condition word for word (it cannot tell that the two
-/// `OR`ed states imply it), hence the `IN` term.
+/// At most `limit` open calls due to end by `now` ([`correlate::timeout`]: silent longer than
+/// `limits` allow, a call its provider will say no more about after `quiet_s`). Read on a
+/// reader: the writer looks at each again before it ends it. The partial index `calls_open`
+/// holds the open calls only; SQLite uses a partial index only when the query repeats its
+/// condition word for word (it cannot tell that the two `OR`ed states imply it), hence the
+/// `IN` term.
 pub(super) fn stale(
     conn: &Connection,
-    ringing_before: DateTime<Utc>,
-    answered_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limits: &crate::correlate::Timeouts,
     limit: usize,
 ) -> Result<Vec<Call>> {
+    let before = |s: u64| now - chrono::Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64);
+    // Every open call silent for at least the shortest limit that may apply to it; the rule
+    // itself (which limit a call has) is `correlate::timeout`'s.
     let mut stmt = conn.prepare_cached(
         "SELECT data FROM calls INDEXED BY calls_open
          WHERE state IN ('ringing', 'answered')
-           AND ((state = 'ringing' AND updated_at <= ?1) OR (state = 'answered' AND updated_at <= ?2))
-         LIMIT ?3",
+           AND ((state = 'ringing' AND updated_at <= ?1) OR (state = 'answered' AND updated_at <= ?2))",
     )?;
-    let rows = stmt.query_map(
-        params![ts(ringing_before), ts(answered_before), limit as i64],
-        |r| r.get::<_, String>(0),
-    )?;
-    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    let mut rows = stmt.query(params![
+        ts(before(limits.ringing_s.min(limits.quiet_s))),
+        ts(before(limits.answered_s.min(limits.quiet_s))),
+    ])?;
+    let mut due = Vec::new();
+    while due.len() < limit {
+        let Some(row) = rows.next()? else { break };
+        let call: Call = serde_json::from_str(&row.get::<_, String>(0)?)?;
+        if crate::correlate::timeout(&call, now, limits).is_some() {
+            due.push(call);
+        }
+    }
+    Ok(due)
 }
 
 pub(super) fn load_call(conn: &Connection, id: &str) -> Result<Option<Call>> {

@@ -11,10 +11,13 @@ use super::search::flush_search;
 use super::{parse_ts, ts, Delivery, Stored, Writer};
 use crate::contacts::LookupSettings;
 use crate::correlate::{self, Arrival, Journaled};
+use crate::ingest;
 use crate::model::*;
+use crate::providers;
 use anyhow::{Context, Result};
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{params, Connection};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 impl Writer {
@@ -234,17 +237,24 @@ fn store_one(
             "a delivery holds the events of one call; this one names several"
         );
     }
+    let Some(d) = of_which_call(tx, d)? else {
+        return Ok(Stored::Duplicate);
+    };
     let events = serde_json::to_string(&d.events)?;
+    let notes = (!d.notes.is_empty())
+        .then(|| serde_json::to_string(&d.notes))
+        .transpose()?;
     let inserted = tx.execute(
-        "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR IGNORE INTO journal (source, dedupe_key, received_at, content_type, raw, events, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             d.source.as_str(),
             d.dedupe_key,
             ts(d.received_at),
             d.content_type,
             d.raw,
-            events
+            events,
+            notes
         ],
     )?;
     if inserted == 0 {
@@ -255,6 +265,46 @@ fn store_one(
     let received_at = d.received_at.trunc_subsecs(6);
     let calls = fold(tx, &d.events, seq, received_at, histories, with)?;
     Ok(Stored::New { seq, calls })
+}
+
+/// `d` as a delivery of the call it is of, for a provider whose call ids are unique only
+/// while the call lives (the n-th call under the same ids, see [`ingest::call_of`]); `None`
+/// for a redelivery of an event stored before. Any other delivery as it is.
+fn of_which_call<'a>(tx: &Connection, d: &'a Delivery) -> Result<Option<Cow<'a, Delivery>>> {
+    let Some(first) = d.events.first() else {
+        return Ok(Some(Cow::Borrowed(d)));
+    };
+    if !providers::adapter(first.provider).is_some_and(|a| a.reports.ids_reused) {
+        return Ok(Some(Cow::Borrowed(d)));
+    }
+    let nth = |n: u32| call_id(first.provider, &d.of_call(n).events[0].provider_call_id);
+    let Some(mut last) = load_call(tx, &nth(1))? else {
+        return Ok(Some(Cow::Borrowed(d)));
+    };
+    let mut n = 1;
+    while let Some(next) = load_call(tx, &nth(n + 1))? {
+        last = next;
+        n += 1;
+    }
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM journal WHERE dedupe_key = ?1")?;
+    let mut stored = Vec::new();
+    for k in 1..=n {
+        let key = ingest::nth_key(&d.dedupe_key, k);
+        if stmt.exists([&key])? {
+            stored.push(key);
+        }
+    }
+    let journaled = |key: &str| stored.iter().any(|k| k == key);
+    let events: Vec<CallEvent> = history(tx, last.provider, &last.provider_call_id, i64::MAX)?
+        .into_iter()
+        .map(|j| j.event)
+        .collect();
+    Ok(
+        ingest::call_of(d, &last, &events, n, journaled).map(|k| match k {
+            1 => Cow::Borrowed(d),
+            k => Cow::Owned(d.of_call(k)),
+        }),
+    )
 }
 
 /// Apply `events` (journal row `seq`, all of one call) to their call; returns the call if it
@@ -410,18 +460,29 @@ fn apply_in_order(
 
 /// The events of `ev`'s call journaled up to and including row `upto`, in arrival order.
 fn call_history(tx: &Connection, ev: &CallEvent, upto: i64) -> Result<Vec<Journaled>> {
+    history(tx, ev.provider, &ev.provider_call_id, upto)
+}
+
+/// The events of `provider`'s call `provider_call_id` journaled up to and including row
+/// `upto`, in arrival order.
+fn history(
+    tx: &Connection,
+    provider: Provider,
+    provider_call_id: &str,
+    upto: i64,
+) -> Result<Vec<Journaled>> {
     let mut stmt = tx.prepare_cached(
         "SELECT seq, received_at, events FROM journal
          WHERE json_extract(events, '$[0].provider_call_id') = ?1 AND seq <= ?2 ORDER BY seq",
     )?;
-    let mut rows = stmt.query(params![ev.provider_call_id, upto])?;
+    let mut rows = stmt.query(params![provider_call_id, upto])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let (seq, received_at, events) = journal_row(r)?;
         out.extend(
             events
                 .into_iter()
-                .filter(|e| e.provider == ev.provider)
+                .filter(|e| e.provider == provider)
                 .map(|event| Journaled {
                     seq,
                     received_at,

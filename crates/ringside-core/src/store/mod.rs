@@ -49,19 +49,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// falls this far behind (SQLite's default is 1000).
 const WRITER_CHECKPOINT_PAGES: i64 = 16_000;
 
-/// One delivery to journal: the raw request and what its adapter made of it (built by
-/// [`crate::ingest`]).
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    /// The provider (or `ringside` for Ringside's own events).
-    pub source: Provider,
-    /// Unique per real event (each source's rule is in [`crate::ingest`]).
-    pub dedupe_key: String,
-    pub received_at: DateTime<Utc>,
-    pub content_type: Option<String>,
-    pub raw: Vec<u8>,
-    pub events: Vec<CallEvent>,
-}
+pub use crate::ingest::Delivery;
 
 /// What storing one delivery did.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,13 +164,7 @@ pub trait Queries: connected::Connected {
         limits: &crate::correlate::Timeouts,
         limit: usize,
     ) -> Result<Vec<Call>> {
-        let before = |s: u64| now - chrono::Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64);
-        calls::stale(
-            self.conn(),
-            before(limits.ringing_s),
-            before(limits.answered_s),
-            limit,
-        )
+        calls::stale(self.conn(), now, limits, limit)
     }
 
     /// Call `id` as stored, without its timeline.

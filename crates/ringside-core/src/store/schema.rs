@@ -159,6 +159,9 @@ CREATE INDEX calls_answered_from ON calls(from_num, started_at)
 CREATE INDEX calls_answered_to ON calls(to_num, started_at)
     WHERE direction = 'outbound' AND json_extract(data, '$.answered_at') IS NOT NULL;
 "#,
+    // 6: what Ringside could not read in a delivery (a JSON array of sentences; NULL: nothing).
+    // A delivery with no events and notes is one Ringside journaled without reading it.
+    "ALTER TABLE journal ADD COLUMN notes TEXT;",
 ];
 
 /// The contact tables (also version 1).

@@ -15,4 +15,4 @@ provider_call_id: string,
 /**
  * When it happened by the provider's clock, if it says; else when Ringside received it.
  */
-at: string | null, facts: CallFacts, } & ({ "kind": "started" } | { "kind": "ringing", agent: string | null, } | { "kind": "leg_stopped", agent: string, outcome: LegOutcome, } | { "kind": "answered", by: string | null, } | { "kind": "keypress", prompt: string | null, digits: string, } | { "kind": "transferred", to: string | null, } | { "kind": "ended", answered: boolean | null, reason: EndReason, duration_s: number | null, } | { "kind": "details" });
+at: string | null, facts: CallFacts, } & ({ "kind": "started" } | { "kind": "ringing", agent: string | null, } | { "kind": "leg_stopped", agent: string, outcome: LegOutcome, } | { "kind": "attempt_ended", agent: string, } | { "kind": "missed", agent: string | null, } | { "kind": "answered", by: string | null, } | { "kind": "keypress", prompt: string | null, digits: string, } | { "kind": "transferred", to: string | null, } | { "kind": "ended", answered: boolean | null, reason: EndReason, duration_s: number | null, } | { "kind": "details" });

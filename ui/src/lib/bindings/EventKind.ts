@@ -6,4 +6,4 @@ import type { LegOutcome } from "./LegOutcome";
  * What happened, as one provider event says it. A provider message can carry several
  * (an Exotel terminal callback both ends legs and ends the call).
  */
-export type EventKind = { "kind": "started" } | { "kind": "ringing", agent: string | null, } | { "kind": "leg_stopped", agent: string, outcome: LegOutcome, } | { "kind": "answered", by: string | null, } | { "kind": "keypress", prompt: string | null, digits: string, } | { "kind": "transferred", to: string | null, } | { "kind": "ended", answered: boolean | null, reason: EndReason, duration_s: number | null, } | { "kind": "details" };
+export type EventKind = { "kind": "started" } | { "kind": "ringing", agent: string | null, } | { "kind": "leg_stopped", agent: string, outcome: LegOutcome, } | { "kind": "attempt_ended", agent: string, } | { "kind": "missed", agent: string | null, } | { "kind": "answered", by: string | null, } | { "kind": "keypress", prompt: string | null, digits: string, } | { "kind": "transferred", to: string | null, } | { "kind": "ended", answered: boolean | null, reason: EndReason, duration_s: number | null, } | { "kind": "details" };

@@ -3,4 +3,4 @@
 /**
  * The codes only the HTTP API gives (the application's are [`ErrorCode`]).
  */
-export type HttpErrorCode = "not_found" | "unauthorized" | "host_not_allowed" | "origin_not_allowed" | "bad_request" | "malformed" | "unsupported" | "method" | "request_timeout" | "too_large" | "store_failed";
+export type HttpErrorCode = "not_found" | "unauthorized" | "host_not_allowed" | "origin_not_allowed" | "bad_request" | "malformed" | "unsupported" | "method" | "request_timeout" | "too_large" | "store_failed" | "too_many_failures";

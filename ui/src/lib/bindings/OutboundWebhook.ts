@@ -13,7 +13,8 @@ url: string,
  */
 secret: string, 
 /**
- * Which events: `call.ended`, `call.missed`, `missed.resolved`, `missed.done`. Default
- * all.
+ * Which events: `call.ended`, `call.missed`, `missed.resolved` (the customer was reached),
+ * `missed.done` (an agent marked it done or called back), `call.wrapup` (an agent noted
+ * how it went). Default all.
  */
 events: Array<string>, };

@@ -11,4 +11,10 @@ ringing_s: number,
 /**
  * An answered call with no news for this long is over. Default 12 hours.
  */
-answered_s: number, };
+answered_s: number, 
+/**
+ * A call its provider will say no more about is over after this long: the Exotel
+ * applet's call after its last attempt ended (a grace for the next sequential attempt),
+ * a VoiceShot outbound campaign call after its last keypress. Default 20 seconds.
+ */
+quiet_s: number, };

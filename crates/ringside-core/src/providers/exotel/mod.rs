@@ -1,4 +1,5 @@
 //! Exotel: the Connect applet's agent pass-through (GET) and the StatusCallback (POST).
+//! The seed and what Ringside does with each field: `docs/providers/exotel.md`.
 //!
 //! # Connect applet pass-through (GET, query string)
 //! A customer calls the virtual number `CallTo`; the Connect applet dials agents one after
@@ -11,13 +12,18 @@
 //! | -------------------------------------------- | ------------------------------------- |
 //! | `Dial`, `Ringing`                            | `Ringing { agent: DialWhomNumber }`   |
 //! | `Answered`                                   | `Answered { by: DialWhomNumber }`     |
-//! | `Terminal` (`Status=free`)                   | `LegStopped { DialWhomNumber, NoAnswer }` |
+//! | `Terminal` (`Status=free`)                   | `AttemptEnded { DialWhomNumber }`     |
+//! | anything else                                | nothing (journaled and logged)        |
 //!
-//! `Terminal` ends one agent's attempt, never the call; after that agent answered it is the end
-//! of their conversation, and the correlator ignores a stop for an answered leg. The pass-through
-//! does not say why an attempt ended, so every stop is `NoAnswer`. Without `EventType` (accounts
-//! where the answered event is not enabled send only `Status`), `busy` is a dial and `free` a
-//! terminal. `at` is `CurrentTime` in the account's local time.
+//! `Terminal` ends one agent's attempt: an attempt nobody answered stops that agent's leg
+//! (the next attempt may follow); the answering agent's `Terminal` is the end of their
+//! conversation, which ends the call with its talk time. The applet sends nothing after its
+//! last attempt (the StatusCallback is a separate setting): a call whose every attempt ended
+//! unanswered is over, missed, after `[calls] quiet_s` (the grace for a next attempt; see
+//! [`quiet`]). Without `EventType` (the older form, from before the answered event existed)
+//! `busy` is a dial and `free` the end of an attempt; such an account never says who answered,
+//! so its calls are missed unless a StatusCallback says otherwise. `at` is `CurrentTime` in the
+//! account's local time.
 //!
 //! # StatusCallback (POST: multipart/form-data by default, urlencoded, or JSON)
 //! | `EventType`          | Ringside                                                     |
@@ -25,11 +31,12 @@
 //! | `ringing`            | `Ringing { agent: None }`                                    |
 //! | `answered`           | `Answered { by: None }` (or `Details`, see below)            |
 //! | `terminal`, or absent with a `Status` (older callbacks) | `Ended { answered, reason, duration_s: ConversationDuration }` |
+//! | anything else        | nothing (journaled and logged)                               |
 //!
 //! `Direction`: `inbound` and `outbound-dial` (a Connect applet flow, see above) are inbound,
 //! `outbound-api` (the connect-two-numbers API) is outbound. `at` is `EventTime`, else
 //! `DateUpdated`, in local time. `delivery_id` is `None`: Exotel sends no delivery id, so the
-//! engine deduplicates on the body's hash.
+//! engine deduplicates on the request's hash.
 //!
 //! ## Legs
 //! `Legs` (a JSON array; JSON text in form bodies; `Legs[0][Status]`-style form fields are also
@@ -41,24 +48,25 @@
 //! the agent, while the customer has not answered yet) and is `Details`, not an answer.
 //!
 //! ## Whether a terminal call was answered
-//! In this order, the first that applies:
-//! 1. `ConversationDuration` is a number: answered iff it is > 0 (Exotel's own measure of talk
-//!    time between the two parties; 0 on an inbound call means no agent ever talked: missed).
-//! 2. `Status` is `no-answer`, `busy`, `failed` or `canceled`: not answered.
-//! 3. `Legs` has two or more legs: answered iff a leg after the first is connected (`Status`
-//!    completed or in-progress with `OnCallDuration` > 0). A single leg that is not connected:
-//!    not answered.
-//! 4. Otherwise (`completed` with no durations and no legs) `None`: Ringside uses what it saw
-//!    (the pass-through's `Answered`, or an `answered` callback).
+//! `answered` is `Some(true)` when the callback shows talk time: `ConversationDuration` > 0, or,
+//! without a `ConversationDuration`, a leg after the first that was connected (`Status`
+//! completed or in-progress with `OnCallDuration` > 0). Otherwise it is `None`: the call is
+//! missed unless Ringside saw someone answer (the pass-through's `Answered`, an `answered`
+//! callback), since an answered call is never shown as missed.
 //!
-//! `reason` follows `Status`: completed -> `Completed` (but `NoAnswer` when step 1-3 found nobody
-//! answered: the caller hung up in the IVR or while agents rang), no-answer -> `NoAnswer`, busy ->
+//! `reason` follows `Status`: completed -> `Completed` (`NoAnswer` once the call turns out
+//! missed: the caller hung up in the IVR or while agents rang), no-answer -> `NoAnswer`, busy ->
 //! `Busy`, failed and canceled -> `Failed`; a terminal `in-progress` (contradictory, but the call
-//! is over) is treated like completed.
+//! is over) and a `Status` Ringside does not know (noted) are treated like completed.
+//!
+//! A value that does not read (a time, `ConversationDuration`, `Legs`) is noted and left
+//! unknown; the delivery is never refused for it.
 
 use super::wire::{self, Fields};
-use super::{Adapter, Inbound, ParseContext, ParseError, Parsed};
-use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
+use super::{Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
+use crate::model::{
+    Call, CallEvent, CallFacts, CallState, Direction, EndReason, EventKind, LegState, Provider,
+};
 use chrono::{DateTime, FixedOffset, Utc};
 use http::Method;
 use serde_json::Value;
@@ -75,7 +83,21 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports {
+        ringing: true,
+        ids_reused: false,
+        quiet,
+    },
 };
+
+/// The Connect applet says nothing after its last attempt: a call still ringing whose every
+/// attempt has ended will hear no more (unless a StatusCallback comes, which still replaces
+/// Ringside's verdict).
+fn quiet(call: &Call) -> bool {
+    call.state == CallState::Ringing
+        && !call.legs.is_empty()
+        && call.legs.iter().all(|l| l.state == LegState::Stopped)
+}
 
 /// Form bodies may spell `Legs` out as `Legs[i][Field]`; more legs than this are not looked for.
 const MAX_FORM_LEGS: usize = 32;
@@ -172,20 +194,27 @@ impl WireLeg {
 
 /// Parse one Exotel delivery: GET is the Connect applet pass-through, POST the StatusCallback.
 pub fn parse(req: &Inbound<'_>, ctx: &ParseContext) -> Result<Parsed, ParseError> {
+    let mut notes = Vec::new();
     let event = if req.method == Method::GET {
-        pass_through(&wire::fields(PROVIDER, req)?, ctx)?
+        pass_through(&wire::fields(PROVIDER, req)?, ctx, &mut notes)?
     } else if req.method == Method::POST {
-        status_callback(&wire::fields(PROVIDER, req)?, ctx)?
+        status_callback(&wire::fields(PROVIDER, req)?, ctx, &mut notes)?
     } else {
         return Err(ParseError::method(PROVIDER, req.method));
     };
-    Ok(Parsed {
-        events: vec![event],
-        delivery_id: None,
+    Ok(match event {
+        Some(event) => Parsed::events(vec![event], None).with_notes(notes),
+        None => Parsed::ignored(notes.join("; "), None),
     })
 }
 
-fn pass_through(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseError> {
+/// One pass-through request's event; `None` (and why, in `notes`) for one Ringside does not
+/// read.
+fn pass_through(
+    f: &Fields,
+    ctx: &ParseContext,
+    notes: &mut Vec<String>,
+) -> Result<Option<CallEvent>, ParseError> {
     let call_sid = call_sid(f)?;
     let event = match f.text("EventType") {
         Some(t) => match t.to_ascii_lowercase().as_str() {
@@ -193,13 +222,24 @@ fn pass_through(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseError>
             "ringing" => DialEvent::Ringing,
             "answered" => DialEvent::Answered,
             "terminal" => DialEvent::Terminal,
-            _ => return Err(unsupported(format!("pass-through EventType `{t}`"))),
+            _ => {
+                notes.push(format!(
+                    "pass-through EventType `{t}` is not one Ringside reads"
+                ));
+                return Ok(None);
+            }
         },
         None => match f.text("Status") {
             Some(s) if s.eq_ignore_ascii_case("busy") => DialEvent::Dial,
             Some(s) if s.eq_ignore_ascii_case("free") => DialEvent::Terminal,
-            Some(s) => return Err(unsupported(format!("pass-through Status `{s}`"))),
-            None => return Err(malformed("pass-through without EventType or Status")),
+            Some(s) => {
+                notes.push(format!("pass-through Status `{s}` is not busy or free"));
+                return Ok(None);
+            }
+            None => {
+                notes.push("pass-through without EventType or Status".into());
+                return Ok(None);
+            }
         },
     };
     let agent = f.text("DialWhomNumber");
@@ -207,10 +247,7 @@ fn pass_through(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseError>
         DialEvent::Dial | DialEvent::Ringing => EventKind::Ringing { agent },
         DialEvent::Answered => EventKind::Answered { by: agent },
         DialEvent::Terminal => match agent {
-            Some(agent) => EventKind::LegStopped {
-                agent,
-                outcome: LegOutcome::NoAnswer,
-            },
+            Some(agent) => EventKind::AttemptEnded { agent },
             None => EventKind::Details,
         },
     };
@@ -219,7 +256,13 @@ fn pass_through(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseError>
         // The pass-through only exists in Connect applet flows: the customer called in.
         direction: Some(
             f.text("Direction")
-                .and_then(|d| WireDirection::from_wire(&d))
+                .and_then(|d| {
+                    let read = WireDirection::from_wire(&d);
+                    if read.is_none() {
+                        notes.push(format!("`Direction` `{d}` is not one Ringside reads"));
+                    }
+                    read
+                })
                 .map_or(Direction::Inbound, WireDirection::direction),
         ),
         from: f.first_text(&["CallFrom", "From"]),
@@ -227,12 +270,19 @@ fn pass_through(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseError>
         to,
         ..CallFacts::default()
     };
-    Ok(CallEvent::new(PROVIDER, call_sid, kind)
-        .at(local_time(f, &["CurrentTime"], ctx.local_offset))
-        .facts(facts))
+    Ok(Some(
+        CallEvent::new(PROVIDER, call_sid, kind)
+            .at(local_time(f, &["CurrentTime"], ctx.local_offset, notes))
+            .facts(facts),
+    ))
 }
 
-fn status_callback(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseError> {
+/// One StatusCallback's event; `None` (and why, in `notes`) for one Ringside does not read.
+fn status_callback(
+    f: &Fields,
+    ctx: &ParseContext,
+    notes: &mut Vec<String>,
+) -> Result<Option<CallEvent>, ParseError> {
     let call_sid = call_sid(f)?;
     let status = f.text("Status");
     let event = match f.text("EventType") {
@@ -240,16 +290,28 @@ fn status_callback(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseErr
             "ringing" => CallbackEvent::Ringing,
             "answered" => CallbackEvent::Answered,
             "terminal" => CallbackEvent::Terminal,
-            _ => return Err(unsupported(format!("StatusCallback EventType `{t}`"))),
+            _ => {
+                notes.push(format!(
+                    "StatusCallback EventType `{t}` is not one Ringside reads"
+                ));
+                return Ok(None);
+            }
         },
         // Callbacks from before EventType existed were sent only at the end of the call.
         None if status.is_some() => CallbackEvent::Terminal,
-        None => return Err(malformed("StatusCallback without EventType or Status")),
+        None => {
+            notes.push("StatusCallback without EventType or Status".into());
+            return Ok(None);
+        }
     };
-    let direction = f
-        .text("Direction")
-        .and_then(|d| WireDirection::from_wire(&d));
-    let legs = legs(f)?;
+    let direction = f.text("Direction").and_then(|d| {
+        let read = WireDirection::from_wire(&d);
+        if read.is_none() {
+            notes.push(format!("`Direction` `{d}` is not one Ringside reads"));
+        }
+        read
+    });
+    let legs = legs(f, notes);
 
     let kind = match event {
         CallbackEvent::Ringing => EventKind::Ringing { agent: None },
@@ -260,19 +322,28 @@ fn status_callback(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseErr
             _ => EventKind::Answered { by: None },
         },
         CallbackEvent::Terminal => {
-            let raw = status.ok_or_else(|| malformed("terminal StatusCallback without Status"))?;
-            let status = Status::from_wire(&raw)
-                .ok_or_else(|| unsupported(format!("StatusCallback Status `{raw}`")))?;
-            let conversation = number(f, "ConversationDuration")?;
-            let answered = answered(status, conversation, legs.as_deref());
+            let status = match status {
+                Some(raw) => {
+                    let read = Status::from_wire(&raw);
+                    if read.is_none() {
+                        notes.push(format!(
+                            "StatusCallback Status `{raw}` is not one Ringside reads; read as completed"
+                        ));
+                    }
+                    read
+                }
+                None => {
+                    notes.push("terminal StatusCallback without Status; read as completed".into());
+                    None
+                }
+            };
+            let conversation = number(f, "ConversationDuration", notes);
+            let answered = answered(conversation, legs.as_deref());
             let reason = match status {
-                Status::Completed | Status::InProgress => match answered {
-                    Some(false) => EndReason::NoAnswer,
-                    Some(true) | None => EndReason::Completed,
-                },
-                Status::NoAnswer => EndReason::NoAnswer,
-                Status::Busy => EndReason::Busy,
-                Status::Failed | Status::Canceled => EndReason::Failed,
+                None | Some(Status::Completed | Status::InProgress) => EndReason::Completed,
+                Some(Status::NoAnswer) => EndReason::NoAnswer,
+                Some(Status::Busy) => EndReason::Busy,
+                Some(Status::Failed | Status::Canceled) => EndReason::Failed,
             };
             EventKind::Ended {
                 answered,
@@ -298,94 +369,108 @@ fn status_callback(f: &Fields, ctx: &ParseContext) -> Result<CallEvent, ParseErr
         recording_url: f.text("RecordingUrl"),
         ..CallFacts::default()
     };
-    Ok(CallEvent::new(PROVIDER, call_sid, kind)
-        .at(local_time(
-            f,
-            &["EventTime", "DateUpdated"],
-            ctx.local_offset,
-        ))
-        .facts(facts))
+    Ok(Some(
+        CallEvent::new(PROVIDER, call_sid, kind)
+            .at(local_time(
+                f,
+                &["EventTime", "DateUpdated"],
+                ctx.local_offset,
+                notes,
+            ))
+            .facts(facts),
+    ))
 }
 
-/// Whether anyone answered, from a terminal callback: see the module docs for the rules.
-fn answered(status: Status, conversation: Option<u64>, legs: Option<&[WireLeg]>) -> Option<bool> {
-    if let Some(talk) = conversation {
-        return Some(talk > 0);
-    }
-    match status {
-        Status::NoAnswer | Status::Busy | Status::Failed | Status::Canceled => return Some(false),
-        Status::Completed | Status::InProgress => {}
-    }
-    match legs? {
-        [] => None,
-        [only] => (!only.talked()).then_some(false),
-        [_, later @ ..] => Some(later.iter().any(WireLeg::talked)),
-    }
+/// Whether a terminal callback shows that someone answered: `Some(true)` when it shows talk
+/// time, else `None` (see the module docs).
+fn answered(conversation: Option<u64>, legs: Option<&[WireLeg]>) -> Option<bool> {
+    let talked = match (conversation, legs) {
+        (Some(talk), _) => talk > 0,
+        (None, Some([_, later @ ..])) => later.iter().any(WireLeg::talked),
+        (None, _) => false,
+    };
+    talked.then_some(true)
 }
 
 fn call_sid(f: &Fields) -> Result<String, ParseError> {
     f.text("CallSid").ok_or_else(|| malformed("no CallSid"))
 }
 
-fn local_time(f: &Fields, names: &[&str], offset: FixedOffset) -> Option<DateTime<Utc>> {
-    names
-        .iter()
-        .find_map(|n| f.text(n).and_then(|t| wire::timestamp(&t, offset)))
+/// The first of the time fields `names` that is there, read in the account's local time
+/// (noted when it does not read).
+fn local_time(
+    f: &Fields,
+    names: &[&str],
+    offset: FixedOffset,
+    notes: &mut Vec<String>,
+) -> Option<DateTime<Utc>> {
+    let name = names.iter().find(|n| f.text(n).is_some())?;
+    wire::time_field(name, f.text(name).as_deref(), offset, notes)
 }
 
-/// A duration ([`wire::seconds`]); absent or `"null"` is `None`, anything else is malformed.
-fn number(f: &Fields, name: &str) -> Result<Option<u64>, ParseError> {
-    f.text(name)
-        .map(|t| {
-            wire::seconds(&t).ok_or_else(|| malformed(format!("{name} is `{t}`, not seconds")))
-        })
-        .transpose()
+/// A duration ([`wire::seconds`]); absent or `"null"` is `None`, and so (noted) is anything
+/// that is not seconds.
+fn number(f: &Fields, name: &str, notes: &mut Vec<String>) -> Option<u64> {
+    let t = f.text(name)?;
+    let s = wire::seconds(&t);
+    if s.is_none() {
+        notes.push(format!("`{name}` is `{t}`, not seconds"));
+    }
+    s
 }
 
-/// `Legs` as a JSON array, as JSON text (urlencoded bodies), or as `Legs[i][Field]` form fields.
-fn legs(f: &Fields) -> Result<Option<Vec<WireLeg>>, ParseError> {
+/// `Legs` as a JSON array, as JSON text (urlencoded bodies), or as `Legs[i][Field]` form
+/// fields; `None` when absent, and (noted) when it does not read.
+fn legs(f: &Fields, notes: &mut Vec<String>) -> Option<Vec<WireLeg>> {
     let parsed;
     let items = match f.value("Legs") {
-        None | Some(Value::Null) => return Ok(form_legs(f)),
+        None | Some(Value::Null) => return form_legs(f),
         Some(Value::Array(items)) => items,
         Some(Value::String(s)) => {
             let s = s.trim();
             if s.is_empty() || s.eq_ignore_ascii_case("null") {
-                return Ok(None);
+                return None;
             }
-            parsed = serde_json::from_str::<Value>(s)
-                .map_err(|e| malformed(format!("Legs is not JSON: {e}")))?;
-            match &parsed {
-                Value::Array(items) => items,
-                _ => return Err(malformed("Legs is not an array")),
+            match serde_json::from_str::<Value>(s) {
+                Ok(v @ Value::Array(_)) => {
+                    parsed = v;
+                    parsed.as_array().expect("an array")
+                }
+                _ => {
+                    notes.push("`Legs` is not a JSON array; it is not read".into());
+                    return None;
+                }
             }
         }
-        Some(_) => return Err(malformed("Legs is not an array")),
+        Some(_) => {
+            notes.push("`Legs` is not an array; it is not read".into());
+            return None;
+        }
     };
-    items
-        .iter()
-        .map(|item| {
-            let Value::Object(obj) = item else {
-                return Err(malformed("a Legs element is not an object"));
-            };
-            let get = |name: &str| {
-                obj.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .and_then(|(_, v)| value_text(v))
-            };
-            let on_call_duration = match get("OnCallDuration") {
-                None => None,
-                Some(t) => Some(wire::seconds(&t).ok_or_else(|| {
-                    malformed(format!("Legs OnCallDuration is `{t}`, not seconds"))
-                })?),
-            };
-            Ok(WireLeg {
-                status: get("Status"),
-                on_call_duration,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+    let mut legs = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Object(obj) = item else {
+            notes.push("a `Legs` element is not an object; `Legs` is not read".into());
+            return None;
+        };
+        let get = |name: &str| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| value_text(v))
+        };
+        let on_call_duration = get("OnCallDuration").and_then(|t| {
+            let s = wire::seconds(&t);
+            if s.is_none() {
+                notes.push(format!("a leg's `OnCallDuration` is `{t}`, not seconds"));
+            }
+            s
+        });
+        legs.push(WireLeg {
+            status: get("Status"),
+            on_call_duration,
+        });
+    }
+    Some(legs)
 }
 
 /// `Legs[0][Status]=completed&Legs[0][OnCallDuration]=12&...`, if the form spells it that way.
@@ -418,10 +503,6 @@ fn malformed(message: impl Into<String>) -> ParseError {
     ParseError::malformed(PROVIDER, message)
 }
 
-fn unsupported(message: impl Into<String>) -> ParseError {
-    ParseError::unsupported(PROVIDER, message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,44 +515,16 @@ mod tests {
     }
 
     #[test]
-    fn conversation_duration_decides_first() {
+    fn talk_time_says_answered_and_nothing_else_says_missed() {
         let both = [leg("completed", Some(12)), leg("completed", Some(6))];
-        assert_eq!(
-            answered(Status::Completed, Some(6), Some(&both)),
-            Some(true)
-        );
-        assert_eq!(
-            answered(Status::Completed, Some(0), Some(&both)),
-            Some(false)
-        );
-        assert_eq!(answered(Status::NoAnswer, Some(3), None), Some(true));
-    }
-
-    #[test]
-    fn without_conversation_duration_status_then_later_legs_decide() {
+        assert_eq!(answered(Some(6), Some(&both)), Some(true));
+        // Exotel's own measure says nobody talked: not a verdict against an answer Ringside saw.
+        assert_eq!(answered(Some(0), Some(&both)), None);
         let caller_only = [leg("completed", Some(40)), leg("no-answer", None)];
-        let agent_talked = [leg("completed", Some(40)), leg("completed", Some(30))];
-        assert_eq!(
-            answered(Status::NoAnswer, None, Some(&agent_talked)),
-            Some(false)
-        );
-        assert_eq!(
-            answered(Status::Completed, None, Some(&caller_only)),
-            Some(false)
-        );
-        assert_eq!(
-            answered(Status::Completed, None, Some(&agent_talked)),
-            Some(true)
-        );
-        assert_eq!(
-            answered(Status::Completed, None, Some(&[leg("no-answer", None)])),
-            Some(false)
-        );
-        assert_eq!(
-            answered(Status::Completed, None, Some(&[leg("completed", Some(9))])),
-            None
-        );
-        assert_eq!(answered(Status::Completed, None, None), None);
+        assert_eq!(answered(None, Some(&both)), Some(true));
+        assert_eq!(answered(None, Some(&caller_only)), None);
+        assert_eq!(answered(None, Some(&[leg("completed", Some(9))])), None);
+        assert_eq!(answered(None, None), None);
     }
 
     #[test]

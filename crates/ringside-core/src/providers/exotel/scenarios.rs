@@ -1,66 +1,133 @@
-//! Exotel scenarios: a customer calls the virtual number and the Connect applet dials agents,
-//! reported by the agent pass-through (GET), then the StatusCallback ends the call (POST).
+//! Exotel scenarios. The seed's two flows: a customer calls the virtual number and the Connect
+//! applet dials agents, reported by the agent pass-through (GET) alone, as the seed's applet
+//! flow has no StatusCallback; and the connect-two-numbers API, reported by the StatusCallback
+//! (POST, multipart/form-data as Exotel sends it by default).
 //!
 //! Times are IST wall-clock strings (`YYYY-MM-DD HH:MM:SS`), as an Indian account sends them;
 //! Ringside reads them with the configured local offset.
 
 use super::config::{parse_offset, IST};
-use crate::model::Provider;
+use crate::model::{CallState, Provider};
 use crate::providers::scenario::{form, Run, Scenario, WireRequest};
 use chrono::{Duration, FixedOffset};
 
 /// The Exotel virtual number (ExoPhone) the simulated customer calls.
 const VIRTUAL_NUMBER: &str = "08044556678";
-const STEP_MS: u64 = 1500;
+/// Whole seconds: Exotel's times have no fractions.
+const STEP_MS: u64 = 1000;
 /// How long an agent's phone rings before they answer or the attempt ends.
 const RING_MS: u64 = 3000;
+/// How long the answering agent talks.
+const TALK_MS: u64 = 6000;
 
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "exotel-answered",
         provider: Provider::Exotel,
-        description: "Connect applet pass-through: Dial and Answered for the first agent; then \
-                      the terminal StatusCallback (multipart/form-data), completed.",
+        description: "Connect applet pass-through only: Dial, Ringing and Answered for the first \
+                      agent, then that agent's Terminal (Status free) when they hang up, which \
+                      ends the call with its talk time.",
         build: answered,
+        sent: CallState::Ended,
+        settled: CallState::Ended,
     },
     Scenario {
         name: "exotel-missed",
         provider: Provider::Exotel,
-        description: "Connect applet pass-through: two agents dialled one after the other, each \
-                      Dial..Terminal unanswered; then the terminal StatusCallback (urlencoded), \
-                      no-answer.",
+        description: "Connect applet pass-through only: two agents dialled one after the other, \
+                      each Dial..Terminal unanswered. The applet says nothing after its last \
+                      attempt: the call is missed once [calls] quiet_s passed without a next \
+                      attempt.",
         build: missed,
+        sent: CallState::Ringing,
+        settled: CallState::Missed,
+    },
+    Scenario {
+        name: "exotel-connect-api",
+        provider: Provider::Exotel,
+        description: "The connect-two-numbers API (outbound-api) with ringing, answered and \
+                      terminal StatusCallbacks, shaped as the seed's: the agent's leg rings and \
+                      answers first, then the customer's; the terminal callback gives the \
+                      conversation's duration and the recording.",
+        build: connect_api,
+        sent: CallState::Ended,
+        settled: CallState::Ended,
     },
 ];
 
 fn answered(run: &Run) -> Vec<WireRequest> {
     let a1 = agent(run, 0);
     let mut call = Call::new(run);
-    let dial = call.pass_through(0, "Dial", "busy", a1);
-    let answer = call.pass_through(RING_MS, "Answered", "busy", a1);
-    let legs = r#"[{"OnCallDuration":31,"RingingDuration":0,"Status":"completed"},{"OnCallDuration":24,"RingingDuration":3,"Status":"completed"}]"#;
-    let terminal = call.terminal(STEP_MS * 4, "completed", "24", legs, true);
     vec![
-        dial,
-        answer,
-        multipart(&terminal, &run.id).after(STEP_MS * 4),
+        call.pass_through(0, "Dial", "busy", a1),
+        call.pass_through(STEP_MS, "Ringing", "busy", a1),
+        call.pass_through(RING_MS, "Answered", "busy", a1),
+        call.pass_through(TALK_MS, "Terminal", "free", a1),
     ]
 }
 
 fn missed(run: &Run) -> Vec<WireRequest> {
     let (a1, a2) = (agent(run, 0), agent(run, 1));
     let mut call = Call::new(run);
-    let legs = r#"[{"OnCallDuration":8,"RingingDuration":0,"Status":"completed"},{"OnCallDuration":0,"RingingDuration":3,"Status":"no-answer"}]"#;
-    let mut requests = vec![
+    vec![
         call.pass_through(0, "Dial", "busy", a1),
         call.pass_through(RING_MS, "Terminal", "free", a1),
-        call.pass_through(STEP_MS / 3, "Dial", "busy", a2),
+        call.pass_through(STEP_MS, "Dial", "busy", a2),
         call.pass_through(RING_MS, "Terminal", "free", a2),
+    ]
+}
+
+/// The seed's StatusCallback sequence for connecting an agent (`From`) to a customer (`To`).
+fn connect_api(run: &Run) -> Vec<WireRequest> {
+    let mut call = Call::new(run);
+    let agent = agent(run, 0).to_string();
+    let leg = |status: &str| format!(r#"{{"OnCallDuration":null,"Status":{status}}}"#);
+    let (up, null) = (leg(r#""in-progress""#), leg("null"));
+    let talk_s = TALK_MS / 1000;
+    let mut requests = vec![
+        call.callback(
+            0,
+            &agent,
+            "ringing",
+            "in-progress",
+            &format!("[{up},{null}]"),
+        ),
+        call.callback(
+            RING_MS,
+            &agent,
+            "answered",
+            "in-progress",
+            &format!("[{up},{null}]"),
+        ),
+        call.callback(
+            STEP_MS,
+            &agent,
+            "ringing",
+            "in-progress",
+            &format!("[{up},{up}]"),
+        ),
+        call.callback(
+            RING_MS,
+            &agent,
+            "answered",
+            "in-progress",
+            &format!("[{up},{up}]"),
+        ),
     ];
-    let terminal = call.terminal(STEP_MS, "no-answer", "0", legs, false);
-    requests.push(
-        WireRequest::post("application/x-www-form-urlencoded", form(&terminal)).after(STEP_MS),
+    let legs = format!(
+        r#"[{{"OnCallDuration":{},"RingingDuration":3,"Status":"completed"}},{{"OnCallDuration":{talk_s},"RingingDuration":3,"Status":"completed"}}]"#,
+        talk_s + 5
     );
+    let mut terminal = call.fields(TALK_MS, &agent, "terminal", "completed", &legs);
+    terminal.push(("ConversationDuration", talk_s.to_string()));
+    terminal.push((
+        "RecordingUrl",
+        format!(
+            "https://recordings.example.invalid/exotel/{}.mp3",
+            call.call_sid()
+        ),
+    ));
+    requests.push(multipart(&terminal, &run.id).after(TALK_MS));
     requests
 }
 
@@ -120,40 +187,51 @@ impl<'a> Call<'a> {
         WireRequest::get(format!("?{query}")).after(delay_ms)
     }
 
-    /// The terminal StatusCallback's fields, `delay_ms` after the last step.
-    fn terminal(
+    /// A StatusCallback of the connect API (`From` the agent, `To` the customer),
+    /// `delay_ms` after the last step.
+    fn callback(
         &mut self,
         delay_ms: u64,
+        agent: &str,
+        event: &str,
         status: &str,
-        conversation_s: &str,
         legs: &str,
-        recorded: bool,
+    ) -> WireRequest {
+        let fields = self.fields(delay_ms, agent, event, status, legs);
+        multipart(&fields, &self.run.id).after(delay_ms)
+    }
+
+    /// A StatusCallback's fields, `delay_ms` after the last step.
+    fn fields(
+        &mut self,
+        delay_ms: u64,
+        agent: &str,
+        event: &str,
+        status: &str,
+        legs: &str,
     ) -> Vec<(&'static str, String)> {
         self.elapsed_ms += delay_ms;
-        let end = self.ist(self.elapsed_ms);
-        let recording = if recorded {
-            format!(
-                "https://recordings.example.invalid/exotel/{}.mp3",
-                self.call_sid()
-            )
-        } else {
-            "null".to_string()
-        };
+        let now = self.ist(self.elapsed_ms);
         vec![
             ("CallSid", self.call_sid()),
-            ("EventType", "terminal".into()),
+            ("EventType", event.into()),
             ("DateCreated", self.ist(0)),
-            ("DateUpdated", end.clone()),
+            ("DateUpdated", now.clone()),
             ("Status", status.into()),
-            ("To", VIRTUAL_NUMBER.into()),
-            ("From", self.run.caller.clone()),
+            ("To", self.run.caller.clone()),
+            ("From", agent.into()),
             ("PhoneNumberSid", VIRTUAL_NUMBER.into()),
             ("StartTime", self.ist(0)),
-            ("EndTime", end.clone()),
-            ("EventTime", end),
-            ("Direction", "inbound".into()),
-            ("RecordingUrl", recording),
-            ("ConversationDuration", conversation_s.into()),
+            (
+                "EndTime",
+                if event == "terminal" {
+                    now.clone()
+                } else {
+                    "null".into()
+                },
+            ),
+            ("EventTime", now),
+            ("Direction", "outbound-api".into()),
             ("Legs", legs.into()),
         ]
     }
@@ -180,7 +258,7 @@ fn multipart(fields: &[(&str, String)], run_id: &str) -> WireRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CallEvent, Direction, EndReason, EventKind, LegOutcome};
+    use crate::model::{CallEvent, Direction, EndReason, EventKind};
     use crate::providers::scenario::check::{kinds, ringing, scenario};
     use crate::providers::ParseContext;
     use chrono::{TimeZone, Utc};
@@ -202,27 +280,19 @@ mod tests {
         parsed.into_iter().flat_map(|p| p.events).collect()
     }
 
-    fn stopped(agent: &str) -> EventKind {
-        EventKind::LegStopped {
-            agent: agent.into(),
-            outcome: LegOutcome::NoAnswer,
-        }
-    }
-
     #[test]
-    fn answered_dials_the_first_agent_who_answers_then_the_call_completes() {
+    fn answered_is_the_applet_flow_ending_with_the_answering_agents_terminal() {
         let events = events(scenario("exotel-answered"), &run());
         assert_eq!(
             kinds(&events),
             vec![
                 ringing("09812345601"),
+                ringing("09812345601"),
                 EventKind::Answered {
                     by: Some("09812345601".into())
                 },
-                EventKind::Ended {
-                    answered: Some(true),
-                    reason: EndReason::Completed,
-                    duration_s: Some(24),
+                EventKind::AttemptEnded {
+                    agent: "09812345601".into()
                 },
             ]
         );
@@ -234,30 +304,46 @@ mod tests {
             .all(|e| e.facts.direction == Some(Direction::Inbound)));
         assert_eq!(events[0].facts.from.as_deref(), Some("09876543210"));
         assert_eq!(events[0].facts.line.as_deref(), Some(VIRTUAL_NUMBER));
-        assert!(events[2].facts.recording_url.is_some());
     }
 
     #[test]
-    fn missed_dials_two_agents_in_turn_then_ends_unanswered() {
+    fn missed_dials_two_agents_in_turn_and_says_no_more() {
         let events = events(scenario("exotel-missed"), &run());
+        let ended = |a: &str| EventKind::AttemptEnded { agent: a.into() };
         assert_eq!(
             kinds(&events),
             vec![
                 ringing("09812345601"),
-                stopped("09812345601"),
+                ended("09812345601"),
                 ringing("09812345602"),
-                stopped("09812345602"),
+                ended("09812345602"),
+            ]
+        );
+    }
+
+    #[test]
+    fn connect_api_is_the_seeds_status_callbacks() {
+        let events = events(scenario("exotel-connect-api"), &run());
+        assert_eq!(
+            kinds(&events),
+            vec![
+                EventKind::Ringing { agent: None },
+                // The first leg (the agent) picking up is not the call being answered.
+                EventKind::Details,
+                EventKind::Ringing { agent: None },
+                EventKind::Answered { by: None },
                 EventKind::Ended {
-                    answered: Some(false),
-                    reason: EndReason::NoAnswer,
-                    duration_s: Some(0),
+                    answered: Some(true),
+                    reason: EndReason::Completed,
+                    duration_s: Some(6),
                 },
             ]
         );
-        assert_eq!(
-            events[4].facts.recording_url, None,
-            "\"null\" is no recording"
-        );
+        assert!(events
+            .iter()
+            .all(|e| e.facts.direction == Some(Direction::Outbound)));
+        assert_eq!(events[0].facts.to.as_deref(), Some("09876543210"));
+        assert!(events[4].facts.recording_url.is_some());
     }
 
     #[test]
@@ -287,6 +373,11 @@ mod tests {
             let a = events(s, &run());
             let b = events(s, &odd);
             assert_ne!(a[0].provider_call_id, b[0].provider_call_id);
+            if s.name == "exotel-connect-api" {
+                assert_eq!(b[0].facts.to.as_deref(), Some("+91 98765 43210 & co"));
+                assert_eq!(b[0].facts.from.as_deref(), Some("09812345601"));
+                continue;
+            }
             assert_eq!(b[0].facts.from.as_deref(), Some("+91 98765 43210 & co"));
             assert_eq!(
                 b[0].kind,

@@ -8,9 +8,12 @@
 //! ```
 //!
 //! The format has no timestamps and no event ids: `at` is left to the receive time and
-//! deliveries are deduplicated on the body's hash.
+//! deliveries are deduplicated on the body's hash (a `callId` is taken to be unique). Another
+//! event name is journaled, logged and acknowledged and changes nothing; a hangup `cause` or
+//! `direction` Ringside does not know is noted and left unknown. What Ringside does with each
+//! field: `docs/providers/generic.md`.
 
-use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use serde_json::Value;
 
@@ -23,6 +26,7 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports::FULL,
 };
 
 enum CtiEvent {
@@ -47,27 +51,43 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         return Err(ParseError::method(PROVIDER, req.method));
     }
     let fields = wire::fields(PROVIDER, req)?;
-    let event_name = fields
-        .text("event")
-        .ok_or_else(|| ParseError::malformed(PROVIDER, "missing `event`"))?;
+    let Some(event_name) = fields.text("event") else {
+        if fields.text("callId").is_none() {
+            return Err(ParseError::malformed(
+                PROVIDER,
+                "no `event` and no `callId`",
+            ));
+        }
+        return Ok(Parsed::ignored(
+            "no `event`: not a call event Ringside reads",
+            None,
+        ));
+    };
     let event = match event_name.to_ascii_lowercase().as_str() {
         "newcall" => CtiEvent::NewCall,
         "answer" => CtiEvent::Answer,
         "hangup" => CtiEvent::Hangup,
         _ => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("event `{event_name}`"),
+            return Ok(Parsed::ignored(
+                format!("event `{event_name}` is not newCall, answer or hangup"),
+                None,
             ))
         }
     };
     let call_id = fields
         .text("callId")
         .ok_or_else(|| ParseError::malformed(PROVIDER, "missing `callId`"))?;
-    let users = users(req, &fields)?;
+    let mut notes = Vec::new();
+    let users = users(req, &fields, &mut notes);
 
     let facts = CallFacts {
-        direction: fields.text("direction").as_deref().and_then(direction),
+        direction: fields.text("direction").and_then(|d| {
+            let read = direction(&d);
+            if read.is_none() {
+                notes.push(format!("`direction` `{d}` is not in or out"));
+            }
+            read
+        }),
         // Kept as sent, `anonymous` included; the engine normalizes numbers.
         from: fields.text("from"),
         to: fields.text("to"),
@@ -88,10 +108,14 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
                 .or_else(|| users.into_iter().next()),
         }],
         CtiEvent::Hangup => {
-            let (answered, reason) = match fields.text("cause") {
+            let (answered, reason) = match fields.text("cause").map(|c| (cause(&c), c)) {
+                // Whether anyone answered is the engine's to say, from what it saw.
                 None => (None, EndReason::Completed),
-                Some(c) => match cause(&c)? {
-                    // Whether anyone answered is the engine's to say, from what it saw.
+                Some((None, c)) => {
+                    notes.push(format!("hangup cause `{c}` is not one Ringside reads"));
+                    (None, EndReason::Completed)
+                }
+                Some((Some(c), _)) => match c {
                     Cause::NormalClearing | Cause::Forwarded => (None, EndReason::Completed),
                     Cause::Busy => (Some(false), EndReason::Busy),
                     Cause::Cancel | Cause::NoAnswer => (Some(false), EndReason::NoAnswer),
@@ -106,17 +130,18 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         }
     };
 
-    Ok(Parsed {
-        events: kinds
+    Ok(Parsed::events(
+        kinds
             .into_iter()
             .map(|k| CallEvent::new(PROVIDER, call_id.clone(), k).facts(facts.clone()))
             .collect(),
-        delivery_id: None,
-    })
+        None,
+    )
+    .with_notes(notes))
 }
 
-fn cause(c: &str) -> Result<Cause, ParseError> {
-    Ok(match c.to_ascii_lowercase().as_str() {
+fn cause(c: &str) -> Option<Cause> {
+    Some(match c.to_ascii_lowercase().as_str() {
         "normalclearing" => Cause::NormalClearing,
         "busy" => Cause::Busy,
         "cancel" => Cause::Cancel,
@@ -124,12 +149,7 @@ fn cause(c: &str) -> Result<Cause, ParseError> {
         "congestion" => Cause::Congestion,
         "notfound" => Cause::NotFound,
         "forwarded" => Cause::Forwarded,
-        _ => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("hangup cause `{c}`"),
-            ))
-        }
+        _ => return None,
     })
 }
 
@@ -144,7 +164,7 @@ fn direction(s: &str) -> Option<Direction> {
 
 /// The users involved, in order: `user` or `user[]` as a string, a JSON array (also as JSON
 /// text in a form field) or a repeated form field (Zammad documents `user[]=A&user[]=B`).
-fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseError> {
+fn users(req: &Inbound<'_>, fields: &wire::Fields, notes: &mut Vec<String>) -> Vec<String> {
     let value = fields.value("user").or_else(|| fields.value("user[]"));
     let out = match value {
         None | Some(Value::Null) => Vec::new(),
@@ -155,7 +175,7 @@ fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseE
                     Value::String(s) => users.push(s.trim().to_string()),
                     Value::Number(n) => users.push(n.to_string()),
                     Value::Null => {}
-                    _ => return Err(ParseError::malformed(PROVIDER, "`user` holds a non-string")),
+                    other => notes.push(format!("a `user` is `{other}`, not a name; left out")),
                 }
             }
             users
@@ -170,11 +190,11 @@ fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseE
         }
         Some(Value::String(s)) => text_users(s),
         Some(Value::Number(n)) => vec![n.to_string()],
-        Some(_) => {
-            return Err(ParseError::malformed(
-                PROVIDER,
-                "`user` is not a string or array",
-            ))
+        Some(other) => {
+            notes.push(format!(
+                "`user` is `{other}`, not a name or a list; left out"
+            ));
+            Vec::new()
         }
     };
     // Blank entries dropped, each user once, first mention first.
@@ -184,7 +204,7 @@ fn users(req: &Inbound<'_>, fields: &wire::Fields) -> Result<Vec<String>, ParseE
             unique.push(u);
         }
     }
-    Ok(unique)
+    unique
 }
 
 /// One user, or a JSON array sent as text in a form field.
@@ -283,6 +303,17 @@ mod tests {
     }
 
     #[test]
+    fn a_user_that_is_no_name_is_left_out_and_noted() {
+        let p = parse_as(
+            "application/json",
+            r#"{"event":"newCall","callId":"c1","user":[{"a":1},"Bob"]}"#,
+        )
+        .unwrap();
+        assert_eq!(kinds(&p), ringing(&["Bob"]));
+        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+    }
+
+    #[test]
     fn answer_prefers_the_answering_number() {
         let p = parse_as(
             "application/json",
@@ -332,28 +363,17 @@ mod tests {
         assert_eq!(end(Some("noAnswer")), (Some(false), EndReason::NoAnswer));
         assert_eq!(end(Some("congestion")), (Some(false), EndReason::Failed));
         assert_eq!(end(Some("notFound")), (Some(false), EndReason::Failed));
-        assert!(matches!(
-            parse_as(
-                "application/x-www-form-urlencoded",
-                "event=hangup&callId=c1&cause=exploded"
-            ),
-            Err(ParseError::Unsupported { .. })
-        ));
+        assert_eq!(end(Some("exploded")), (None, EndReason::Completed), "noted");
     }
 
     #[test]
     fn errors_are_typed() {
-        assert!(matches!(
-            parse_as("application/json", r#"{"event":"transfer","callId":"c1"}"#),
-            Err(ParseError::Unsupported { .. })
-        ));
+        let other = parse_as("application/json", r#"{"event":"transfer","callId":"c1"}"#).unwrap();
+        assert!(other.events.is_empty() && other.notes[0].contains("transfer"));
+        let nameless = parse_as("application/json", r#"{"callId":"c1"}"#).unwrap();
+        assert!(nameless.events.is_empty() && nameless.notes[0].contains("no `event`"));
         for (ct, body) in [
             ("application/json", r#"{"event":"answer"}"#),
-            ("application/json", r#"{"callId":"c1"}"#),
-            (
-                "application/json",
-                r#"{"event":"newCall","callId":"c1","user":[{"a":1}]}"#,
-            ),
             ("application/json", r#"{"event":"newCall","callId":"c1","#),
             ("application/json", "[1,2]"),
             ("application/x-www-form-urlencoded", ""),

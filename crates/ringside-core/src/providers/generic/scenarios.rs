@@ -3,7 +3,7 @@
 //! The answered call is sent as JSON, the missed one form-encoded with a repeated `user[]`
 //! field, so both encodings the format allows are exercised.
 
-use crate::model::Provider;
+use crate::model::{CallState, Provider};
 use crate::providers::scenario::{form, Run, Scenario, WireRequest};
 use serde_json::json;
 
@@ -20,6 +20,8 @@ pub const SCENARIOS: &[Scenario] = &[
         description: "newCall ringing every agent at once (JSON), answer by the first agent, \
                       then hangup with cause normalClearing.",
         build: answered,
+        sent: CallState::Ended,
+        settled: CallState::Ended,
     },
     Scenario {
         name: "generic-missed",
@@ -27,6 +29,8 @@ pub const SCENARIOS: &[Scenario] = &[
         description: "newCall ringing two agents at once (form-encoded, repeated user[]), then \
                       hangup with cause noAnswer: nobody picked up.",
         build: missed,
+        sent: CallState::Missed,
+        settled: CallState::Missed,
     },
 ];
 

@@ -4,7 +4,8 @@
 //! `JOIN` and `LEAVE` may come in between (or none of them). Several `RING`s in a row are
 //! parallel ringing: each rung destination becomes a leg, and one leg's `NOANSWER`/`CANCEL` only
 //! stops that leg (it is not a miss when another leg answered). Whether the call was answered at
-//! all is `COMPLETED`'s `is_answered`, which the adapter passes on as the provider's word.
+//! all is `COMPLETED`'s `is_answered`, which the adapter passes on as the provider's word (the
+//! verdict for a call Ringside did not see answered; an answer it saw is never undone).
 //!
 //! | TelTel                                   | Ringside                                  |
 //! | ---------------------------------------- | ----------------------------------------- |
@@ -49,16 +50,19 @@
 //!   only `START` and `COMPLETED` (which describe the whole session) set the call's from/to.
 //! - The identity on an agent `JOIN` is `subject` (the SIP device, the same identity `RING` used
 //!   for the leg, so the correlator can match them), falling back to `subject_user`.
-//! - `is_answered` may be a JSON bool, 0/1 or `"true"`/`"false"`; absent means "not said".
+//! - `is_answered` may be a JSON bool, 0/1 or `"true"`/`"false"`; absent (or anything else,
+//!   noted) means "not said".
 //! - No duration attribute is documented: `duration` (else `billsec`) in seconds is used if present.
-//! - `timestamp` is UTC; RFC 3339, `YYYY-MM-DD HH:MM:SS` or Unix seconds. One that does not parse
-//!   is ignored (Ringside then uses its receive time) rather than refusing the whole event.
+//! - `timestamp` is UTC; RFC 3339, `YYYY-MM-DD HH:MM:SS`, Unix seconds or milliseconds. One that
+//!   does not read is noted and Ringside uses its receive time, rather than refusing the event.
+//! - An event name or `RINGRESULT` state Ringside does not know is journaled, logged and
+//!   acknowledged, and changes nothing.
 //! - HTTP method: POST only; content type JSON, urlencoded or multipart.
 //! - `line` is the autodialer campaign (`data.campaign_id`) or, on an inbound `START`, the number
 //!   dialled (`to`).
 
 use super::wire::{self, Fields};
-use super::{Adapter, Inbound, ParseContext, ParseError, Parsed};
+use super::{Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
 use serde_json::Value;
 
@@ -71,6 +75,7 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports::FULL,
 };
 
 /// The event names TelTel sends.
@@ -192,25 +197,51 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     }
     let f = wire::fields(PROVIDER, req)?;
 
-    let name = f
-        .first_text(&["event", "event_type", "name"])
-        .ok_or_else(|| malformed("no event name (`event`, `event_type` or `name`)"))?;
-    let event = Event::from_wire(&name)
-        .ok_or_else(|| ParseError::unsupported(PROVIDER, format!("event `{name}`")))?;
-    let call_id = f
-        .first_text(&["call_id", "session_id"])
-        .ok_or_else(|| malformed("no `call_id` or `session_id`"))?;
-    let at = f
-        .text("timestamp")
-        .and_then(|t| wire::timestamp(&t, wire::utc()));
+    let delivery_id = f.text("id");
+    let call = f.first_text(&["call_id", "session_id"]);
+    let Some(name) = f.first_text(&["event", "event_type", "name"]) else {
+        if call.is_none() {
+            return Err(malformed("no event name and no `call_id` or `session_id`"));
+        }
+        // Perhaps TelTel names it otherwise: kept, and said, until Ringside reads it.
+        return Ok(Parsed::ignored(
+            "no event name (`event`, `event_type` or `name`)",
+            delivery_id,
+        ));
+    };
+    let Some(event) = Event::from_wire(&name) else {
+        return Ok(Parsed::ignored(
+            format!("TelTel event `{name}` is not one Ringside reads"),
+            delivery_id,
+        ));
+    };
+    let call_id = call.ok_or_else(|| malformed("no `call_id` or `session_id`"))?;
+    let mut notes = Vec::new();
+    let at = wire::time_field(
+        "timestamp",
+        f.text("timestamp").as_deref(),
+        wire::utc(),
+        &mut notes,
+    );
     let direction = f
         .text("direction")
         .and_then(|d| match d.to_ascii_lowercase().as_str() {
             "inbound" => Some(Direction::Inbound),
             "outbound" => Some(Direction::Outbound),
-            _ => None,
+            _ => {
+                notes.push(format!("`direction` `{d}` is not inbound or outbound"));
+                None
+            }
         });
-    let leg = f.text("leg").and_then(|l| Leg::from_wire(&l));
+    let leg = f.text("leg").and_then(|l| {
+        let read = Leg::from_wire(&l);
+        if read.is_none() {
+            notes.push(format!(
+                "`leg` `{l}` is not contact or operator; read as none"
+            ));
+        }
+        read
+    });
     // The party a RING/RINGRESULT is about: see the module docs.
     let destination = || f.first_text(&["subject", "to", "dst", "callee"]);
 
@@ -223,39 +254,51 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             },
         },
         Event::RingResult => {
-            let raw = f
-                .text("state")
-                .ok_or_else(|| malformed("RINGRESULT without `state`"))?;
-            let state = RingState::from_wire(&raw).ok_or_else(|| {
-                ParseError::unsupported(PROVIDER, format!("RINGRESULT state `{raw}`"))
-            })?;
-            match leg {
-                Some(Leg::Contact) => EventKind::Details,
-                Some(Leg::Operator) | None => match (state.outcome(), destination()) {
-                    (None, by) => EventKind::Answered { by },
-                    (Some(outcome), Some(agent)) => EventKind::LegStopped { agent, outcome },
-                    (Some(_), None) => EventKind::Details,
-                },
+            let raw = f.text("state");
+            match (raw.as_deref().and_then(RingState::from_wire), leg) {
+                (None, _) => {
+                    // The ring ended somehow: the leg is left to later events (COMPLETED).
+                    notes.push(match raw {
+                        Some(raw) => {
+                            format!("RINGRESULT `state` `{raw}` is not one Ringside reads")
+                        }
+                        None => "RINGRESULT without `state`".into(),
+                    });
+                    EventKind::Details
+                }
+                (Some(_), Some(Leg::Contact)) => EventKind::Details,
+                (Some(state), Some(Leg::Operator) | None) => {
+                    match (state.outcome(), destination()) {
+                        (None, by) => EventKind::Answered { by },
+                        (Some(outcome), Some(agent)) => EventKind::LegStopped { agent, outcome },
+                        (Some(_), None) => EventKind::Details,
+                    }
+                }
             }
         }
         Event::Ready | Event::Leave => EventKind::Details,
-        Event::Join => match f
-            .text("subject_type")
-            .and_then(|t| SubjectType::from_wire(&t))
-        {
+        Event::Join => match f.text("subject_type").and_then(|t| {
+            let read = SubjectType::from_wire(&t);
+            if read.is_none() {
+                notes.push(format!("`subject_type` `{t}` is not phone or sip"));
+            }
+            read
+        }) {
             Some(SubjectType::Sip) => EventKind::Answered {
                 by: f.first_text(&["subject", "subject_user"]),
             },
             Some(SubjectType::Phone) | None => EventKind::Details,
         },
         Event::Completed => {
-            let answered =
-                match f.text("is_answered") {
-                    None => None,
-                    Some(v) => Some(flag(&v).ok_or_else(|| {
-                        malformed(format!("`is_answered` is `{v}`, not a boolean"))
-                    })?),
-                };
+            let answered = f.text("is_answered").and_then(|v| {
+                let answered = flag(&v);
+                if answered.is_none() {
+                    notes.push(format!(
+                        "`is_answered` is `{v}`, not a boolean; Ringside goes by what it saw"
+                    ));
+                }
+                answered
+            });
             EventKind::Ended {
                 answered,
                 reason: match answered {
@@ -287,10 +330,11 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         }
     }
 
-    Ok(Parsed {
-        events: vec![CallEvent::new(PROVIDER, call_id, kind).at(at).facts(facts)],
-        delivery_id: f.text("id"),
-    })
+    Ok(Parsed::events(
+        vec![CallEvent::new(PROVIDER, call_id, kind).at(at).facts(facts)],
+        delivery_id,
+    )
+    .with_notes(notes))
 }
 
 fn malformed(message: impl Into<String>) -> ParseError {

@@ -4,7 +4,7 @@
 //! The event name goes in `event` and the numbers in `from`/`to`, the names the adapter looks
 //! for first (TelTel's own names for them are unconfirmed; see the adapter, `mod.rs`).
 
-use crate::model::Provider;
+use crate::model::{CallState, Provider};
 use crate::providers::scenario::{Run, Scenario, WireRequest};
 use chrono::Duration;
 use serde_json::{json, Value};
@@ -22,6 +22,8 @@ pub const SCENARIOS: &[Scenario] = &[
         description: "START, RING on two agents in parallel, RINGRESULT ANSWER on the first and \
                       CANCEL on the second, JOIN, then COMPLETED answered with a recording.",
         build: answered,
+        sent: CallState::Ended,
+        settled: CallState::Ended,
     },
     Scenario {
         name: "teltel-missed",
@@ -29,6 +31,8 @@ pub const SCENARIOS: &[Scenario] = &[
         description: "START, RING on two agents in parallel, RINGRESULT NOANSWER on both, then \
                       COMPLETED with is_answered false.",
         build: missed,
+        sent: CallState::Missed,
+        settled: CallState::Missed,
     },
 ];
 

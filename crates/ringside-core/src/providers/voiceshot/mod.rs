@@ -7,13 +7,20 @@
 //! ```
 //!
 //! The IVR itself answers every inbound call, so there is no ringing and no missed event:
-//! answer is the screen-pop moment and hangup ends the call. Outbound campaigns send keypress
-//! events only. The Content-Type VoiceShot sends is unconfirmed, so the body is parsed as XML
+//! answer is the screen-pop moment and hangup ends the call (answered: by the IVR; VoiceShot
+//! cannot report a missed call, and Ringside never makes one up). Outbound campaigns send
+//! keypress events only: a call Ringside knows only by its keypresses is taken for an outbound
+//! campaign's (assumed: an inbound call starts with its answer), which VoiceShot says no more
+//! about, so it is over after `[calls] quiet_s` of silence. `callid` is unique only while the
+//! call lives: the same `menuid`/`callid` after a call ended is a new call. An element or
+//! `action` that is not a Call Event is journaled, logged and acknowledged, and changes
+//! nothing. The Content-Type VoiceShot sends is unconfirmed, so the body is parsed as XML
 //! whatever the header says. A document type declaration is refused outright: entities are
-//! never declared, let alone expanded.
+//! never declared, let alone expanded. The seed and what Ringside does with each attribute:
+//! `docs/providers/voiceshot.md`.
 
-use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
-use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
+use crate::model::{Call, CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use std::collections::BTreeMap;
@@ -25,11 +32,26 @@ pub use config::Voiceshot;
 
 const PROVIDER: Provider = Provider::Voiceshot;
 
+/// The inbound campaign (`menuid`) of the built-in test calls, and of the demo config's
+/// identities: VoiceShot names no agent, so a call is an agent's when its campaign is one of
+/// their identities.
+pub const DEMO_CAMPAIGN: &str = "1-3";
+
 pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports {
+        ringing: false,
+        ids_reused: true,
+        quiet,
+    },
 };
+
+/// An outbound campaign's call (known only by its keypresses) gets no hangup.
+fn quiet(call: &Call) -> bool {
+    call.direction == Direction::Outbound && !call.state.is_terminal()
+}
 
 /// The root element of a Call Event: its name and attributes (names lower-cased, values
 /// unescaped but otherwise as sent).
@@ -64,37 +86,38 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
     let body = std::str::from_utf8(req.body)
         .map_err(|_| ParseError::malformed(PROVIDER, "body is not valid UTF-8"))?;
     let root = root_element(body.strip_prefix('\u{feff}').unwrap_or(body))?;
+    // An element that names no call is no VoiceShot Call Event, known or not.
+    let callid = root.attr("callid").ok_or_else(|| {
+        ParseError::malformed(PROVIDER, format!("<{}> without `callid`", root.name))
+    })?;
 
     let kind = match root.name.as_str() {
         "campaign" => {
-            let action = root
-                .attr("action")
-                .ok_or_else(|| ParseError::malformed(PROVIDER, "<campaign> without `action`"))?;
+            let Some(action) = root.attr("action") else {
+                return Ok(Parsed::ignored("<campaign> without `action`", None));
+            };
             match action.as_str() {
                 "4" => CallEventKind::Answer,
                 "5" => CallEventKind::Hangup,
                 other => {
-                    return Err(ParseError::unsupported(
-                        PROVIDER,
+                    return Ok(Parsed::ignored(
                         format!(
-                        "<campaign> action `{other}` is not a call event (4 = answer, 5 = hangup)"
+                        "<campaign> action `{other}` is not a Call Event (4 = answer, 5 = hangup)"
                     ),
+                        None,
                     ))
                 }
             }
         }
         "prompt" => CallEventKind::Keypress,
         other => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("unknown element <{other}>"),
+            return Ok(Parsed::ignored(
+                format!("<{other}> is not a VoiceShot Call Event"),
+                None,
             ))
         }
     };
 
-    let callid = root.attr("callid").ok_or_else(|| {
-        ParseError::malformed(PROVIDER, format!("<{}> without `callid`", root.name))
-    })?;
     let menuid = root.attr("menuid");
     // `callid` is unique per (menuid, callid) while the call lives, not on its own.
     let provider_call_id = match &menuid {
@@ -109,6 +132,7 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         ..CallFacts::default()
     };
 
+    let mut notes = Vec::new();
     let event = match kind {
         // Answer and hangup exist for inbound campaigns only.
         CallEventKind::Answer => {
@@ -117,30 +141,41 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         }
         CallEventKind::Hangup => {
             facts.direction = Some(Direction::Inbound);
-            EventKind::Ended {
-                // The IVR answered the call; whether a person did is not said.
-                answered: None,
-                reason: EndReason::Completed,
+            let duration = root.attr("duration");
+            let duration_s = duration.as_deref().and_then(wire::seconds);
+            if let (Some(d), None) = (&duration, duration_s) {
                 // A duration that does not read is dropped, not the hangup.
-                duration_s: root.attr("duration").as_deref().and_then(wire::seconds),
+                notes.push(format!("`duration` is `{d}`, not seconds"));
+            }
+            EventKind::Ended {
+                // The IVR answers every call: a hangup is never a missed call.
+                answered: Some(true),
+                reason: EndReason::Completed,
+                duration_s,
             }
         }
-        // Inbound or outbound campaign: the keypress does not say which.
-        CallEventKind::Keypress => EventKind::Keypress {
-            prompt: root.attr("promptid"),
-            digits: root
-                .attrs
-                .get("keypress")
-                .map(|d| d.trim().to_string())
-                .ok_or_else(|| ParseError::malformed(PROVIDER, "<prompt> without `keypress`"))?,
-        },
+        // The keypress does not say which campaign it is from. A call that starts with it is
+        // an outbound campaign's (assumed: inbound calls start with their answer); when the
+        // answer comes after all, it says inbound.
+        CallEventKind::Keypress => {
+            let Some(digits) = root.attrs.get("keypress").map(|d| d.trim().to_string()) else {
+                return Ok(Parsed::ignored("<prompt> without `keypress`", None));
+            };
+            facts.direction = Some(Direction::Outbound);
+            EventKind::Keypress {
+                prompt: root.attr("promptid"),
+                digits,
+            }
+        }
     };
 
-    Ok(Parsed {
-        events: vec![CallEvent::new(PROVIDER, provider_call_id, event).facts(facts)],
-        // No event id on the wire: Ringside deduplicates on the body's hash.
-        delivery_id: None,
-    })
+    // No event id on the wire: Ringside deduplicates on the body's hash, within one call (the
+    // `callid` is reused once a call is over).
+    Ok(Parsed::events(
+        vec![CallEvent::new(PROVIDER, provider_call_id, event).facts(facts)],
+        None,
+    )
+    .with_notes(notes))
 }
 
 /// The one root element of the document. Refuses DTDs, a second root and stray text; an XML
@@ -256,12 +291,12 @@ mod tests {
     }
 
     #[test]
-    fn hangup_leaves_answered_to_the_engine() {
+    fn a_hangup_is_of_a_call_the_ivr_answered() {
         let e = one(r#"<campaign menuid="1-3" callid="213167" action="5" duration="24"/>"#);
         assert_eq!(
             e.kind,
             EventKind::Ended {
-                answered: None,
+                answered: Some(true),
                 reason: EndReason::Completed,
                 duration_s: Some(24)
             }
@@ -280,7 +315,7 @@ mod tests {
                 digits: "10000000".into()
             }
         );
-        assert_eq!(e.facts.direction, None);
+        assert_eq!(e.facts.direction, Some(Direction::Outbound), "assumed");
     }
 
     #[test]
@@ -342,8 +377,6 @@ mod tests {
             r#"<campaign callid="1" action="4"/><campaign callid="1" action="5"/>"#,
             r#"<campaign callid="1" callid="2" action="4"/>"#,
             r#"<campaign menuid="1-3" action="4"/>"#,
-            r#"<campaign callid="1"/>"#,
-            r#"<prompt callid="1" promptid="2"/>"#,
             "<a></b>",
             "\u{feff}",
         ] {
@@ -356,11 +389,11 @@ mod tests {
             r#"<campaign callid="1" action="1"/>"#,
             r#"<campaign callid="1" action="answer"/>"#,
             r#"<call callid="1"/>"#,
+            r#"<campaign callid="1"/>"#,
+            r#"<prompt callid="1" promptid="2"/>"#,
         ] {
-            assert!(
-                matches!(parse_body(body), Err(ParseError::Unsupported { .. })),
-                "{body:?}"
-            );
+            let p = parse_body(body).unwrap();
+            assert!(p.events.is_empty() && p.notes.len() == 1, "{body:?}");
         }
         let headers = HeaderMap::new();
         let get = Inbound {

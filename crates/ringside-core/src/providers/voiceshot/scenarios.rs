@@ -4,13 +4,13 @@
 //! event to simulate: answer is the screen-pop moment, hangup ends the call. Outbound campaigns
 //! send keypress events only.
 
-use crate::model::Provider;
+use crate::model::{CallState, Provider};
 use crate::providers::scenario::{Run, Scenario, WireRequest};
 
 /// VoiceShot's Content-Type is unconfirmed; the adapter parses the body regardless.
 const CONTENT_TYPE: &str = "text/xml";
 /// The inbound campaign (`menuid`) the simulated calls come in on.
-const INBOUND_MENU: &str = "1-3";
+const INBOUND_MENU: &str = super::DEMO_CAMPAIGN;
 /// The outbound campaign of the keypress-only scenario.
 const OUTBOUND_MENU: &str = "2-1";
 const STEP_MS: u64 = 1500;
@@ -23,15 +23,20 @@ pub const SCENARIOS: &[Scenario] = &[
                       caller keys 1234 at prompt 1, then hangs up. VoiceShot has no ringing \
                       event and cannot report a missed call: its IVR answers every call.",
         build: answered,
+        sent: CallState::Ended,
+        settled: CallState::Ended,
     },
     Scenario {
         name: "voiceshot-keypress-only",
         provider: Provider::Voiceshot,
         description: "Outbound campaign: the called person keys 1 at prompt 1. Outbound \
-                      campaigns send keypress events only (no answer, no hangup, no caller \
-                      id), so the call never ends by itself. VoiceShot cannot report a missed \
-                      call.",
+                      campaigns send keypress events only (no answer, no hangup, no number): \
+                      the call shows as an outbound campaign call that was answered, with its \
+                      keypress, and ends once [calls] quiet_s passed without another. No pop \
+                      (nobody to name), never missed.",
         build: keypress_only,
+        sent: CallState::Answered,
+        settled: CallState::Ended,
     },
 ];
 
@@ -131,7 +136,7 @@ mod tests {
                     digits: "1234".into()
                 },
                 EventKind::Ended {
-                    answered: None,
+                    answered: Some(true),
                     reason: EndReason::Completed,
                     duration_s: Some(3)
                 },

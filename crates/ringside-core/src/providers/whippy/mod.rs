@@ -3,13 +3,20 @@
 //!
 //! Whippy calls are mostly AI-agent calls: `call.started` means connected (there is no ringing
 //! phase), `call.ended` ends the call and `call.analyzed` later adds the transcript, recording
-//! and analysis. A missed call is not documented; a `call.ended` whose `delivery_status` is not
-//! `call_completed.*` is the best signal there is.
+//! and analysis. A missed call is not documented: a call that was connected (`call.started`) is
+//! never missed, whatever `call.ended` says; one that ends without having started is missed
+//! when its `delivery_status` is not `call_completed.*`. Another event name (`message.created`,
+//! ...) is journaled, logged and acknowledged, and changes nothing. The seed and what Ringside
+//! does with each field: `docs/providers/whippy.md`.
+//!
+//! Dedupe: the seed's three events of one call share one `request_id`, and two calls' events
+//! may too, so a delivery is named by what Whippy keeps stable per call and event: `data.id`,
+//! the event name and `data.updated_at`.
 
-use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{Attachment, CallEvent, CallFacts, Direction, EndReason, EventKind, Provider};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 mod config;
 mod scenarios;
@@ -23,65 +30,107 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: scenarios::SCENARIOS,
+    reports: Reports {
+        ringing: false,
+        ..Reports::FULL
+    },
 };
 
 /// The envelope. `data` stays raw until the event name is known, so that a well-formed event
-/// of another kind (`message.created`, ...) is reported as unsupported rather than malformed.
+/// of another kind (`message.created`, ...) is ignored rather than refused as malformed.
+/// `request_id` is not read: a call's events share it (see the module docs).
 #[derive(Deserialize)]
 struct Envelope {
-    event: String,
+    #[serde(default)]
+    event: Option<String>,
     #[serde(default)]
     data: Option<Value>,
-    #[serde(default)]
-    request_id: Option<String>,
     /// Newer payloads only.
     #[serde(default)]
-    created_at: Option<String>,
+    created_at: Option<Value>,
 }
 
-#[derive(Deserialize)]
+/// `data`, read field by field: a field of another type than Whippy's is noted and left out,
+/// never the event.
 struct CallData {
     /// The call: stable across its three events.
     id: String,
-    #[serde(default)]
     from: Option<String>,
-    #[serde(default)]
     to: Option<String>,
     /// `INBOUND` / `OUTBOUND`.
-    #[serde(default)]
     direction: Option<String>,
     /// `call_in_progress`, `call_completed.user_hangup`, `call_completed.agent_hangup`, others
     /// undocumented.
-    #[serde(default)]
     delivery_status: Option<String>,
     /// The transcript (`Agent: ...\nUser: ...`) or null.
-    #[serde(default)]
     body: Option<String>,
-    #[serde(default)]
-    attachments: Option<Vec<WireAttachment>>,
+    attachments: Vec<Attachment>,
     /// A number in the published examples; may be null.
-    #[serde(default)]
-    user_id: Option<Value>,
-    #[serde(default)]
+    user_id: Option<String>,
+    /// When the call's record last changed: part of a delivery's id, not the event's time.
     updated_at: Option<String>,
-    /// Newer payloads only.
-    #[serde(default)]
-    metadata: Option<Metadata>,
-}
-
-#[derive(Deserialize)]
-struct WireAttachment {
-    #[serde(default)]
-    content_type: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    /// Seconds; the type is unconfirmed, so a number or a numeric string is accepted.
-    #[serde(default)]
+    /// Newer payloads only: `metadata.duration`, seconds as a number or a numeric string.
     duration: Option<Value>,
+}
+
+impl CallData {
+    fn read(data: &Map<String, Value>, notes: &mut Vec<String>) -> Result<CallData, ParseError> {
+        let id = data
+            .get("id")
+            .and_then(id_text)
+            .ok_or_else(|| ParseError::malformed(PROVIDER, "`data.id` is missing or empty"))?;
+        let mut text = |key: &str| match data.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => non_empty(Some(s.clone())),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(other) => {
+                notes.push(format!("`data.{key}` is `{other}`, not text; not read"));
+                None
+            }
+        };
+        let (from, to, direction) = (text("from"), text("to"), text("direction"));
+        let (delivery_status, body, updated_at) =
+            (text("delivery_status"), text("body"), text("updated_at"));
+        let user_id = match data.get("user_id") {
+            None | Some(Value::Null) => None,
+            Some(v) => id_text(v).or_else(|| {
+                notes.push(format!("`data.user_id` is `{v}`, not an id; not read"));
+                None
+            }),
+        };
+        let attachments = match data.get("attachments") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.iter().filter_map(attachment).collect(),
+            Some(other) => {
+                notes.push(format!(
+                    "`data.attachments` is `{other}`, not a list; not read"
+                ));
+                Vec::new()
+            }
+        };
+        let duration = match data.get("metadata") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => m.get("duration").filter(|d| !d.is_null()).cloned(),
+            Some(other) => {
+                notes.push(format!(
+                    "`data.metadata` is `{other}`, not an object; not read"
+                ));
+                None
+            }
+        };
+        Ok(CallData {
+            id,
+            from,
+            to,
+            direction,
+            delivery_status,
+            body,
+            attachments,
+            user_id,
+            updated_at,
+            duration,
+        })
+    }
 }
 
 enum WhippyEvent {
@@ -95,20 +144,37 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         return Err(ParseError::method(PROVIDER, req.method));
     }
     let envelope: Envelope = wire::json(PROVIDER, req.body)?;
-    let event = match envelope.event.trim().to_ascii_lowercase().as_str() {
+    let name = envelope.event.as_deref().unwrap_or("").trim();
+    let event = match name.to_ascii_lowercase().as_str() {
         "call.started" => WhippyEvent::Started,
         "call.ended" => WhippyEvent::Ended,
         "call.analyzed" => WhippyEvent::Analyzed,
         other => {
-            return Err(ParseError::unsupported(
-                PROVIDER,
-                format!("event `{other}`"),
-            ))
+            let data = envelope.data.as_ref();
+            let id = data.and_then(|d| d.get("id")).and_then(id_text);
+            let updated = data
+                .and_then(|d| d.get("updated_at"))
+                .and_then(Value::as_str);
+            let reason = match (other, &id) {
+                // Neither an event nor a call named: not Whippy's envelope.
+                ("", None) => {
+                    return Err(ParseError::malformed(
+                        PROVIDER,
+                        "no `event` and no `data.id`",
+                    ))
+                }
+                ("", Some(_)) => "no `event` name: not a call event Ringside reads".to_string(),
+                (other, _) => format!("Whippy event `{other}` is not a call event Ringside reads"),
+            };
+            return Ok(Parsed::ignored(
+                reason,
+                id.map(|id| delivery_id(&id, other, updated)),
+            ));
         }
     };
-    let data: CallData = match envelope.data {
-        Some(v @ Value::Object(_)) => serde_json::from_value(v)
-            .map_err(|e| ParseError::malformed(PROVIDER, format!("data: {e}")))?,
+    let mut notes = Vec::new();
+    let data = match &envelope.data {
+        Some(Value::Object(obj)) => CallData::read(obj, &mut notes)?,
         _ => {
             return Err(ParseError::malformed(
                 PROVIDER,
@@ -116,20 +182,13 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
             ))
         }
     };
-    if data.id.trim().is_empty() {
-        return Err(ParseError::malformed(PROVIDER, "`data.id` is empty"));
-    }
 
     let kind = match event {
         WhippyEvent::Started => EventKind::Answered {
-            by: data.user_id.as_ref().and_then(id_text),
+            by: data.user_id.clone(),
         },
         WhippyEvent::Ended => {
-            let duration_s = data
-                .metadata
-                .as_ref()
-                .and_then(|m| m.duration.as_ref())
-                .and_then(seconds);
+            let duration_s = data.duration.as_ref().and_then(seconds);
             match data.delivery_status.as_deref().map(str::trim) {
                 // Absent: nothing said either way; the engine uses what it saw.
                 None | Some("") => EventKind::Ended {
@@ -144,8 +203,9 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
                         duration_s,
                     }
                 }
+                // Not completed: missed, unless the call was connected (`call.started`).
                 Some(_) => EventKind::Ended {
-                    answered: Some(false),
+                    answered: None,
                     reason: EndReason::NoAnswer,
                     duration_s,
                 },
@@ -154,38 +214,54 @@ pub fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseErro
         WhippyEvent::Analyzed => EventKind::Details,
     };
 
-    let attachments: Vec<Attachment> = data
-        .attachments
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(attachment)
-        .collect();
+    let attachments = data.attachments;
     let facts = CallFacts {
-        direction: data.direction.as_deref().and_then(direction),
-        from: non_empty(data.from),
-        to: non_empty(data.to),
+        direction: data.direction.as_deref().and_then(|d| {
+            let read = direction(d);
+            if read.is_none() {
+                notes.push(format!("`direction` `{d}` is not INBOUND or OUTBOUND"));
+            }
+            read
+        }),
+        from: data.from,
+        to: data.to,
         line: None,
         recording_url: attachments
             .iter()
             .find(|a| a.kind == "recording")
             .map(|a| a.url.clone()),
-        transcript: data.body.filter(|b| !b.trim().is_empty()),
+        transcript: data.body,
         attachments,
     };
-    let at = data
-        .updated_at
-        .as_deref()
-        .or(envelope.created_at.as_deref())
-        .and_then(|s| wire::timestamp(s, wire::utc()));
+    // The envelope's `created_at` is when the event happened (newer payloads). `data.updated_at`
+    // is not: the seed's three events of one call carry the same one, so a call would last
+    // no time at all. Without the envelope's, Ringside's receive time is the event's.
+    let created = envelope.created_at.as_ref().map(|t| match t {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let at = wire::time_field("created_at", created.as_deref(), wire::utc(), &mut notes);
+    if let Some(d) = data.duration.as_ref().filter(|d| seconds(d).is_none()) {
+        notes.push(format!("`metadata.duration` is `{d}`, not seconds"));
+    }
 
-    Ok(Parsed {
-        events: vec![CallEvent::new(PROVIDER, data.id.trim(), kind)
+    Ok(Parsed::events(
+        vec![CallEvent::new(PROVIDER, data.id.clone(), kind)
             .at(at)
             .facts(facts)],
-        // The published examples reuse one request_id for all three events of a call, so the
-        // event name is part of the key.
-        delivery_id: non_empty(envelope.request_id).map(|id| format!("{id}:{}", envelope.event)),
-    })
+        Some(delivery_id(&data.id, name, data.updated_at.as_deref())),
+    )
+    .with_notes(notes))
+}
+
+/// One delivery of one event of one call: the call, the event name, and the call's
+/// `updated_at` (a new version of the same event, such as a second analysis, is new).
+fn delivery_id(call: &str, event: &str, updated_at: Option<&str>) -> String {
+    format!(
+        "{call}:{}:{}",
+        event.to_ascii_lowercase(),
+        updated_at.unwrap_or("").trim()
+    )
 }
 
 fn direction(s: &str) -> Option<Direction> {
@@ -197,9 +273,11 @@ fn direction(s: &str) -> Option<Direction> {
     }
 }
 
-fn attachment(a: WireAttachment) -> Option<Attachment> {
-    let url = non_empty(a.url)?;
-    let content_type = non_empty(a.content_type);
+/// One of `data.attachments`: an object with a `url` (and maybe a `content_type`).
+fn attachment(a: &Value) -> Option<Attachment> {
+    let field = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
+    let url = non_empty(field("url"))?;
+    let content_type = non_empty(field("content_type"));
     let is_audio = content_type
         .as_deref()
         .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("audio/"));
@@ -223,7 +301,7 @@ fn attachment(a: WireAttachment) -> Option<Attachment> {
 /// An id sent as a JSON string or number.
 fn id_text(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => non_empty(Some(s.clone())),
+        Value::String(s) => non_empty(Some(s.trim().to_string())),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
@@ -266,12 +344,12 @@ mod tests {
             data["delivery_status"] = json!(s);
         }
         let p = parse_json(&json!({"event": "call.ended", "data": data})).unwrap();
-        assert_eq!(p.delivery_id, None);
+        assert_eq!(p.delivery_id.as_deref(), Some("c1:call.ended:"));
         p.events[0].kind.clone()
     }
 
     #[test]
-    fn call_ended_reads_missed_from_the_delivery_status() {
+    fn call_ended_says_answered_when_completed_and_leaves_the_rest_to_what_was_seen() {
         assert_eq!(
             ended(Some("call_completed.agent_hangup")),
             EventKind::Ended {
@@ -280,10 +358,11 @@ mod tests {
                 duration_s: Some(61)
             }
         );
+        // Missed only if the call never started: not the adapter's to say.
         assert_eq!(
             ended(Some("call_no_answer")),
             EventKind::Ended {
-                answered: Some(false),
+                answered: None,
                 reason: EndReason::NoAnswer,
                 duration_s: Some(61)
             }
@@ -299,19 +378,21 @@ mod tests {
     }
 
     #[test]
-    fn one_request_id_across_events_gives_distinct_delivery_ids() {
-        let ids: Vec<_> = ["call.started", "call.ended", "call.analyzed"]
-            .into_iter()
-            .map(|ev| {
-                parse_json(&json!({"event": ev, "request_id": "r1", "data": {"id": "c1"}}))
-                    .unwrap()
-                    .delivery_id
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(
-            ids,
-            ["r1:call.started", "r1:call.ended", "r1:call.analyzed"]
+    fn a_delivery_is_named_by_call_event_and_version_never_by_request_id() {
+        let id = |ev: &str, call: &str, updated: &str| {
+            parse_json(&json!({"event": ev, "request_id": "r1",
+                "data": {"id": call, "updated_at": updated}}))
+            .unwrap()
+            .delivery_id
+            .unwrap()
+        };
+        let t = "2023-08-24T10:05:18.432652Z";
+        assert_eq!(id("call.started", "c1", t), format!("c1:call.started:{t}"));
+        assert_ne!(id("call.started", "c1", t), id("call.ended", "c1", t));
+        assert_ne!(id("call.started", "c1", t), id("call.started", "c2", t));
+        assert_ne!(
+            id("call.analyzed", "c1", t),
+            id("call.analyzed", "c1", "2023-08-24T10:09:00Z")
         );
     }
 
@@ -368,19 +449,43 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_typed() {
-        let unsupported = json!({"event": "message.created", "data": {"body": "hi"}});
+    fn other_events_are_ignored_and_broken_ones_refused() {
+        let other =
+            parse_json(&json!({"event": "message.created", "data": {"id": "m1", "body": "hi"}}))
+                .unwrap();
+        assert!(other.events.is_empty());
+        assert_eq!(other.delivery_id.as_deref(), Some("m1:message.created:"));
+        assert!(
+            other.notes[0].contains("message.created"),
+            "{:?}",
+            other.notes
+        );
+        // No event name: journaled, not read.
+        let nameless = parse_json(&json!({"data": {"id": "c1"}})).unwrap();
+        assert!(nameless.events.is_empty() && nameless.notes[0].contains("no `event`"));
+        // A field of another type is noted and left out, never the event.
+        let odd = parse_json(&json!({"event": "call.ended", "data": {
+            "id": 5, "from": 12183925232u64, "body": {"x": 1}, "attachments": "none",
+            "user_id": [42], "metadata": 3, "delivery_status": "call_completed.user_hangup"}}))
+        .unwrap();
+        assert_eq!(odd.events[0].provider_call_id, "5");
+        assert_eq!(odd.events[0].facts.from.as_deref(), Some("12183925232"));
+        assert_eq!(odd.notes.len(), 4, "{:?}", odd.notes);
         assert!(matches!(
-            parse_json(&unsupported),
-            Err(ParseError::Unsupported { .. })
+            odd.events[0].kind,
+            EventKind::Ended {
+                answered: Some(true),
+                ..
+            }
         ));
+        // No call to file it under: refused.
         for bad in [
             json!({"event": "call.ended"}),
             json!({"event": "call.ended", "data": null}),
             json!({"event": "call.ended", "data": {"from": "+1"}}),
             json!({"event": "call.ended", "data": {"id": ""}}),
-            json!({"event": "call.ended", "data": {"id": 5}}),
-            json!({"data": {"id": "c1"}}),
+            json!({"event": "call.ended", "data": {"id": true}}),
+            json!({"a": {"a": 1}}),
             json!([1, 2]),
         ] {
             assert!(

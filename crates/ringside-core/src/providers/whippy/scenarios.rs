@@ -3,7 +3,7 @@
 //! Whippy calls have no ringing phase: `call.started` means connected. Like the published
 //! examples, one `request_id` is reused across a call's events.
 
-use crate::model::Provider;
+use crate::model::{CallState, Provider};
 use crate::providers::scenario::{Run, Scenario, WireRequest};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -23,18 +23,24 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "whippy-answered",
         provider: Provider::Whippy,
         description: "An inbound AI-agent call: call.started (connected at once, Whippy has no \
-                      ringing phase), call.ended with call_completed.user_hangup, then \
-                      call.analyzed adding the transcript, recording and analysis.",
+                      ringing phase: the pop comes now), call.ended with \
+                      call_completed.user_hangup, then call.analyzed adding the transcript, \
+                      recording and analysis.",
         build: answered,
+        sent: CallState::Ended,
+        settled: CallState::Ended,
     },
     Scenario {
         name: "whippy-missed",
         provider: Provider::Whippy,
-        description: "A call.ended whose delivery_status is not call_completed.* (Whippy does \
-                      not document a missed-call event; this is the best signal). The status \
-                      value itself is invented, as Whippy's non-completed values are \
-                      undocumented.",
+        description: "A call that ends without having started: a call.ended whose \
+                      delivery_status is not call_completed.* and no call.started (Whippy does \
+                      not document a missed-call event; this is the best signal, and a call \
+                      that started is never missed). The status value itself is invented, as \
+                      Whippy's non-completed values are undocumented.",
         build: missed,
+        sent: CallState::Missed,
+        settled: CallState::Missed,
     },
 ];
 
@@ -232,7 +238,7 @@ mod tests {
         assert_eq!(
             kinds,
             vec![EventKind::Ended {
-                answered: Some(false),
+                answered: None,
                 reason: EndReason::NoAnswer,
                 duration_s: Some(0)
             }]

@@ -4,21 +4,33 @@
 //! | -------------------- | ----------------------------------------------------------------- |
 //! | `newCallEvent`       | `Ringing { agent: calleeUser or calleePhoneNumber }`              |
 //! | `callConnectedEvent` | `Answered { by: calleeUser or calleePhoneNumber }`                |
-//! | `missedCallEvent`    | `Ended { answered: Some(false), reason: NoAnswer }`               |
+//! | `missedCallEvent`    | `Missed { agent: calleeUser or calleePhoneNumber }`               |
 //! | `callHungUpEvent`    | `Ended { answered: None, reason: Completed, duration_s: duration }` |
 //! | `channelHungUpEvent` | `LegStopped { agent: the filled side, outcome: Cancelled }`       |
+//! | another notification type with a CallEvent | nothing (journaled and logged)       |
+//!
+//! The seed and what Ringside does with each field: `docs/providers/xelion.md`.
 //!
 //! Agents are named by their user object id when Xelion gives one, else by phone number, and
 //! the same preference is used everywhere so a leg's `Ringing`, `Answered` and `LegStopped`
 //! match. `channelHungUpEvent` fills only one side (the other side of the channel is gone):
 //! that side is the agent whose channel stopped ringing, typically because someone else in a
-//! hunt group picked up; it stops that leg, never the call. Without the customer's flow id it
-//! yields nothing: keyed by the channel's own `callId` it would open a call of its own.
+//! hunt group picked up; it stops that leg, never the call. It may lack the customer's flow id
+//! (only the callee's fields are filled): then the notice carries no event and [`Transfers`]
+//! finds the customer's call by the leg's `callId`; keyed by the channel's own `callId` it
+//! would open a call of its own.
+//!
+//! `missedCallEvent` is about one user who did not pick up: that leg stops, and a call someone
+//! else answered goes on; its `callHungUpEvent` says how it ended. Only when it is the first
+//! Ringside hears of the call (an account without admin rights gets nothing else) is it the
+//! end of the call, missed.
 //!
 //! Facts: `from` = `callerPhoneNumber`, `to` = `calleePhoneNumber`, `direction` from
 //! `initiation` (its values are undocumented: `incoming`/`inbound`/`in` and
-//! `outgoing`/`outbound`/`out` are read, `internal` and anything else give no direction). `at`
-//! is `date`: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff][+hh[:]mm]`, `DD-MM-YYYY HH:MM:SS`, or Unix
+//! `outgoing`/`outbound`/`out` are read, `internal` gives no direction). Without a recognised
+//! `initiation` the users tell: a `callerUser` with no `calleeUser` is an agent calling out, a
+//! `calleeUser` with no `callerUser` a call coming in, both an internal call. `at` is `date`:
+//! RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff][+hh[:]mm]`, `DD-MM-YYYY HH:MM:SS`, or Unix
 //! seconds/milliseconds; without a zone it is read as UTC.
 //!
 //! # Which id names the call
@@ -50,24 +62,20 @@
 //! (the one event a non-admin account gets, which then opens the call) take their `at` from it;
 //! the others happened when they arrive and carry no `at` (Ringside's receive time is used).
 //!
-//! `missedCallEvent` is taken to be about the call, not about one user of a hunt group (which
-//! `channelHungUpEvent` covers); that is the seed's reading but is unconfirmed.
-//!
 //! # Unconfirmed wrapper
 //! The key names of the server-to-client wrapper are not documented. The notification type is
 //! any string in the frame (at any depth, shallowest first) equal to one of the five names above,
 //! in any case (it sits in a field like `notificationType`, `type` or `messageType`); the
 //! CallEvent is the shallowest object with a `callId` field. A frame with no such object is not a
 //! call event (the `{"messageType":"test"}` echo, subscription acknowledgements, which may list
-//! the notification names) and yields no events. A frame with a CallEvent but none of the five
-//! names is unsupported. A top-level JSON array is read as several notifications.
+//! the notification names) and yields no notices. A CallEvent under none of the five names is a
+//! notice with no events and a note. A top-level JSON array is read as several notifications.
 //!
 //! The answer to the subscription request is read by [`subscription_answer`]
 //! (`subscription.rs`); the `[providers.xelion]` section is [`Xelion`] (`config.rs`).
 
-use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed};
+use super::{wire, Adapter, Inbound, ParseContext, ParseError, Parsed, Reports};
 use crate::model::{CallEvent, CallFacts, Direction, EndReason, EventKind, LegOutcome, Provider};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
@@ -78,7 +86,7 @@ mod transfers;
 
 pub use config::Xelion;
 pub use subscription::{subscription_answer, Subscription};
-pub use transfers::{Transfers, TRANSFER_GRACE_S};
+pub use transfers::{Transfers, BLIND_GRACE_S, TRANSFER_GRACE_S};
 
 const PROVIDER: Provider = Provider::Xelion;
 
@@ -88,6 +96,7 @@ pub const ADAPTER: Adapter = Adapter {
     provider: PROVIDER,
     parse,
     scenarios: &[],
+    reports: Reports::FULL,
 };
 
 /// Every notification Ringside can subscribe to, as Xelion names them.
@@ -208,6 +217,20 @@ impl WireCallEvent {
             .clone()
             .or_else(|| self.caller_phone_number.clone())
     }
+
+    /// How the call was initiated: `initiation` when Xelion names a value Ringside knows,
+    /// else what the users on either side say (see the module docs).
+    fn initiation(&self) -> Option<Initiation> {
+        if let Some(i) = self.initiation.as_deref().and_then(Initiation::from_wire) {
+            return Some(i);
+        }
+        match (&self.caller_user, &self.callee_user) {
+            (Some(_), None) => Some(Initiation::Outgoing),
+            (None, Some(_)) => Some(Initiation::Incoming),
+            (Some(_), Some(_)) => Some(Initiation::Internal),
+            (None, None) => None,
+        }
+    }
 }
 
 /// One notification of a frame: what it is, the key that recognises it when it comes again,
@@ -219,8 +242,11 @@ pub struct Notice {
     /// event delivered again (after a reconnect, or the duplicate hangup of an attended
     /// transfer) has the same key, whatever its wrapper or key order.
     pub dedupe_key: String,
-    /// Zero or one event (a channel hangup without the customer's flow yields none).
+    /// Zero or one event (none for a channel hangup without the customer's flow, which
+    /// [`Transfers`] may still place, or a notification type Ringside does not read).
     pub events: Vec<CallEvent>,
+    /// What Ringside could not read, journaled with the notice and logged.
+    pub notes: Vec<String>,
     leg: LegFacts,
 }
 
@@ -238,11 +264,17 @@ struct LegFacts {
 }
 
 /// A request's body as one frame.
-fn parse(req: &Inbound<'_>, ctx: &ParseContext) -> Result<Parsed, ParseError> {
-    parse_frame(req.body, ctx).map(|events| Parsed {
-        events,
-        delivery_id: None,
-    })
+fn parse(req: &Inbound<'_>, _ctx: &ParseContext) -> Result<Parsed, ParseError> {
+    let notices = notices(req.body)?;
+    if notices.is_empty() {
+        return Ok(Parsed::ignored("not a call event", None));
+    }
+    let mut notes: Vec<String> = notices.iter().flat_map(|n| n.notes.clone()).collect();
+    let events: Vec<CallEvent> = notices.into_iter().flat_map(|n| n.events).collect();
+    if events.is_empty() && notes.is_empty() {
+        notes.push("a channel hang-up that names no customer call: placed only by the websocket client's tracker".into());
+    }
+    Ok(Parsed::events(events, None).with_notes(notes))
 }
 
 /// Parse one websocket text frame into call events (none for frames that are not call events).
@@ -276,33 +308,43 @@ fn notice(frame: &Value) -> Result<Option<Notice>, ParseError> {
     }) else {
         return Ok(None);
     };
+    let call = WireCallEvent::from_object(obj);
     let Some(kind_name) = shallowest(frame, |v| match v {
         Value::String(s) => Notification::from_wire(s.trim()),
         _ => None,
     }) else {
-        return Err(ParseError::unsupported(
-            PROVIDER,
-            format!(
-                "call event frame with no known notification type (type: {})",
-                type_hint(frame).unwrap_or("none")
-            ),
-        ));
+        let hint = type_hint(frame).unwrap_or("none");
+        return Ok(Some(Notice {
+            // Named as what it is not, for the key only: it carries no event.
+            notification: Notification::ChannelHungUp,
+            dedupe_key: dedupe_key(hint, obj),
+            events: Vec::new(),
+            notes: vec![format!(
+                "a CallEvent under notification type `{hint}`, not one Ringside reads"
+            )],
+            leg: LegFacts::default(),
+        }));
     };
-    let call = WireCallEvent::from_object(obj);
 
-    let initiation = call.initiation.as_deref().and_then(Initiation::from_wire);
+    let initiation = call.initiation();
     let customer_flow = match initiation {
         Some(Initiation::Outgoing) => &call.callee_flow_id,
         Some(Initiation::Incoming | Initiation::Internal) | None => &call.caller_flow_id,
     };
-    let dedupe_key = dedupe_key(kind_name, obj);
+    let dedupe_key = dedupe_key(kind_name.wire(), obj);
     if kind_name == Notification::ChannelHungUp && customer_flow.is_none() {
-        // A channel's own callId would name a call nobody has seen and open a ghost call.
+        // A channel's own callId would name a call nobody has seen and open a ghost call:
+        // the tracker finds the customer's call by the leg, if it saw it ring.
         return Ok(Some(Notice {
             notification: kind_name,
             dedupe_key,
             events: Vec::new(),
-            leg: LegFacts::default(),
+            notes: Vec::new(),
+            leg: LegFacts {
+                call_id: call.call_id.clone(),
+                agent: call.callee().or_else(|| call.caller()),
+                ..LegFacts::default()
+            },
         }));
     }
     let call_id = customer_flow
@@ -315,10 +357,8 @@ fn notice(frame: &Value) -> Result<Option<Notice>, ParseError> {
             agent: call.callee(),
         },
         Notification::CallConnected => EventKind::Answered { by: call.callee() },
-        Notification::MissedCall => EventKind::Ended {
-            answered: Some(false),
-            reason: EndReason::NoAnswer,
-            duration_s: None,
+        Notification::MissedCall => EventKind::Missed {
+            agent: call.callee(),
         },
         Notification::CallHungUp => EventKind::Ended {
             answered: None,
@@ -350,9 +390,10 @@ fn notice(frame: &Value) -> Result<Option<Notice>, ParseError> {
     }
     // `date` is when the call was initiated: the moment of a new (or, for a non-admin account,
     // a missed) call, not of its answer or hangup.
+    let mut notes = Vec::new();
     let at = match kind_name {
         Notification::NewCall | Notification::MissedCall => {
-            call.date.as_deref().and_then(timestamp)
+            wire::time_field("date", call.date.as_deref(), wire::utc(), &mut notes)
         }
         Notification::CallConnected | Notification::CallHungUp | Notification::ChannelHungUp => {
             None
@@ -373,13 +414,14 @@ fn notice(frame: &Value) -> Result<Option<Notice>, ParseError> {
         notification: kind_name,
         dedupe_key,
         events: vec![CallEvent::new(PROVIDER, call_id, kind).at(at).facts(facts)],
+        notes,
         leg,
     }))
 }
 
 /// `xelion:sha256:` and the hash of the notification type and the CallEvent object, with keys
 /// in a canonical order.
-fn dedupe_key(kind: Notification, obj: &Map<String, Value>) -> String {
+fn dedupe_key(kind: &str, obj: &Map<String, Value>) -> String {
     fn canonical(v: &Value, out: &mut Vec<u8>) {
         match v {
             Value::Object(o) => {
@@ -411,7 +453,7 @@ fn dedupe_key(kind: Notification, obj: &Map<String, Value>) -> String {
             other => out.extend(other.to_string().as_bytes()),
         }
     }
-    let mut bytes = kind.wire().as_bytes().to_vec();
+    let mut bytes = kind.as_bytes().to_vec();
     bytes.push(0);
     canonical(&Value::Object(obj.clone()), &mut bytes);
     let hash = Sha256::digest(&bytes);
@@ -467,29 +509,6 @@ fn text(v: &Value) -> Option<String> {
             .find_map(|k| o.get(*k).and_then(text)),
         _ => None,
     }
-}
-
-fn timestamp(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<i64>() {
-        // Milliseconds once the number is too large to be seconds of this era.
-        return if n.abs() >= 100_000_000_000 {
-            DateTime::from_timestamp_millis(n)
-        } else {
-            DateTime::from_timestamp(n, 0)
-        };
-    }
-    if let Some(t) = wire::timestamp(s, wire::utc()) {
-        return Some(t);
-    }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
-        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    NaiveDateTime::parse_from_str(s, "%d-%m-%Y %H:%M:%S")
-        .ok()
-        .map(|n| Utc.from_utc_datetime(&n))
 }
 
 #[cfg(test)]
@@ -577,23 +596,49 @@ mod tests {
     }
 
     #[test]
-    fn missed_call_ends_unanswered() {
+    fn missed_call_event_is_about_one_user() {
         assert_eq!(
             events("missed"),
             vec![
                 (id("flow-c-2001"), ringing("user-a")),
                 (
                     id("flow-c-2001"),
-                    EventKind::Ended {
-                        answered: Some(false),
-                        reason: EndReason::NoAnswer,
-                        duration_s: None,
+                    EventKind::Missed {
+                        agent: Some(id("user-a"))
                     }
                 ),
-                // Xelion may also hang the call up; the engine drops it (already terminal).
+                // Xelion hangs the call up: nobody answered, so it is missed.
                 (id("flow-c-2001"), hung_up(0)),
             ]
         );
+        assert_eq!(
+            events("missed_by_one")[3],
+            (
+                id("flow-c-7001"),
+                EventKind::Missed {
+                    agent: Some(id("user-a"))
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn without_a_known_initiation_the_users_tell_the_direction() {
+        let f = frames("outgoing_without_initiation");
+        let first = parse_frame(f[0].as_bytes(), &ParseContext::default())
+            .unwrap()
+            .remove(0);
+        assert_eq!(first.facts.direction, Some(Direction::Outbound));
+        assert_eq!(first.provider_call_id, "flow-x-8001", "the customer's flow");
+        assert_eq!(first.kind, ringing("+31612345678"));
+        let incoming = parse_frame(
+            br#"{"notificationType":"newCallEvent","object":{"callId":"1","callerFlowId":"fc","calleeFlowId":"fa","calleeUser":"user-a","initiation":"something-new"}}"#,
+            &ParseContext::default(),
+        )
+        .unwrap()
+        .remove(0);
+        assert_eq!(incoming.facts.direction, Some(Direction::Inbound));
+        assert_eq!(incoming.provider_call_id, "fc");
     }
 
     #[test]
@@ -628,23 +673,24 @@ mod tests {
     }
 
     #[test]
-    fn hunt_group_stops_the_losing_channel_without_ending_the_call() {
+    fn hunt_group_channel_hangup_without_the_customer_flow_is_left_to_the_tracker() {
         assert_eq!(
             events("hunt_group"),
             vec![
                 (id("flow-c-4001"), ringing("user-a")),
                 (id("flow-c-4001"), ringing("user-b")),
                 (id("flow-c-4001"), answered("user-b")),
-                (
-                    id("flow-c-4001"),
-                    EventKind::LegStopped {
-                        agent: id("user-a"),
-                        outcome: LegOutcome::Cancelled,
-                    }
-                ),
+                // The seed's channel hangup fills only the callee's side: see transfers.rs.
                 (id("flow-c-4001"), hung_up(48)),
             ]
         );
+        let channel = notices(frames("hunt_group")[3].as_bytes())
+            .unwrap()
+            .remove(0);
+        assert_eq!(channel.notification, Notification::ChannelHungUp);
+        assert!(channel.events.is_empty());
+        assert_eq!(channel.leg.call_id.as_deref(), Some("call-4001a"));
+        assert_eq!(channel.leg.agent.as_deref(), Some("user-a"));
     }
 
     #[test]
@@ -688,26 +734,12 @@ mod tests {
                 Ok(vec![]),
                 Ok(vec![]),
                 Ok(vec![]),
-                // A CallEvent under a notification type Ringside does not know.
-                Err("unsupported"),
+                // A CallEvent under a notification type Ringside does not know: nothing.
+                Ok(vec![]),
                 // Not JSON.
                 Err("malformed"),
             ]
         );
-    }
-
-    #[test]
-    fn dates_parse_tolerantly() {
-        let t = |s| timestamp(s).map(|t| t.to_rfc3339());
-        let utc = Some("2024-03-05T09:30:00+00:00".to_string());
-        assert_eq!(t("2024-03-05 09:30:00"), utc);
-        assert_eq!(t("2024-03-05T09:30:00"), utc);
-        assert_eq!(t("2024-03-05T10:30:00+01:00"), utc);
-        assert_eq!(t("2024-03-05 10:30:00.000+0100"), utc);
-        assert_eq!(t("1709631000"), utc);
-        assert_eq!(t("1709631000000"), utc);
-        assert_eq!(t("05-03-2024 09:30:00"), utc);
-        assert_eq!(t("yesterday"), None);
     }
 
     #[test]

@@ -60,6 +60,7 @@ fn ring(s: &mut Writer, id: &str, from: &str, region: DefaultRegion, at: i64) ->
             content_type: None,
             raw: Vec::new(),
             events: vec![ev],
+            notes: Vec::new(),
         }])
         .unwrap();
     match out.into_iter().next().unwrap().unwrap() {

@@ -11,6 +11,7 @@ fn delivery(key: &str, kind: EventKind, at: i64) -> Delivery {
         content_type: None,
         raw: key.as_bytes().to_vec(),
         events: vec![CallEvent::new(Provider::Generic, "x1", kind).at(Some(t(at)))],
+        notes: Vec::new(),
     }
 }
 
@@ -139,6 +140,7 @@ fn stale_calls_are_the_open_ones_silent_past_their_timeout() {
     let limits = crate::correlate::Timeouts {
         ringing_s: 60,
         answered_s: 3600,
+        quiet_s: 20,
     };
     let ids = |now: i64, limit: usize| {
         let mut ids: Vec<_> = s
@@ -209,6 +211,7 @@ fn out_of_order_deliveries_fold_like_in_order_ones() {
                 content_type: None,
                 raw: vec![],
                 events: vec![events[i].clone()],
+                notes: Vec::new(),
             };
             assert!(matches!(
                 s.store_batch(&[d]).unwrap()[0],

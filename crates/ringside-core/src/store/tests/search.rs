@@ -48,6 +48,7 @@ fn call_event(id: &str, kind: EventKind, at: i64, from: &str) -> Delivery {
         events: vec![CallEvent::new(Provider::Generic, id, kind)
             .at(Some(t(at)))
             .facts(facts)],
+        notes: Vec::new(),
     }
 }
 

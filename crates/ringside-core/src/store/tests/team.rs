@@ -10,6 +10,7 @@ use crate::store::{Added, CallQuery, Delivery, OutboxTarget, Queries, Writer};
 /// An event of call `id` from `from` to `to`, for agent `agent`.
 fn event(id: &str, kind: EventKind, at: i64, from: &str, to: &str) -> Delivery {
     Delivery {
+        notes: Vec::new(),
         source: Provider::Generic,
         dedupe_key: format!("{id}:{at}:{kind:?}"),
         received_at: t(at),

@@ -19,6 +19,7 @@ fn event(call: &str, from: &str, kind: EventKind, at: i64) -> Delivery {
         events: vec![CallEvent::new(Provider::Generic, call, kind)
             .at(Some(t(at)))
             .facts(facts)],
+        notes: Vec::new(),
     }
 }
 
