@@ -612,7 +612,8 @@ async fn exotel_status_callbacks_decide_the_end_and_a_zero_talk_time_is_no_verdi
                "to": "+918780296135", "duration_s": 6, "end_reason": "completed"}),
     )
     .await;
-    // The seed's "first leg answered" (the agent's own phone) is no answer of the call.
+    // The seed's "first leg answered" (the agent's own phone) is no answer of the call. The
+    // seed prints these two callbacks' CallSids redacted, as runs of X: they are its ids.
     send(&s, "exotel", &["status-seed-1-answered-first-leg"]).await;
     expect(
         &s,

@@ -114,11 +114,16 @@ pub async fn missed(r: &Ringside, v: &Viewer) -> Result<Vec<CallView>> {
 
 /// In an agent's app of a hub, `method path` on the hub (the call as the hub has it now,
 /// kept here too); `None` when this app is no hub's.
-async fn on_hub(r: &Ringside, method: reqwest::Method, path: String) -> Option<Result<CallView>> {
+async fn on_hub(
+    r: &Ringside,
+    method: reqwest::Method,
+    path: String,
+    body: Option<serde_json::Value>,
+) -> Option<Result<CallView>> {
     let link = r.team.link()?;
     Some(
         async {
-            let view: CallView = link.hub.send(method, &path, None).await?;
+            let view: CallView = link.hub.send(method, &path, body).await?;
             crate::team_link::keep(r, view.clone()).await?;
             Ok(view)
         }
@@ -133,7 +138,7 @@ fn path_id(id: &str) -> String {
 
 pub async fn mark_done(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
     let path = format!("/api/calls/{}/done", path_id(id));
-    if let Some(done) = on_hub(r, reqwest::Method::POST, path).await {
+    if let Some(done) = on_hub(r, reqwest::Method::POST, path, None).await {
         return done;
     }
     get(r, v, id).await?;
@@ -210,7 +215,7 @@ pub async fn mark_all_done(r: &Ringside, v: &Viewer) -> Result<usize> {
 /// agent at a time; another's claim is refused naming its holder.
 pub async fn claim(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
     let path = format!("/api/calls/{}/claim", path_id(id));
-    if let Some(claimed) = on_hub(r, reqwest::Method::POST, path).await {
+    if let Some(claimed) = on_hub(r, reqwest::Method::POST, path, None).await {
         return claimed;
     }
     let Some(who) = v.name().map(str::to_string) else {
@@ -246,7 +251,7 @@ pub async fn claim(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
 /// The viewer lets go of their claim on `id` (an admin or supervisor: of anyone's).
 pub async fn release(r: &Ringside, v: &Viewer, id: &str) -> Result<CallView> {
     let path = format!("/api/calls/{}/claim", path_id(id));
-    if let Some(released) = on_hub(r, reqwest::Method::DELETE, path).await {
+    if let Some(released) = on_hub(r, reqwest::Method::DELETE, path, None).await {
         return released;
     }
     get(r, v, id).await?;
@@ -371,18 +376,10 @@ pub const MAX_NOTE: usize = 4000;
 /// Note how call `id` went: a disposition from the configured list and a note. Both empty
 /// clears the wrap-up.
 pub async fn wrap_up(r: &Ringside, v: &Viewer, id: &str, input: WrapupInput) -> Result<CallView> {
-    if let Some(link) = r.team.link() {
-        let body = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
-        let view: CallView = link
-            .hub
-            .send(
-                reqwest::Method::POST,
-                &format!("/api/calls/{}/wrapup", path_id(id)),
-                Some(body),
-            )
-            .await?;
-        crate::team_link::keep(r, view.clone()).await?;
-        return Ok(view);
+    let path = format!("/api/calls/{}/wrapup", path_id(id));
+    let body = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
+    if let Some(wrapped) = on_hub(r, reqwest::Method::POST, path, Some(body)).await {
+        return wrapped;
     }
     get(r, v, id).await?;
     let settings = r.settings();

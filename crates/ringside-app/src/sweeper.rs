@@ -33,7 +33,9 @@ pub async fn sweep(r: &Ringside) -> anyhow::Result<usize> {
             break;
         }
     }
-    r.engine.clear_lapsed_claims(now).await?;
+    if r.read(move |s| s.any_lapsed_claim(now)).await? {
+        r.engine.clear_lapsed_claims(now).await?;
+    }
     Ok(ended)
 }
 

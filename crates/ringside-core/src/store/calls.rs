@@ -396,7 +396,7 @@ pub struct Party {
 }
 
 /// Missed calls somebody claimed (lapsed or not).
-fn claimed(conn: &Connection) -> Result<Vec<Call>> {
+pub(super) fn claimed(conn: &Connection) -> Result<Vec<Call>> {
     let mut stmt = conn.prepare_cached(
         "SELECT data FROM calls WHERE state = 'missed' AND done = 0
            AND json_extract(data, '$.claimed_by') IS NOT NULL",

@@ -156,6 +156,14 @@ pub trait Queries: connected::Connected {
         calls::open(self.conn())
     }
 
+    /// Whether a claim on a missed call lapsed by `now` (the sweeper then clears them on the
+    /// writer; most sweeps find none and write nothing).
+    fn any_lapsed_claim(&self, now: DateTime<Utc>) -> Result<bool> {
+        Ok(calls::claimed(self.conn())?
+            .iter()
+            .any(|c| crate::inbox::lapsed(c, now)))
+    }
+
     /// At most `limit` open calls silent for longer than `limits` allow at `now` (the ones
     /// the sweeper ends), read without the writer.
     fn stale_calls(
