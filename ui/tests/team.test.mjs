@@ -54,13 +54,13 @@ async function addAgent(name, identities, groups, supervisor = false) {
   return body.token;
 }
 
-/** A browser of its own (profile, storage) on the hub with `token`, live. */
-async function pageAs(token, who) {
+/** A browser of its own (profile, storage) on the hub (or `on`) with `token`, live. */
+async function pageAs(token, who, on = base) {
   const ctx = await launch(join(work.dir, who), { bypassCSP: true });
   contexts.push(ctx);
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on("pageerror", (e) => pageErrors.push(`${who}: ${e.message}`));
-  await page.goto(`${base}/#token=${encodeURIComponent(token)}`);
+  await page.goto(`${on}/#token=${encodeURIComponent(token)}`);
   await page.locator('[data-testid="connection"][data-state="live"]').waitFor();
   return page;
 }
@@ -185,6 +185,30 @@ test("agents of one group share a missed call: the claim shows to both, done by 
   assert.deepEqual([me.name, me.identities, me.groups], ["dan", ["204", "205"], ["sales"]]);
   await adminPage.locator('[data-testid="team-member"][data-name="dan"]').waitFor();
   await checkScreens(adminPage, "team-admin", '[data-testid="team-issued"]');
+  await adminPage.locator("#tab-settings").click();
+  await adminPage.locator('[data-testid="team-settings"]').getByText("This Ringside is your team's hub.").waitFor();
+  await checkScreens(adminPage, "settings-hub", '[data-testid="save-settings"]');
+
+  // Dan's own Ringside connects to the team from its Settings page, and leaves it again.
+  const own = workdir();
+  const app = await startServer(own.dir);
+  try {
+    const danPage = await pageAs(API_TOKEN, "dan", app.url);
+    await danPage.locator("#tab-settings").click();
+    await danPage.locator('[data-testid="team-url"]').fill(base);
+    await danPage.locator('[data-testid="team-token"]').fill(token);
+    await danPage.locator('[data-testid="team-connect"]').click();
+    const linked = danPage.locator('[data-testid="team-linked"]');
+    await linked.getByText(`Connected to ${base} as dan`).waitFor({ timeout: 20_000 });
+    await checkScreens(danPage, "settings-linked", '[data-testid="save-settings"]');
+    await danPage.locator('[data-testid="team-leave"]').click();
+    await danPage.locator('[data-testid="team-connect"]').waitFor();
+    const me = await (await fetch(`${app.url}/api/me`, { headers: { Authorization: `Bearer ${API_TOKEN}` } })).json();
+    assert.equal(me.team, null);
+  } finally {
+    await stopServer(app.child);
+    own.cleanup();
+  }
 });
 
 test("the pages threw no errors", () => {
